@@ -1,0 +1,97 @@
+# engaged: build, test, demo.  See README.md.
+#
+#   make deps    install the Debian packages engaged needs (idempotent)
+#   make         build build/engaged and the tools
+#   make test    unit and integration tests (Criterion)
+#   make demo    the whole pipeline on a synthetic stream, under a minute
+#
+# SANITIZE=address,undefined builds everything with those sanitizers.
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+CC       ?= cc
+BUILD    ?= build
+OPT      ?= -O2 -g
+
+PKGS      := rdkafka jansson hiredis inih
+TEST_PKGS := criterion
+
+# Debian packages: libraries, servers and tools the build, tests and demo use.
+DEB_PKGS := pkg-config gcc make libc6-dev librdkafka-dev libjansson-dev \
+            libhiredis-dev libinih-dev libcriterion-dev redis-server kcat \
+            python3 python3-jsonschema
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+        -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2 \
+        -Wno-format-nonliteral
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -DENGAGED_VERSION='"$(VERSION)"'
+ifneq ($(SANITIZE),)
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=$(SANITIZE)
+endif
+
+PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
+TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+CORE_SRC  := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+CORE_OBJ  := $(CORE_SRC:daemon/%.c=$(BUILD)/obj/%.o)
+TEST_SRC  := $(wildcard tests/*.c)
+TEST_OBJ  := $(TEST_SRC:tests/%.c=$(BUILD)/obj/tests/%.o)
+TOOL_SRC  := $(wildcard tools/*.c)
+TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/engaged-%)
+
+.PHONY: all deps test demo clean
+.SECONDARY:
+all: $(BUILD)/engaged $(TOOLS)
+
+$(BUILD)/obj/%.o: daemon/%.c $(wildcard daemon/*.h) | $(BUILD)/obj
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/tests/%.o: tests/%.c $(wildcard daemon/*.h tests/*.h) | $(BUILD)/obj/tests
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) -Idaemon -c -o $@ $<
+
+$(BUILD)/obj/tools/%.o: tools/%.c $(wildcard daemon/*.h) | $(BUILD)/obj/tools
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Idaemon -c -o $@ $<
+
+$(BUILD)/engaged: $(BUILD)/obj/main.o $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/engaged-%: $(BUILD)/obj/tools/%.o $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/engaged-tests: $(TEST_OBJ) $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+
+$(BUILD)/obj $(BUILD)/obj/tests $(BUILD)/obj/tools:
+	mkdir -p $@
+
+# Installs only what is missing; needs root or sudo the first time.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
+	    || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: all Debian packages present"; fi
+
+# Every rule that builds depends on deps having run once (stamp keeps it quick).
+$(BUILD)/.deps: | $(BUILD)/obj
+	$(MAKE) --no-print-directory deps
+	touch $@
+
+test: $(BUILD)/.deps
+	$(MAKE) --no-print-directory all $(BUILD)/engaged-tests
+	ENGAGED_BIN=$(CURDIR)/$(BUILD)/engaged ENGAGED_ROOT=$(CURDIR) \
+	  $(BUILD)/engaged-tests --jobs 2 $(TEST_ARGS)
+
+demo: $(BUILD)/.deps
+	$(MAKE) --no-print-directory all
+	tools/demo.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,870 @@
+#include "checkpoint.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "buf.h"
+#include "log.h"
+#include "tier.h"
+#include "timefmt.h"
+
+#define CREATORS_PER_SCRIPT 500
+#define KEYS_PER_MGET 1000
+
+/*
+ * The scripts.  Keys are built from the prefix in ARGV[1] and the group in
+ * ARGV[2]; schemas/redis.md documents each one.  Numbers that must stay
+ * exact (offsets, counts) travel as strings and are never turned into Lua
+ * numbers, which are doubles.
+ */
+#define LUA_FENCE_CHECK                                                      \
+    "local p, g = ARGV[1], ARGV[2]\n"                                        \
+    "local fence = p .. 'fence:' .. g\n"                                     \
+    "local np = tonumber(ARGV[3])\n"                                         \
+    "local i = 4\n"                                                          \
+    "local dup, fenced = false, {}\n"                                        \
+    "for k = 1, np do\n"                                                     \
+    "  local cur = redis.call('HGET', fence, ARGV[i]) or ''\n"               \
+    "  if cur == ARGV[i + 2] then dup = true\n"                              \
+    "  elseif cur ~= ARGV[i + 1] then fenced[#fenced + 1] = ARGV[i] end\n"   \
+    "  i = i + PARTARGS\n"                                                   \
+    "end\n"                                                                  \
+    "if dup then return {'DUP'} end\n"                                       \
+    "if #fenced > 0 then table.insert(fenced, 1, 'FENCED') return fenced end\n"
+
+static const char lua_claim[] =
+    "local p, g = ARGV[1], ARGV[2]\n"
+    "local out = {}\n"
+    "for i = 3, #ARGV do\n"
+    "  local tp = ARGV[i]\n"
+    "  local cur = redis.call('HGET', p .. 'fence:' .. g, tp)\n"
+    "  local epoch = 0\n"
+    "  if cur then epoch = tonumber(string.match(cur, '^(%d+):')) or 0 end\n"
+    "  epoch = epoch + 1\n"
+    "  redis.call('HSET', p .. 'fence:' .. g, tp, string.format('%d:0', epoch))\n"
+    "  out[#out + 1] = {string.format('%d', epoch),\n"
+    "    redis.call('HGET', p .. 'offsets:' .. g, tp) or '',\n"
+    "    redis.call('HGET', p .. 'watermarks:' .. g, tp) or '',\n"
+    "    redis.call('ZCARD', p .. 'wake:' .. g .. ':' .. tp)}\n"
+    "end\n"
+    "return out\n";
+
+/* ARGV: p g np (tp expect new)*np ner er_fields*ner
+ *       then per creator: id tp wake blob nfields del field value ... */
+static const char lua_creators[] =
+    "local PARTARGS = 3\n" LUA_FENCE_CHECK
+    "local ner = tonumber(ARGV[i]) i = i + 1\n"
+    "local er = {}\n"
+    "for k = 1, ner do er[k] = ARGV[i] i = i + 1 end\n"
+    "while i <= #ARGV do\n"
+    "  local id, tp, wake, blob = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]\n"
+    "  local nf, del = tonumber(ARGV[i + 4]), ARGV[i + 5]\n"
+    "  i = i + 6\n"
+    "  local key = p .. 'creator:' .. id\n"
+    "  redis.call('HSET', key, unpack(ARGV, i, i + 2 * nf - 1))\n"
+    "  i = i + 2 * nf\n"
+    "  if del == '1' then redis.call('HDEL', key, unpack(er)) end\n"
+    "  redis.call('SET', p .. 'state:' .. id, blob)\n"
+    "  local wk = p .. 'wake:' .. g .. ':' .. tp\n"
+    "  if wake == '' then redis.call('ZREM', wk, id)\n"
+    "  else redis.call('ZADD', wk, wake, id) end\n"
+    "end\n"
+    "return {'OK'}\n";
+
+/* ARGV: p g np (tp expect new offset watermark)*np nw window_labels*nw
+ *       ntiers then per tier: name nfields field delta ... */
+static const char lua_finish[] =
+    "local PARTARGS = 5\n" LUA_FENCE_CHECK
+    "local function ratio(a, b)\n"
+    "  local x = a / b\n"
+    "  if x == 0 then return '0' end\n"
+    "  local d = 9 - math.floor(math.log10(math.abs(x)))\n"
+    "  if d < 0 then d = 0 elseif d > 20 then d = 20 end\n"
+    "  local s = string.format('%.' .. d .. 'f', x)\n"
+    "  if string.find(s, '.', 1, true) then\n"
+    "    s = (string.gsub(s, '0+$', '')) s = (string.gsub(s, '%.$', '')) end\n"
+    "  return s\n"
+    "end\n"
+    "i = 4\n"
+    "for k = 1, np do\n"
+    "  local tp = ARGV[i]\n"
+    "  redis.call('HSET', fence, tp, ARGV[i + 2])\n"
+    "  if ARGV[i + 3] ~= '' then\n"
+    "    redis.call('HSET', p .. 'offsets:' .. g, tp, ARGV[i + 3]) end\n"
+    "  if ARGV[i + 4] ~= '' then\n"
+    "    redis.call('HSET', p .. 'watermarks:' .. g, tp, ARGV[i + 4]) end\n"
+    "  i = i + PARTARGS\n"
+    "end\n"
+    "local nw = tonumber(ARGV[i]) i = i + 1\n"
+    "local wl = {}\n"
+    "for k = 1, nw do wl[k] = ARGV[i] i = i + 1 end\n"
+    "local nt = tonumber(ARGV[i]) i = i + 1\n"
+    "for t = 1, nt do\n"
+    "  local key = p .. 'tier:' .. ARGV[i]\n"
+    "  local nf = tonumber(ARGV[i + 1])\n"
+    "  i = i + 2\n"
+    "  for f = 1, nf do\n"
+    "    redis.call('HINCRBY', key, ARGV[i], ARGV[i + 1]) i = i + 2\n"
+    "  end\n"
+    "  local fol = tonumber(redis.call('HGET', key, 'followers') or '0')\n"
+    "  for k = 1, nw do\n"
+    "    if fol > 0 then\n"
+    "      local e = tonumber(redis.call('HGET', key, 'engagements_' .. wl[k]) or '0')\n"
+    "      redis.call('HSET', key, 'er_' .. wl[k], ratio(e, fol))\n"
+    "    else redis.call('HDEL', key, 'er_' .. wl[k]) end\n"
+    "  end\n"
+    "end\n"
+    "return {'OK'}\n";
+
+/* One Redis command under construction: its arguments back to back. */
+typedef struct cmd {
+    buf data;
+    size_t *lens;
+    size_t n, cap;
+} cmd;
+
+struct checkpoint {
+    const config *cfg;
+    redisContext *ctx;
+    char wlabel[CONFIG_MAX_WINDOWS][24];
+    /* The payload: commands of the last checkpoint sent. */
+    cmd *cmds;
+    size_t ncmds, cmds_cap;
+    bool in_doubt;
+    const char **argv;
+    size_t argv_cap;
+    buf tmp;
+};
+
+/* --- commands ------------------------------------------------------------- */
+
+static void cmd_reset(cmd *c)
+{
+    buf_reset(&c->data);
+    c->n = 0;
+}
+
+static void cmd_arg(cmd *c, const void *p, size_t len)
+{
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        size_t *l = realloc(c->lens, cap * sizeof *l);
+        if (l == NULL) {
+            c->data.failed = true;
+            return;
+        }
+        c->lens = l;
+        c->cap = cap;
+    }
+    buf_append(&c->data, p, len);
+    c->lens[c->n++] = len;
+}
+
+static void cmd_str(cmd *c, const char *s)
+{
+    cmd_arg(c, s, strlen(s));
+}
+
+static void cmd_int(cmd *c, int64_t v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
+    cmd_arg(c, tmp, (size_t)n);
+}
+
+static cmd *new_cmd(checkpoint *ck)
+{
+    if (ck->ncmds == ck->cmds_cap) {
+        size_t cap = ck->cmds_cap ? ck->cmds_cap * 2 : 8;
+        cmd *c = realloc(ck->cmds, cap * sizeof *c);
+        if (c == NULL)
+            return NULL;
+        memset(c + ck->cmds_cap, 0, (cap - ck->cmds_cap) * sizeof *c);
+        ck->cmds = c;
+        ck->cmds_cap = cap;
+    }
+    cmd *c = &ck->cmds[ck->ncmds++];
+    cmd_reset(c);
+    return c;
+}
+
+static int cmd_append(checkpoint *ck, cmd *c)
+{
+    if (c->data.failed)
+        return -1;
+    if (c->n > ck->argv_cap) {
+        const char **a = realloc(ck->argv, c->n * sizeof *a);
+        if (a == NULL)
+            return -1;
+        ck->argv = a;
+        ck->argv_cap = c->n;
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        ck->argv[i] = c->data.data + off;
+        off += c->lens[i];
+    }
+    return redisAppendCommandArgv(ck->ctx, (int)c->n, ck->argv, c->lens) ==
+                   REDIS_OK
+               ? 0
+               : -1;
+}
+
+/* --- connection ----------------------------------------------------------- */
+
+checkpoint *checkpoint_new(const config *cfg, char *errstr, size_t errstr_size)
+{
+    checkpoint *ck = calloc(1, sizeof *ck);
+    if (ck == NULL) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    ck->cfg = cfg;
+    for (size_t w = 0; w < cfg->nwindows; w++)
+        timefmt_format_window(cfg->windows_ms[w], ck->wlabel[w],
+                                sizeof ck->wlabel[w]);
+    return ck;
+}
+
+static void disconnect(checkpoint *ck)
+{
+    if (ck->ctx != NULL)
+        redisFree(ck->ctx);
+    ck->ctx = NULL;
+}
+
+void checkpoint_free(checkpoint *ck)
+{
+    if (ck == NULL)
+        return;
+    disconnect(ck);
+    for (size_t i = 0; i < ck->cmds_cap; i++) {
+        buf_free(&ck->cmds[i].data);
+        free(ck->cmds[i].lens);
+    }
+    free(ck->cmds);
+    free(ck->argv);
+    buf_free(&ck->tmp);
+    free(ck);
+}
+
+bool checkpoint_connected(const checkpoint *ck)
+{
+    return ck->ctx != NULL;
+}
+
+static const char *where(const checkpoint *ck, char *b, size_t size)
+{
+    if (ck->cfg->redis_socket[0])
+        snprintf(b, size, "redis %s", ck->cfg->redis_socket);
+    else
+        snprintf(b, size, "redis %s:%d", ck->cfg->redis_host,
+                 ck->cfg->redis_port);
+    return b;
+}
+
+/* Fails with the context's or the reply's error, and drops the link. */
+static int fail(checkpoint *ck, redisReply *r, const char *what, char *errstr,
+                size_t errstr_size)
+{
+    char w[300];
+    const char *why = r != NULL && r->type == REDIS_REPLY_ERROR ? r->str
+                      : ck->ctx != NULL && ck->ctx->err       ? ck->ctx->errstr
+                                                              : "unexpected reply";
+    snprintf(errstr, errstr_size, "%s: %s: %s", where(ck, w, sizeof w), what,
+             why);
+    if (r != NULL)
+        freeReplyObject(r);
+    disconnect(ck);
+    return -1;
+}
+
+static int read_password(const char *path, char *pw, size_t size,
+                         char *errstr, size_t errstr_size)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(errstr, errstr_size, "cannot read password_file %s: %s",
+                 path, strerror(errno));
+        return -1;
+    }
+    size_t n = fread(pw, 1, size - 1, f);
+    fclose(f);
+    pw[n] = 0;
+    while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
+        pw[--n] = 0;
+    return 0;
+}
+
+int checkpoint_connect(checkpoint *ck, char *errstr, size_t errstr_size)
+{
+    if (ck->ctx != NULL)
+        return 0;
+    const config *cfg = ck->cfg;
+    struct timeval tv = {cfg->redis_timeout_ms / 1000,
+                         (cfg->redis_timeout_ms % 1000) * 1000};
+    if (cfg->redis_socket[0])
+        ck->ctx = redisConnectUnixWithTimeout(cfg->redis_socket, tv);
+    else
+        ck->ctx = redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
+    if (ck->ctx == NULL || ck->ctx->err)
+        return fail(ck, NULL, "connect", errstr, errstr_size);
+    redisSetTimeout(ck->ctx, tv);
+    redisEnableKeepAlive(ck->ctx);
+    redisReply *r;
+    if (cfg->redis_password_file[0]) {
+        char pw[1024];
+        if (read_password(cfg->redis_password_file, pw, sizeof pw, errstr,
+                          errstr_size) < 0) {
+            disconnect(ck);
+            return -1;
+        }
+        if (cfg->redis_user[0])
+            r = redisCommand(ck->ctx, "AUTH %s %s", cfg->redis_user, pw);
+        else
+            r = redisCommand(ck->ctx, "AUTH %s", pw);
+        memset(pw, 0, sizeof pw);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR)
+            return fail(ck, r, "AUTH", errstr, errstr_size);
+        freeReplyObject(r);
+    }
+    r = redisCommand(ck->ctx, "SELECT %d", cfg->redis_db);
+    if (r == NULL || r->type == REDIS_REPLY_ERROR)
+        return fail(ck, r, "SELECT", errstr, errstr_size);
+    freeReplyObject(r);
+    return 0;
+}
+
+int checkpoint_ping(checkpoint *ck, char *errstr, size_t errstr_size)
+{
+    if (checkpoint_connect(ck, errstr, errstr_size) < 0)
+        return -1;
+    redisReply *r = redisCommand(ck->ctx, "PING");
+    if (r == NULL || r->type == REDIS_REPLY_ERROR)
+        return fail(ck, r, "PING", errstr, errstr_size);
+    freeReplyObject(r);
+    return 0;
+}
+
+/* --- claims, due creators, fetches ---------------------------------------- */
+
+static void tp_name(buf *b, const char *topic, int32_t partition)
+{
+    buf_reset(b);
+    buf_append_str(b, topic);
+    buf_append_byte(b, ':');
+    buf_append_int(b, partition);
+}
+
+static int parse_i64(const redisReply *r, int64_t *v)
+{
+    if (r->type == REDIS_REPLY_INTEGER) {
+        *v = r->integer;
+        return 0;
+    }
+    if (r->type != REDIS_REPLY_STRING || r->len == 0)
+        return -1;
+    char *end;
+    errno = 0;
+    long long x = strtoll(r->str, &end, 10);
+    if (errno || *end)
+        return -1;
+    *v = x;
+    return 0;
+}
+
+int checkpoint_claim_parts(checkpoint *ck, checkpoint_claim *claims, size_t n,
+                           char *errstr, size_t errstr_size)
+{
+    if (checkpoint_connect(ck, errstr, errstr_size) < 0)
+        return -1;
+    cmd c = {BUF_INIT, NULL, 0, 0};
+    cmd_str(&c, "EVAL");
+    cmd_str(&c, lua_claim);
+    cmd_str(&c, "0");
+    cmd_str(&c, ck->cfg->redis_prefix);
+    cmd_str(&c, ck->cfg->group_id);
+    for (size_t i = 0; i < n; i++) {
+        tp_name(&ck->tmp, claims[i].topic, claims[i].partition);
+        cmd_arg(&c, ck->tmp.data, ck->tmp.len);
+    }
+    int rc = cmd_append(ck, &c);
+    buf_free(&c.data);
+    free(c.lens);
+    redisReply *r = NULL;
+    if (rc < 0 || redisGetReply(ck->ctx, (void **)&r) != REDIS_OK || r == NULL)
+        return fail(ck, NULL, "claim", errstr, errstr_size);
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != n)
+        return fail(ck, r, "claim", errstr, errstr_size);
+    for (size_t i = 0; i < n; i++) {
+        redisReply *e = r->element[i];
+        int64_t epoch;
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 4 ||
+            parse_i64(e->element[0], &epoch) < 0 ||
+            parse_i64(e->element[3], &claims[i].indexed) < 0)
+            return fail(ck, r, "claim", errstr, errstr_size);
+        claims[i].epoch = (uint64_t)epoch;
+        if (parse_i64(e->element[1], &claims[i].offset) < 0)
+            claims[i].offset = -1;
+        if (parse_i64(e->element[2], &claims[i].watermark) < 0)
+            claims[i].watermark = STATE_NO_WATERMARK;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+int checkpoint_due(checkpoint *ck, const checkpoint_part *parts,
+                   const int64_t *from, const int64_t *to, size_t n,
+                   void (*fn)(void *arg, size_t i, const char *id, size_t len),
+                   void *arg, char *errstr, size_t errstr_size)
+{
+    if (n == 0)
+        return 0;
+    if (checkpoint_connect(ck, errstr, errstr_size) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char lo[32], hi[32];
+        if (from[i] == INT64_MIN)
+            snprintf(lo, sizeof lo, "-inf");
+        else
+            snprintf(lo, sizeof lo, "(%" PRId64, from[i]);
+        snprintf(hi, sizeof hi, "%" PRId64, to[i]);
+        buf_reset(&ck->tmp);
+        buf_append_str(&ck->tmp, ck->cfg->redis_prefix);
+        buf_append_str(&ck->tmp, "wake:");
+        buf_append_str(&ck->tmp, ck->cfg->group_id);
+        buf_append_byte(&ck->tmp, ':');
+        buf_append_str(&ck->tmp, parts[i].topic);
+        buf_append_byte(&ck->tmp, ':');
+        buf_append_int(&ck->tmp, parts[i].partition);
+        if (redisAppendCommand(ck->ctx, "ZRANGEBYSCORE %b %s %s",
+                               ck->tmp.data, ck->tmp.len, lo, hi) != REDIS_OK)
+            return fail(ck, NULL, "ZRANGEBYSCORE", errstr, errstr_size);
+    }
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(ck->ctx, (void **)&r) != REDIS_OK || r == NULL)
+            return fail(ck, NULL, "ZRANGEBYSCORE", errstr, errstr_size);
+        if (r->type != REDIS_REPLY_ARRAY)
+            return fail(ck, r, "ZRANGEBYSCORE", errstr, errstr_size);
+        for (size_t k = 0; k < r->elements; k++)
+            fn(arg, i, r->element[k]->str, r->element[k]->len);
+        freeReplyObject(r);
+    }
+    return 0;
+}
+
+int checkpoint_fetch(checkpoint *ck, const char *const *ids,
+                     const size_t *lens, size_t n,
+                     void (*fn)(void *arg, size_t i, const char *blob,
+                                size_t len),
+                     void *arg, char *errstr, size_t errstr_size)
+{
+    if (n == 0)
+        return 0;
+    if (checkpoint_connect(ck, errstr, errstr_size) < 0)
+        return -1;
+    size_t sent = 0;
+    cmd c = {BUF_INIT, NULL, 0, 0};
+    while (sent < n) {
+        size_t k = n - sent < KEYS_PER_MGET ? n - sent : KEYS_PER_MGET;
+        cmd_reset(&c);
+        cmd_str(&c, "MGET");
+        for (size_t i = sent; i < sent + k; i++) {
+            buf_reset(&ck->tmp);
+            buf_append_str(&ck->tmp, ck->cfg->redis_prefix);
+            buf_append_str(&ck->tmp, "state:");
+            buf_append(&ck->tmp, ids[i], lens[i]);
+            cmd_arg(&c, ck->tmp.data, ck->tmp.len);
+        }
+        if (cmd_append(ck, &c) < 0) {
+            buf_free(&c.data);
+            free(c.lens);
+            return fail(ck, NULL, "MGET", errstr, errstr_size);
+        }
+        sent += k;
+    }
+    buf_free(&c.data);
+    free(c.lens);
+    size_t got = 0;
+    while (got < n) {
+        redisReply *r = NULL;
+        if (redisGetReply(ck->ctx, (void **)&r) != REDIS_OK || r == NULL)
+            return fail(ck, NULL, "MGET", errstr, errstr_size);
+        if (r->type != REDIS_REPLY_ARRAY || got + r->elements > n)
+            return fail(ck, r, "MGET", errstr, errstr_size);
+        for (size_t i = 0; i < r->elements; i++) {
+            redisReply *e = r->element[i];
+            if (e->type == REDIS_REPLY_STRING)
+                fn(arg, got + i, e->str, e->len);
+            else
+                fn(arg, got + i, NULL, 0);
+        }
+        got += r->elements;
+        freeReplyObject(r);
+    }
+    return 0;
+}
+
+/* --- the checkpoint ------------------------------------------------------- */
+
+char *checkpoint_format_ratio(int64_t a, int64_t b, char *out, size_t size)
+{
+    double x = (double)a / (double)b;
+    if (x == 0) {
+        snprintf(out, size, "0");
+        return out;
+    }
+    int d = 9 - (int)floor(log10(fabs(x)));
+    if (d < 0)
+        d = 0;
+    if (d > 20)
+        d = 20;
+    snprintf(out, size, "%.*f", d, x);
+    if (strchr(out, '.') != NULL) {
+        size_t n = strlen(out);
+        while (n > 0 && out[n - 1] == '0')
+            out[--n] = 0;
+        if (n > 0 && out[n - 1] == '.')
+            out[--n] = 0;
+    }
+    return out;
+}
+
+static void fence_args(cmd *c, buf *tmp, const checkpoint_part *parts,
+                       size_t nparts, bool with_position)
+{
+    cmd_int(c, (int64_t)nparts);
+    for (size_t i = 0; i < nparts; i++) {
+        const checkpoint_part *p = &parts[i];
+        char f[48];
+        tp_name(tmp, p->topic, p->partition);
+        cmd_arg(c, tmp->data, tmp->len);
+        snprintf(f, sizeof f, "%" PRIu64 ":%" PRIu64, p->epoch, p->seq);
+        cmd_str(c, f);
+        snprintf(f, sizeof f, "%" PRIu64 ":%" PRIu64, p->epoch, p->seq + 1);
+        cmd_str(c, f);
+        if (with_position) {
+            if (p->offset < 0)
+                cmd_str(c, "");
+            else
+                cmd_int(c, p->offset);
+            if (p->watermark == STATE_NO_WATERMARK)
+                cmd_str(c, "");
+            else
+                cmd_int(c, p->watermark);
+        }
+    }
+}
+
+static cmd *script_cmd(checkpoint *ck, const char *script,
+                       const checkpoint_part *parts, size_t nparts,
+                       bool with_position)
+{
+    cmd *c = new_cmd(ck);
+    if (c == NULL)
+        return NULL;
+    cmd_str(c, "EVAL");
+    cmd_str(c, script);
+    cmd_str(c, "0");
+    cmd_str(c, ck->cfg->redis_prefix);
+    cmd_str(c, ck->cfg->group_id);
+    fence_args(c, &ck->tmp, parts, nparts, with_position);
+    return c;
+}
+
+static const checkpoint_part *part_of(const checkpoint_part *parts,
+                                      size_t nparts, int slot)
+{
+    for (size_t i = 0; i < nparts; i++)
+        if (parts[i].slot == slot)
+            return &parts[i];
+    return NULL;
+}
+
+/* Appends one creator's record to a creators script. */
+static void creator_args(checkpoint *ck, cmd *c, const state *st,
+                         const state_creator *cr, const checkpoint_part *p)
+{
+    const config *cfg = ck->cfg;
+    size_t idlen;
+    const char *id = state_creator_id(st, cr, &idlen);
+    int tier = state_creator_tier(cr);
+    int64_t followers = state_creator_followers(cr);
+    int wtier;
+    int64_t wfollowers;
+    const int64_t *wvalues;
+    bool was = state_creator_written(st, cr, &wtier, &wfollowers, &wvalues);
+
+    cmd_arg(c, id, idlen);
+    tp_name(&ck->tmp, p->topic, p->partition);
+    cmd_arg(c, ck->tmp.data, ck->tmp.len);
+    int64_t wake = state_creator_wake(cr);
+    if (wake == STATE_NO_WAKE)
+        cmd_str(c, "");
+    else
+        cmd_int(c, wake);
+    buf_reset(&ck->tmp);
+    state_creator_encode(st, cr, &ck->tmp);
+    cmd_arg(c, ck->tmp.data, ck->tmp.len);
+    bool er = followers > 0;
+    size_t nfields = 2 + (followers >= 0) +
+                     cfg->nwindows * (STATE_METRICS + (er ? 1 : 0));
+    cmd_int(c, (int64_t)nfields);
+    cmd_str(c, was && wfollowers > 0 && !er ? "1" : "0");
+    cmd_str(c, "tier");
+    cmd_str(c, tier == TIER_UNKNOWN ? "unknown" : cfg->tiers[tier].name);
+    if (followers >= 0) {
+        cmd_str(c, "followers");
+        cmd_int(c, followers);
+    }
+    cmd_str(c, "last_event_ms");
+    cmd_int(c, state_creator_last_event(cr));
+    for (size_t w = 0; w < cfg->nwindows; w++) {
+        int64_t v[STATE_METRICS];
+        state_creator_values(st, cr, w, v);
+        char f[64];
+        for (int m = 0; m < STATE_METRICS; m++) {
+            snprintf(f, sizeof f, "%s_%s", state_metric_name(m),
+                     ck->wlabel[w]);
+            cmd_str(c, f);
+            cmd_int(c, v[m]);
+        }
+        if (er) {
+            char r[64];
+            snprintf(f, sizeof f, "er_%s", ck->wlabel[w]);
+            cmd_str(c, f);
+            cmd_str(c, checkpoint_format_ratio(v[STATE_ENGAGEMENTS], followers,
+                                               r, sizeof r));
+        }
+    }
+}
+
+/* Per-tier deltas: row t+1 for tier t, row 0 for unknown. */
+static void tier_delta(int64_t *row, int sign, int64_t followers,
+                       const int64_t *values, size_t nvalues)
+{
+    row[0] += sign;
+    row[1] += sign * (followers > 0 ? followers : 0);
+    for (size_t i = 0; i < nvalues; i++)
+        row[2 + i] += sign * values[i];
+}
+
+static int build(checkpoint *ck, const state *st, const checkpoint_part *parts,
+                 size_t nparts)
+{
+    const config *cfg = ck->cfg;
+    size_t nvalues = cfg->nwindows * STATE_METRICS;
+    size_t ncols = 2 + nvalues;
+    size_t nrows = cfg->ntiers + 1;
+    int64_t *delta = calloc(nrows * ncols, sizeof *delta);
+    int64_t *cur = malloc(nvalues * sizeof *cur);
+    if (delta == NULL || cur == NULL) {
+        free(delta);
+        free(cur);
+        return -1;
+    }
+    ck->ncmds = 0;
+    cmd *c = new_cmd(ck);
+    if (c == NULL)
+        goto oom;
+    cmd_str(c, "MULTI");
+
+    cmd *script = NULL;
+    size_t in_script = 0;
+    size_t ndirty = state_dirty_count(st);
+    for (size_t i = 0; i < ndirty; i++) {
+        const state_creator *cr = state_dirty_get(st, i);
+        const checkpoint_part *p = part_of(parts, nparts,
+                                           state_creator_slot(cr));
+        if (p == NULL)
+            continue; /* the caller forgot a partition: never write blind */
+        if (script == NULL || in_script == CREATORS_PER_SCRIPT) {
+            script = script_cmd(ck, lua_creators, parts, nparts, false);
+            if (script == NULL)
+                goto oom;
+            cmd_int(script, (int64_t)cfg->nwindows);
+            for (size_t w = 0; w < cfg->nwindows; w++) {
+                char f[48];
+                snprintf(f, sizeof f, "er_%s", ck->wlabel[w]);
+                cmd_str(script, f);
+            }
+            in_script = 0;
+        }
+        creator_args(ck, script, st, cr, p);
+        in_script++;
+
+        int wtier;
+        int64_t wfollowers;
+        const int64_t *wvalues;
+        if (state_creator_written(st, cr, &wtier, &wfollowers, &wvalues))
+            tier_delta(delta + (size_t)(wtier + 1) * ncols, -1, wfollowers,
+                       wvalues, nvalues);
+        for (size_t w = 0; w < cfg->nwindows; w++)
+            state_creator_values(st, cr, w, cur + w * STATE_METRICS);
+        tier_delta(delta + (size_t)(state_creator_tier(cr) + 1) * ncols, 1,
+                   state_creator_followers(cr), cur, nvalues);
+    }
+
+    cmd *fin = script_cmd(ck, lua_finish, parts, nparts, true);
+    if (fin == NULL)
+        goto oom;
+    cmd_int(fin, (int64_t)cfg->nwindows);
+    for (size_t w = 0; w < cfg->nwindows; w++)
+        cmd_str(fin, ck->wlabel[w]);
+    size_t ntiers = 0;
+    for (size_t t = 0; t < nrows; t++)
+        for (size_t k = 0; k < ncols; k++)
+            if (delta[t * ncols + k] != 0) {
+                ntiers++;
+                break;
+            }
+    cmd_int(fin, (int64_t)ntiers);
+    for (size_t t = 0; t < nrows; t++) {
+        const int64_t *row = delta + t * ncols;
+        bool touched = false;
+        for (size_t k = 0; k < ncols; k++)
+            touched |= row[k] != 0;
+        if (!touched)
+            continue;
+        /* Every field, zeros included, so that a tier hash always has all
+         * of them (HINCRBY by 0 creates a field at 0). */
+        cmd_str(fin, t == 0 ? "unknown" : cfg->tiers[t - 1].name);
+        cmd_int(fin, (int64_t)ncols);
+        for (size_t k = 0; k < ncols; k++) {
+            char f[64];
+            if (k == 0)
+                snprintf(f, sizeof f, "creators");
+            else if (k == 1)
+                snprintf(f, sizeof f, "followers");
+            else
+                snprintf(f, sizeof f, "%s_%s",
+                         state_metric_name((int)((k - 2) % STATE_METRICS)),
+                         ck->wlabel[(k - 2) / STATE_METRICS]);
+            cmd_str(fin, f);
+            cmd_int(fin, row[k]);
+        }
+    }
+    c = new_cmd(ck);
+    if (c == NULL)
+        goto oom;
+    cmd_str(c, "EXEC");
+    free(delta);
+    free(cur);
+    for (size_t i = 0; i < ck->ncmds; i++)
+        if (ck->cmds[i].data.failed)
+            return -1;
+    return 0;
+oom:
+    free(delta);
+    free(cur);
+    return -1;
+}
+
+static bool reply_is(const redisReply *r, const char *word)
+{
+    const redisReply *e = r;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements > 0)
+        e = r->element[0];
+    return (e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS) &&
+           strcmp(e->str, word) == 0;
+}
+
+static checkpoint_result send_payload(checkpoint *ck, checkpoint_part *parts,
+                                      size_t nparts, char *errstr,
+                                      size_t errstr_size)
+{
+    if (checkpoint_connect(ck, errstr, errstr_size) < 0)
+        return CHECKPOINT_ERROR;
+    for (size_t i = 0; i < ck->ncmds; i++)
+        if (cmd_append(ck, &ck->cmds[i]) < 0) {
+            fail(ck, NULL, "checkpoint", errstr, errstr_size);
+            return CHECKPOINT_ERROR;
+        }
+    redisReply *exec = NULL;
+    for (size_t i = 0; i < ck->ncmds; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(ck->ctx, (void **)&r) != REDIS_OK || r == NULL) {
+            if (exec)
+                freeReplyObject(exec);
+            fail(ck, NULL, "checkpoint", errstr, errstr_size);
+            return CHECKPOINT_ERROR;
+        }
+        if (i + 1 < ck->ncmds) {
+            bool ok = r->type == REDIS_REPLY_STATUS;
+            if (!ok) {
+                /* Keep reading so that the link stays in sync; EXEC will
+                 * answer EXECABORT and nothing is applied. */
+                log_warning("checkpoint command refused error=\"%s\"",
+                            r->type == REDIS_REPLY_ERROR ? r->str : "?");
+            }
+            freeReplyObject(r);
+        } else {
+            exec = r;
+        }
+    }
+    if (exec->type != REDIS_REPLY_ARRAY || exec->elements != ck->ncmds - 2) {
+        fail(ck, exec, "checkpoint EXEC", errstr, errstr_size);
+        return CHECKPOINT_ERROR;
+    }
+    redisReply *fin = exec->element[exec->elements - 1];
+    for (size_t i = 0; i < exec->elements; i++)
+        if (exec->element[i]->type == REDIS_REPLY_ERROR) {
+            /* A script failed half-way (foreign data under our keys).  What
+             * it wrote stays; say so loudly. */
+            char w[300];
+            snprintf(errstr, errstr_size, "%s: checkpoint script: %s",
+                     where(ck, w, sizeof w), exec->element[i]->str);
+            freeReplyObject(exec);
+            return CHECKPOINT_ERROR;
+        }
+    checkpoint_result res;
+    if (reply_is(fin, "OK") || reply_is(fin, "DUP")) {
+        if (reply_is(fin, "DUP"))
+            log_notice("checkpoint was already applied before its reply was "
+                       "lost; not applied twice");
+        res = CHECKPOINT_OK;
+    } else if (reply_is(fin, "FENCED")) {
+        for (size_t k = 1; k < fin->elements; k++)
+            for (size_t i = 0; i < nparts; i++) {
+                tp_name(&ck->tmp, parts[i].topic, parts[i].partition);
+                if (fin->element[k]->len == ck->tmp.len &&
+                    memcmp(fin->element[k]->str, ck->tmp.data, ck->tmp.len) ==
+                        0)
+                    parts[i].fenced = true;
+            }
+        res = CHECKPOINT_FENCED;
+    } else {
+        fail(ck, exec, "checkpoint reply", errstr, errstr_size);
+        return CHECKPOINT_ERROR;
+    }
+    freeReplyObject(exec);
+    return res;
+}
+
+checkpoint_result checkpoint_commit(checkpoint *ck, const state *st,
+                                    checkpoint_part *parts, size_t nparts,
+                                    char *errstr, size_t errstr_size)
+{
+    for (size_t i = 0; i < nparts; i++)
+        parts[i].fenced = false;
+    if (!ck->in_doubt && build(ck, st, parts, nparts) < 0) {
+        snprintf(errstr, errstr_size, "out of memory building a checkpoint");
+        return CHECKPOINT_ERROR;
+    }
+    checkpoint_result res = send_payload(ck, parts, nparts, errstr,
+                                         errstr_size);
+    ck->in_doubt = res == CHECKPOINT_ERROR;
+    return res;
+}
+
+bool checkpoint_in_doubt(const checkpoint *ck)
+{
+    return ck->in_doubt;
+}

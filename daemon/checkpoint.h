@@ -1,0 +1,128 @@
+/*
+ * checkpoint: everything engaged keeps in Redis (schemas/redis.md).
+ *
+ * A checkpoint is one MULTI/EXEC holding Lua scripts: chunks that write the
+ * changed creators (their hash, their state blob, their wake time), then one
+ * that moves the partitions' fences, offsets and watermarks and applies the
+ * per-tier deltas.  Every script first checks each partition's fence
+ * ("epoch:seq"): a stale owner is refused (FENCED) and a checkpoint that
+ * was already applied, retried after a lost reply, is recognised (DUP), so
+ * that nothing is ever written twice.
+ *
+ * Claiming a partition bumps its epoch and reads back its offset and
+ * watermark in one script, so that an instance that lost the partition can
+ * no longer write it.
+ *
+ * Not thread-safe: the main thread only.
+ */
+#ifndef ENGAGED_CHECKPOINT_H
+#define ENGAGED_CHECKPOINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "state.h"
+
+typedef struct checkpoint checkpoint;
+
+/* A partition as the checkpoint sees it. */
+typedef struct checkpoint_part {
+    const char *topic;
+    int32_t partition;
+    int slot;               /* state slot */
+    uint64_t epoch;         /* from the claim */
+    uint64_t seq;           /* checkpoints written under this epoch */
+    int64_t offset;         /* next offset to consume */
+    int64_t watermark;      /* STATE_NO_WATERMARK for none */
+    bool fenced;            /* out: another instance owns it now */
+} checkpoint_part;
+
+/* A claim's answer. */
+typedef struct checkpoint_claim {
+    const char *topic;      /* in */
+    int32_t partition;      /* in */
+    uint64_t epoch;         /* out: our new epoch; seq starts at 0 */
+    int64_t offset;         /* out: next offset, or -1 when none stored */
+    int64_t watermark;      /* out: or STATE_NO_WATERMARK */
+    int64_t indexed;        /* out: creators of it in the wake index */
+} checkpoint_claim;
+
+typedef enum checkpoint_result {
+    CHECKPOINT_OK = 0,      /* written (or found already written) */
+    CHECKPOINT_FENCED,      /* nothing written: parts[].fenced say which */
+    CHECKPOINT_ERROR        /* Redis unreachable or failing: in doubt */
+} checkpoint_result;
+
+/*
+ * A handle for cfg's Redis (not yet connected).  cfg must outlive it.
+ * Returns NULL with errstr when out of memory.
+ */
+checkpoint *checkpoint_new(const config *cfg, char *errstr,
+                           size_t errstr_size);
+void checkpoint_free(checkpoint *ck);
+
+/*
+ * Connects (when not connected), authenticates and selects the db.
+ * Returns 0, or -1 with errstr ("redis 127.0.0.1:6379: Connection refused").
+ */
+int checkpoint_connect(checkpoint *ck, char *errstr, size_t errstr_size);
+bool checkpoint_connected(const checkpoint *ck);
+
+/* PING. Returns 0, or -1 with errstr (and drops the connection). */
+int checkpoint_ping(checkpoint *ck, char *errstr, size_t errstr_size);
+
+/*
+ * Claims n partitions for this instance: bumps each one's epoch and reads
+ * its offset, watermark and index size.  Returns 0, or -1 with errstr.
+ */
+int checkpoint_claim_parts(checkpoint *ck, checkpoint_claim *claims, size_t n,
+                           char *errstr, size_t errstr_size);
+
+/*
+ * Lists the creators of the given partitions whose wake time is in
+ * (from[i], to[i]] (from[i] == INT64_MIN for no lower bound), calling
+ * fn(arg, i, id, len) for each.  One round trip.
+ * Returns 0, or -1 with errstr.
+ */
+int checkpoint_due(checkpoint *ck, const checkpoint_part *parts,
+                   const int64_t *from, const int64_t *to, size_t n,
+                   void (*fn)(void *arg, size_t i, const char *id, size_t len),
+                   void *arg, char *errstr, size_t errstr_size);
+
+/*
+ * Reads the state blobs of n creators, calling fn(arg, i, blob, len) for
+ * each, blob NULL when Redis has none.  One round trip.
+ * Returns 0, or -1 with errstr.
+ */
+int checkpoint_fetch(checkpoint *ck, const char *const *ids,
+                     const size_t *lens, size_t n,
+                     void (*fn)(void *arg, size_t i, const char *blob,
+                                size_t len),
+                     void *arg, char *errstr, size_t errstr_size);
+
+/*
+ * Builds the checkpoint of st's dirty creators and of parts (every
+ * partition whose offset or creators changed), and sends it.  When the
+ * result is CHECKPOINT_ERROR the payload is kept, and the next call of
+ * checkpoint_commit() resends it unchanged whatever its arguments, until it
+ * resolves: the outcome of the first send is unknown, and only the same
+ * payload can be recognised as a duplicate.  The caller must not change the
+ * state meanwhile.  On CHECKPOINT_OK the caller calls
+ * state_checkpoint_done() and bumps each part's seq.
+ */
+checkpoint_result checkpoint_commit(checkpoint *ck, const state *st,
+                                    checkpoint_part *parts, size_t nparts,
+                                    char *errstr, size_t errstr_size);
+
+/* True while a payload is in doubt (see checkpoint_commit). */
+bool checkpoint_in_doubt(const checkpoint *ck);
+
+/*
+ * Writes ratio a/b as a plain decimal with ten significant digits and no
+ * trailing zeros ("0.0123456789").  b > 0.  Returns buf.  Pure.
+ */
+char *checkpoint_format_ratio(int64_t a, int64_t b, char *buf, size_t size);
+
+#endif

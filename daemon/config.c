@@ -1,0 +1,1115 @@
+/*
+ * config: engaged's configuration file.  See config.h for the contract and
+ * config/engaged.conf for every key with its default.
+ *
+ * Three steps, as statsite's config.c does them: the defaults (one const
+ * struct) are deep-copied, the file is applied over them key by key, then a
+ * validation pass checks what no single key can check alone (sorted and
+ * unique windows and tiers, a tier at 0, host or socket).
+ *
+ * libinih does the key = value splitting, but it reads the file through
+ * read_line() below, which hands it one cleaned line per physical line:
+ *  - Debian builds inih without INI_HANDLER_LINENO, so the handler has no
+ *    line number; read_line() counts lines itself and the handler reads the
+ *    count from the shared context (inih calls the handler for a line before
+ *    it reads the next one).
+ *  - inih returns only the first syntax error; read_line() recognises the
+ *    lines inih would refuse, reports each of them, and hands inih a blank
+ *    line instead, so that every error in the file is reported at once.
+ *  - inih treats an indented line as the continuation of the previous value
+ *    (INI_ALLOW_MULTILINE), which would turn "  port = 1" into part of the
+ *    previous key's value; read_line() strips leading space, so indentation
+ *    is only cosmetic.
+ *  - inih's line buffer is INI_MAX_LINE (200) bytes and it silently splits
+ *    longer lines; read_line() drops comments first and reports a line that
+ *    is still too long instead of letting it be split.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* getline(), the GNU strerror_r() */
+#endif
+
+#include "config.h"
+
+#include "log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------
+ * Sections and keys
+ */
+
+enum section_id {
+    SEC_NONE = -2,      /* before the first [section] */
+    SEC_UNKNOWN = -1,   /* inside a section engaged does not know */
+    SEC_KAFKA = 0,
+    SEC_REDIS,
+    SEC_TIERS,
+    SEC_METRICS,
+    SEC_CHECKPOINT,
+    SEC_LOG,
+    NSECTIONS
+};
+
+static const char *const section_names[NSECTIONS] = {
+    "kafka", "redis", "tiers", "metrics", "checkpoint", "log",
+};
+
+enum key_kind {
+    KIND_STRING,    /* char *, copied */
+    KIND_INT,       /* int, in [min, max] */
+    KIND_SIZE,      /* size_t, in [min, max] */
+    KIND_I64,       /* int64_t, in [min, max] */
+    KIND_DURATION,  /* int64_t milliseconds */
+    KIND_FRACTION,  /* double in [0, 1) */
+    KIND_TOPICS,    /* topics[] and ntopics */
+    KIND_WINDOWS,   /* windows_ms[] and nwindows */
+    KIND_LEVEL,     /* log level name */
+};
+
+#define STR_NONEMPTY 1  /* KIND_STRING: "" is refused */
+#define STR_NOSPACE  2  /* KIND_STRING: no white space */
+
+struct key_desc {
+    int section;
+    const char *name;
+    enum key_kind kind;
+    size_t off;             /* of the field in struct config */
+    int64_t min, max;       /* integer kinds */
+    int flags;              /* STR_* */
+};
+
+#define MS_MINUTE INT64_C(60000)
+#define MS_HOUR   INT64_C(3600000)
+#define MS_DAY    INT64_C(86400000)
+
+/*
+ * Longest duration (window, late_grace, max_future): ten years.  Far above
+ * any sensible value, and low enough that event times (up to EVENT_TS_MAX)
+ * plus or minus a few durations never overflow int64.
+ */
+#define DURATION_MAX_DAYS 3650
+#define DURATION_MAX (DURATION_MAX_DAYS * MS_DAY)
+
+#define F(field) offsetof(config, field)
+
+static const struct key_desc keys[] = {
+    {SEC_KAFKA, "bootstrap.servers", KIND_STRING, F(bootstrap_servers), 0, 0,
+     STR_NONEMPTY},
+    {SEC_KAFKA, "group.id", KIND_STRING, F(group_id), 0, 0, STR_NONEMPTY},
+    {SEC_KAFKA, "topic", KIND_TOPICS, 0, 0, 0, 0},
+    {SEC_KAFKA, "alerts.topic", KIND_STRING, F(alerts_topic), 0, 0,
+     STR_NONEMPTY | STR_NOSPACE},
+    {SEC_KAFKA, "dlq.topic", KIND_STRING, F(dlq_topic), 0, 0,
+     STR_NONEMPTY | STR_NOSPACE},
+    {SEC_KAFKA, "max_event_bytes", KIND_SIZE, F(max_event_bytes), 1,
+     100000000, 0},
+    {SEC_KAFKA, "embedded.partitions", KIND_INT, F(embedded_partitions), 1,
+     1024, 0},
+    {SEC_KAFKA, "embedded.bootstrap_file", KIND_STRING,
+     F(embedded_bootstrap_file), 0, 0, 0},
+
+    {SEC_REDIS, "host", KIND_STRING, F(redis_host), 0, 0, STR_NOSPACE},
+    {SEC_REDIS, "port", KIND_INT, F(redis_port), 1, 65535, 0},
+    {SEC_REDIS, "socket", KIND_STRING, F(redis_socket), 0, 0, 0},
+    {SEC_REDIS, "db", KIND_INT, F(redis_db), 0, 1000000, 0},
+    {SEC_REDIS, "user", KIND_STRING, F(redis_user), 0, 0, 0},
+    {SEC_REDIS, "password_file", KIND_STRING, F(redis_password_file), 0, 0,
+     0},
+    {SEC_REDIS, "prefix", KIND_STRING, F(redis_prefix), 0, 0,
+     STR_NONEMPTY | STR_NOSPACE},
+    {SEC_REDIS, "timeout_ms", KIND_INT, F(redis_timeout_ms), 1, 3600000, 0},
+
+    {SEC_TIERS, "hysteresis", KIND_FRACTION, F(hysteresis), 0, 0, 0},
+
+    {SEC_METRICS, "windows", KIND_WINDOWS, 0, 0, 0, 0},
+    {SEC_METRICS, "late_grace", KIND_DURATION, F(late_grace_ms), 0,
+     DURATION_MAX, 0},
+    {SEC_METRICS, "max_future", KIND_DURATION, F(max_future_ms), 0,
+     DURATION_MAX, 0},
+
+    {SEC_CHECKPOINT, "interval_ms", KIND_I64, F(checkpoint_interval_ms), 10,
+     3600000, 0},
+    {SEC_CHECKPOINT, "max_events", KIND_I64, F(checkpoint_max_events), 1,
+     100000000, 0},
+
+    {SEC_LOG, "level", KIND_LEVEL, F(log_level), 0, 0, 0},
+};
+
+#undef F
+
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+/*
+ * The documented defaults; config/engaged.conf spells out the same values
+ * (tests/test_config.c checks that they agree).  String literals here are
+ * never written to: config_default() copies every string.
+ */
+static const config defaults = {
+    .bootstrap_servers = "127.0.0.1:9092",
+    .group_id = "engaged",
+    .topics = {"engagement.events"},
+    .ntopics = 1,
+    .alerts_topic = "engagement.alerts",
+    .dlq_topic = "engagement.dlq",
+    .max_event_bytes = 65536,
+    .embedded_partitions = 4,
+    .embedded_bootstrap_file = "",
+
+    .redis_host = "127.0.0.1",
+    .redis_port = 6379,
+    .redis_socket = "",
+    .redis_db = 0,
+    .redis_user = "",
+    .redis_password_file = "",
+    .redis_prefix = "eng:",
+    .redis_timeout_ms = 2000,
+
+    .hysteresis = 0.05,
+    .tiers = {
+        {"nano", 0},
+        {"micro", 10000},
+        {"mid", 50000},
+        {"macro", 500000},
+        {"mega", 1000000},
+    },
+    .ntiers = 5,
+
+    .windows_ms = {MS_HOUR, 24 * MS_HOUR, 7 * MS_DAY},
+    .nwindows = 3,
+    .late_grace_ms = 5 * MS_MINUTE,
+    .max_future_ms = MS_HOUR,
+
+    .checkpoint_interval_ms = 1000,
+    .checkpoint_max_events = 100000,
+
+    .log_level = LOG_LEVEL_INFO,
+};
+
+static char **string_field(config *cfg, const struct key_desc *k)
+{
+    return (char **)(void *)((char *)cfg + k->off);
+}
+
+static const char *string_value(const config *cfg, const struct key_desc *k)
+{
+    return *(char *const *)(const void *)((const char *)cfg + k->off);
+}
+
+/* ------------------------------------------------------------------------
+ * Loading context: everything one config_load() call needs, so that loads
+ * on several threads never share state.
+ */
+
+struct load_error {
+    int line;           /* 0 for errors about the whole file */
+    size_t seq;         /* order of detection, to keep the sort stable */
+    char *msg;
+};
+
+struct load {
+    const char *path;
+    config *cfg;
+
+    FILE *file;
+    char *buf;          /* getline() buffer */
+    size_t bufcap;
+    int lineno;         /* physical line last handed to inih */
+    int read_errno;     /* set when reading failed */
+    int section;        /* enum section_id of the current section */
+
+    int key_line[NKEYS];                /* where each key was last set */
+    bool file_tiers;                    /* [tiers] replaced the defaults */
+    int tier_line[CONFIG_MAX_TIERS];    /* parallel to cfg->tiers */
+    int tier_errors;                    /* tier keys that were refused */
+
+    struct load_error *errs;
+    size_t nerrs, caperrs;
+    bool oom;
+};
+
+static void add_error(struct load *ld, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void add_error(struct load *ld, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        ld->oom = true;
+        return;
+    }
+    char *msg = malloc((size_t)n + 1);
+    if (!msg) {
+        ld->oom = true;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(msg, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+
+    if (ld->nerrs == ld->caperrs) {
+        size_t cap = ld->caperrs ? 2 * ld->caperrs : 8;
+        struct load_error *e = realloc(ld->errs, cap * sizeof *e);
+        if (!e) {
+            free(msg);
+            ld->oom = true;
+            return;
+        }
+        ld->errs = e;
+        ld->caperrs = cap;
+    }
+    ld->errs[ld->nerrs] = (struct load_error){line, ld->nerrs, msg};
+    ld->nerrs++;
+}
+
+static int compare_errors(const void *a, const void *b)
+{
+    const struct load_error *x = a, *y = b;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * Writes the errors, in line order, as whole "FILE:LINE: message\n" lines;
+ * the first line that does not fit and all after it are dropped.
+ */
+static void write_errors(struct load *ld, char *errbuf, size_t errbuf_size)
+{
+    if (!errbuf || errbuf_size == 0)
+        return;
+    errbuf[0] = '\0';
+    qsort(ld->errs, ld->nerrs, sizeof ld->errs[0], compare_errors);
+    size_t used = 0;
+    for (size_t i = 0; i <= ld->nerrs; i++) {
+        char head[32] = "";
+        const char *msg;
+        if (i < ld->nerrs) {
+            msg = ld->errs[i].msg;
+            if (ld->errs[i].line > 0)
+                snprintf(head, sizeof head, ":%d", ld->errs[i].line);
+        } else if (ld->oom) {
+            msg = "out of memory";
+        } else {
+            break;
+        }
+        int n = snprintf(errbuf + used, errbuf_size - used, "%s%s: %s\n",
+                         ld->path, head, msg);
+        if (n < 0 || (size_t)n >= errbuf_size - used) {
+            errbuf[used] = '\0';
+            return;
+        }
+        used += (size_t)n;
+    }
+}
+
+static void free_errors(struct load *ld)
+{
+    for (size_t i = 0; i < ld->nerrs; i++)
+        free(ld->errs[i].msg);
+    free(ld->errs);
+    ld->errs = NULL;
+    ld->nerrs = ld->caperrs = 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Values
+ */
+
+/* Strict base-10 integer: optional '-', digits, nothing else. */
+static int parse_int(const char *s, int64_t *out)
+{
+    const char *p = s[0] == '-' ? s + 1 : s;
+    if (!isdigit((unsigned char)*p))
+        return -1;
+    for (const char *q = p; *q; q++)
+        if (!isdigit((unsigned char)*q))
+            return -1;
+    errno = 0;
+    long long v = strtoll(s, NULL, 10);
+    if (errno == ERANGE)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/*
+ * Parses a duration: digits then ms, s, m, h or d; a bare "0" is zero.
+ * (timefmt_parse_duration() has the same grammar; this copy keeps config
+ * free of that module.)  Returns 0, or -1 with the reason in why.
+ */
+static int parse_duration(const char *s, int64_t *ms, char *why,
+                          size_t why_size)
+{
+    static const struct { const char *suffix; int64_t ms; } units[] = {
+        {"ms", 1}, {"s", 1000}, {"m", MS_MINUTE}, {"h", MS_HOUR},
+        {"d", MS_DAY},
+    };
+    const char *p = s;
+    int64_t n = 0;
+    if (!isdigit((unsigned char)*p)) {
+        snprintf(why, why_size, "it must start with a whole number");
+        return -1;
+    }
+    for (; isdigit((unsigned char)*p); p++) {
+        int d = *p - '0';
+        if (n > (INT64_MAX - d) / 10) {
+            snprintf(why, why_size, "too large");
+            return -1;
+        }
+        n = n * 10 + d;
+    }
+    if (*p == '\0') {
+        if (n == 0) {
+            *ms = 0;
+            return 0;
+        }
+        snprintf(why, why_size, "missing unit (use ms, s, m, h or d)");
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(p, units[i].suffix) != 0)
+            continue;
+        if (n > INT64_MAX / units[i].ms) {
+            snprintf(why, why_size, "too large");
+            return -1;
+        }
+        *ms = n * units[i].ms;
+        return 0;
+    }
+    snprintf(why, why_size, "unknown unit \"%s\" (use ms, s, m, h or d)", p);
+    return -1;
+}
+
+/* The largest unit that divides ms exactly: "7d", "90s", "1500ms". */
+static void format_duration(int64_t ms, char *buf, size_t size)
+{
+    static const struct { const char *suffix; int64_t ms; } units[] = {
+        {"d", MS_DAY}, {"h", MS_HOUR}, {"m", MS_MINUTE}, {"s", 1000},
+    };
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (ms != 0 && ms % units[i].ms == 0) {
+            snprintf(buf, size, "%lld%s", (long long)(ms / units[i].ms),
+                     units[i].suffix);
+            return;
+        }
+    }
+    snprintf(buf, size, "%lldms", (long long)ms);
+}
+
+static bool has_space(const char *s)
+{
+    for (; *s; s++)
+        if (isspace((unsigned char)*s))
+            return true;
+    return false;
+}
+
+static void free_topics(char **topics, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(topics[i]);
+}
+
+/* "a, b,c": comma-separated, spaces around names trimmed. */
+static int set_topics(struct load *ld, const char *value)
+{
+    char *topics[CONFIG_MAX_TOPICS];
+    size_t n = 0;
+    const char *p = value;
+    int rc = 0;
+    if (value[strspn(value, " \t")] == '\0') {
+        add_error(ld, ld->lineno, "topic must name at least one topic");
+        return -1;
+    }
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        const char *end = comma ? comma : p + strlen(p);
+        const char *b = p, *e = end;
+        while (b < e && isspace((unsigned char)*b))
+            b++;
+        while (e > b && isspace((unsigned char)e[-1]))
+            e--;
+        int len = (int)(e - b);
+        if (len == 0) {
+            add_error(ld, ld->lineno, "topic has an empty name in \"%s\"",
+                      value);
+            rc = -1;
+            break;
+        }
+        if (n == CONFIG_MAX_TOPICS) {
+            add_error(ld, ld->lineno, "topic lists more than %d topics",
+                      CONFIG_MAX_TOPICS);
+            rc = -1;
+            break;
+        }
+        char *name = strndup(b, (size_t)len);
+        if (!name) {
+            ld->oom = true;
+            rc = -1;
+            break;
+        }
+        topics[n++] = name;
+        if (has_space(name)) {
+            add_error(ld, ld->lineno,
+                      "topic \"%s\" contains a space: separate topics with "
+                      "commas", name);
+            rc = -1;
+        }
+        for (size_t i = 0; i + 1 < n; i++) {
+            if (strcmp(topics[i], name) == 0) {
+                add_error(ld, ld->lineno, "topic \"%s\" is listed twice",
+                          name);
+                rc = -1;
+                break;
+            }
+        }
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    if (rc < 0) {
+        free_topics(topics, n);
+        return -1;
+    }
+    config *cfg = ld->cfg;
+    free_topics(cfg->topics, cfg->ntopics);
+    memcpy(cfg->topics, topics, n * sizeof topics[0]);
+    cfg->ntopics = n;
+    return 0;
+}
+
+/* "1h 24h, 7d": durations separated by spaces and/or commas. */
+static int set_windows(struct load *ld, const char *value)
+{
+    int64_t windows[CONFIG_MAX_WINDOWS];
+    size_t n = 0;
+    int rc = 0;
+    const char *p = value;
+    for (;;) {
+        p += strspn(p, ", \t");
+        if (*p == '\0')
+            break;
+        size_t len = strcspn(p, ", \t");
+        char tok[64];
+        if (len >= sizeof tok) {
+            add_error(ld, ld->lineno, "window \"%.*s...\" is too long",
+                      20, p);
+            return -1;
+        }
+        memcpy(tok, p, len);
+        tok[len] = '\0';
+        p += len;
+        if (n == CONFIG_MAX_WINDOWS) {
+            add_error(ld, ld->lineno, "windows lists more than %d durations",
+                      CONFIG_MAX_WINDOWS);
+            rc = -1;
+            break;
+        }
+        char why[96];
+        int64_t ms;
+        if (parse_duration(tok, &ms, why, sizeof why) < 0) {
+            add_error(ld, ld->lineno,
+                      "windows must be durations, got \"%s\": %s", tok, why);
+            rc = -1;
+        } else if (ms < MS_MINUTE) {
+            add_error(ld, ld->lineno, "window \"%s\" is shorter than 1m", tok);
+            rc = -1;
+        } else if (ms > DURATION_MAX) {
+            add_error(ld, ld->lineno, "window \"%s\" is longer than %dd", tok,
+                      DURATION_MAX_DAYS);
+            rc = -1;
+        } else if (ms % MS_MINUTE != 0) {
+            /* Each window has 60 buckets, each a whole number of seconds. */
+            add_error(ld, ld->lineno,
+                      "window \"%s\" is not a whole number of minutes", tok);
+            rc = -1;
+        } else {
+            windows[n++] = ms;
+        }
+    }
+    if (rc < 0)
+        return -1;
+    if (n == 0) {
+        add_error(ld, ld->lineno, "windows must list at least one duration");
+        return -1;
+    }
+    memcpy(ld->cfg->windows_ms, windows, n * sizeof windows[0]);
+    ld->cfg->nwindows = n;
+    return 0;
+}
+
+static void int_range_error(struct load *ld, const struct key_desc *k,
+                            const char *value)
+{
+    add_error(ld, ld->lineno, "%s must be an integer from %lld to %lld, "
+              "got \"%s\"", k->name, (long long)k->min, (long long)k->max,
+              value);
+}
+
+/* Applies one of engaged's own keys.  Returns 0, or -1 after add_error(). */
+static int set_value(struct load *ld, const struct key_desc *k,
+                     const char *value)
+{
+    config *cfg = ld->cfg;
+    char *base = (char *)cfg + k->off;
+    int64_t v;
+    char why[96];
+
+    switch (k->kind) {
+    case KIND_STRING: {
+        if ((k->flags & STR_NONEMPTY) && value[0] == '\0') {
+            add_error(ld, ld->lineno, "%s must not be empty", k->name);
+            return -1;
+        }
+        if ((k->flags & STR_NOSPACE) && has_space(value)) {
+            add_error(ld, ld->lineno, "%s must not contain spaces, got \"%s\"",
+                      k->name, value);
+            return -1;
+        }
+        char *copy = strdup(value);
+        if (!copy) {
+            ld->oom = true;
+            return -1;
+        }
+        char **slot = string_field(cfg, k);
+        free(*slot);
+        *slot = copy;
+        return 0;
+    }
+    case KIND_INT:
+    case KIND_SIZE:
+    case KIND_I64:
+        if (parse_int(value, &v) < 0 || v < k->min || v > k->max) {
+            int_range_error(ld, k, value);
+            return -1;
+        }
+        if (k->kind == KIND_INT)
+            *(int *)(void *)base = (int)v;
+        else if (k->kind == KIND_SIZE)
+            *(size_t *)(void *)base = (size_t)v;
+        else
+            *(int64_t *)(void *)base = v;
+        return 0;
+    case KIND_DURATION:
+        if (parse_duration(value, &v, why, sizeof why) < 0) {
+            add_error(ld, ld->lineno, "%s must be a duration, got \"%s\": %s",
+                      k->name, value, why);
+            return -1;
+        }
+        if (v > k->max) {
+            add_error(ld, ld->lineno, "%s must be at most %dd, got \"%s\"",
+                      k->name, DURATION_MAX_DAYS, value);
+            return -1;
+        }
+        *(int64_t *)(void *)base = v;
+        return 0;
+    case KIND_FRACTION: {
+        char *end;
+        errno = 0;
+        double d = strtod(value, &end);
+        /* Written so that NaN fails too. */
+        if (!(isdigit((unsigned char)value[0]) || value[0] == '.') ||
+            *end != '\0' || errno != 0 || !(d >= 0.0 && d < 1.0)) {
+            add_error(ld, ld->lineno, "%s must be a number from 0 up to but "
+                      "not including 1, got \"%s\"", k->name, value);
+            return -1;
+        }
+        *(double *)(void *)base = d;
+        return 0;
+    }
+    case KIND_TOPICS:
+        return set_topics(ld, value);
+    case KIND_WINDOWS:
+        return set_windows(ld, value);
+    case KIND_LEVEL: {
+        int level = log_level_parse(value);
+        if (level < 0) {
+            add_error(ld, ld->lineno, "%s must be one of error, warning, "
+                      "notice, info, debug, got \"%s\"", k->name, value);
+            return -1;
+        }
+        *(int *)(void *)base = level;
+        return 0;
+    }
+    }
+    return -1;
+}
+
+static bool valid_tier_name(const char *name)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len > CONFIG_TIER_NAME_MAX)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-'))
+            return false;
+    return true;
+}
+
+/* A [tiers] key other than hysteresis: "name = minimum followers". */
+static void set_tier(struct load *ld, const char *name, const char *value)
+{
+    config *cfg = ld->cfg;
+    /* The file's tiers replace the defaults: otherwise "mega" could never
+     * be removed. */
+    if (!ld->file_tiers) {
+        ld->file_tiers = true;
+        cfg->ntiers = 0;
+    }
+    int64_t min;
+    if (!valid_tier_name(name)) {
+        add_error(ld, ld->lineno, "tier name \"%s\" must be 1 to %d "
+                  "characters of a-z, 0-9, '_' and '-'", name,
+                  CONFIG_TIER_NAME_MAX);
+    } else if (strcmp(name, "unknown") == 0) {
+        add_error(ld, ld->lineno, "tier name \"unknown\" is reserved for "
+                  "creators whose follower count is not known");
+    } else if (config_tier_index(cfg, name) >= 0) {
+        add_error(ld, ld->lineno, "tier \"%s\" is defined twice (first at "
+                  "line %d)", name,
+                  ld->tier_line[config_tier_index(cfg, name)]);
+    } else if (parse_int(value, &min) < 0 || min < 0) {
+        add_error(ld, ld->lineno, "tier \"%s\" must be a follower count of 0 "
+                  "or more, got \"%s\"", name, value);
+    } else if (cfg->ntiers == CONFIG_MAX_TIERS) {
+        add_error(ld, ld->lineno, "more than %d tiers", CONFIG_MAX_TIERS);
+    } else {
+        config_tier *t = &cfg->tiers[cfg->ntiers];
+        memset(t, 0, sizeof *t);
+        memcpy(t->name, name, strlen(name) + 1);
+        t->min_followers = min;
+        ld->tier_line[cfg->ntiers] = ld->lineno;
+        cfg->ntiers++;
+        return;
+    }
+    ld->tier_errors++;
+}
+
+static bool valid_kafka_property(const char *name)
+{
+    if (!*name)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '_' ||
+              *p == '-'))
+            return false;
+    return true;
+}
+
+/* A [kafka] key engaged does not own, for librdkafka; the last one wins. */
+static void set_kafka_prop(struct load *ld, const char *name,
+                           const char *value)
+{
+    config *cfg = ld->cfg;
+    if (!valid_kafka_property(name)) {
+        add_error(ld, ld->lineno, "kafka property name \"%s\" may contain "
+                  "only letters, digits, '.', '_' and '-'", name);
+        return;
+    }
+    char *v = strdup(value);
+    if (!v) {
+        ld->oom = true;
+        return;
+    }
+    for (size_t i = 0; i < cfg->nkafka_props; i++) {
+        config_kafka_prop *p = &cfg->kafka_props[i];
+        if (strcmp(p->key, name) == 0) {
+            free(p->value);
+            p->value = v;
+            p->line = ld->lineno;
+            return;
+        }
+    }
+    char *k = strdup(name);
+    size_t size = (cfg->nkafka_props + 1) * sizeof(config_kafka_prop);
+    config_kafka_prop *props = realloc(cfg->kafka_props, size);
+    if (!k || !props) {
+        free(k);
+        free(v);
+        if (props)
+            cfg->kafka_props = props;
+        ld->oom = true;
+        return;
+    }
+    cfg->kafka_props = props;
+    props[cfg->nkafka_props++] = (config_kafka_prop){k, v, ld->lineno};
+}
+
+/* The inih handler.  Always returns 1: errors are collected in ld. */
+static int on_key(void *user, const char *section, const char *name,
+                  const char *value)
+{
+    struct load *ld = user;
+    (void)section;  /* ld->section, set by read_line(), is not truncated */
+
+    if (ld->section == SEC_NONE) {
+        add_error(ld, ld->lineno, "key \"%s\" is outside any section", name);
+        return 1;
+    }
+    if (ld->section == SEC_UNKNOWN)
+        return 1;   /* the section header was reported */
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (keys[i].section == ld->section &&
+            strcmp(keys[i].name, name) == 0) {
+            if (set_value(ld, &keys[i], value) == 0)
+                ld->key_line[i] = ld->lineno;
+            return 1;
+        }
+    }
+    if (ld->section == SEC_KAFKA)
+        set_kafka_prop(ld, name, value);
+    else if (ld->section == SEC_TIERS)
+        set_tier(ld, name, value);
+    else if (ld->section == SEC_REDIS && strcmp(name, "password") == 0)
+        add_error(ld, ld->lineno, "password must not be in the config file: "
+                  "use password_file");
+    else
+        add_error(ld, ld->lineno, "unknown key \"%s\" in [%s]", name,
+                  section_names[ld->section]);
+    return 1;
+}
+
+/* ------------------------------------------------------------------------
+ * Lines
+ */
+
+/*
+ * First char of `chars` or start of an inline comment (';' after white
+ * space) in s, or its NUL: the same scan inih does, so that the lines this
+ * file refuses are exactly those inih would refuse.
+ */
+static char *find_chars_or_comment(char *s, const char *chars)
+{
+    bool was_space = false;
+    while (*s && !(chars && strchr(chars, *s)) && !(was_space && *s == ';')) {
+        was_space = isspace((unsigned char)*s);
+        s++;
+    }
+    return s;
+}
+
+static char *lskip(char *s)
+{
+    while (*s && isspace((unsigned char)*s))
+        s++;
+    return s;
+}
+
+static void rstrip(char *s, char *end)
+{
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+}
+
+static int section_lookup(const char *name)
+{
+    for (int i = 0; i < NSECTIONS; i++)
+        if (strcmp(section_names[i], name) == 0)
+            return i;
+    return SEC_UNKNOWN;
+}
+
+/*
+ * Cleans physical line `s` (len bytes, NUL-terminated) in place into what
+ * inih should see; NULL for a blank line (also after reporting an error).
+ */
+static char *clean_line(struct load *ld, char *s, size_t len)
+{
+    if (memchr(s, '\0', len)) {
+        add_error(ld, ld->lineno, "line contains a NUL byte");
+        return NULL;
+    }
+    if (ld->lineno == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+        s += 3;     /* UTF-8 byte order mark */
+    s = lskip(s);
+    rstrip(s, s + strlen(s));
+    if (*s == '\0' || *s == ';' || *s == '#')
+        return NULL;
+
+    if (*s == '[') {
+        char *end = find_chars_or_comment(s + 1, "]");
+        if (*end != ']') {
+            add_error(ld, ld->lineno, "syntax error");
+            return NULL;
+        }
+        /* inih ignores text after the ']'; it is more likely a mistake. */
+        char *rest = lskip(end + 1);
+        if (*rest && *rest != ';') {
+            add_error(ld, ld->lineno, "syntax error");
+            return NULL;
+        }
+        *end = '\0';
+        char *name = lskip(s + 1);
+        rstrip(name, end);
+        ld->section = section_lookup(name);
+        if (ld->section == SEC_UNKNOWN)
+            add_error(ld, ld->lineno, "unknown section [%s]: engaged reads "
+                      "[kafka], [redis], [tiers], [metrics], [checkpoint] "
+                      "and [log]", name);
+        /* Rebuild it trimmed: "[ redis ]" is [redis]. */
+        memmove(s + 1, name, strlen(name) + 1);
+        strcat(s, "]");
+        return s;
+    }
+
+    char *sep = find_chars_or_comment(s, "=:");
+    if (*sep != '=' && *sep != ':') {
+        add_error(ld, ld->lineno, "syntax error");
+        return NULL;
+    }
+    if (sep == s) {
+        add_error(ld, ld->lineno, "syntax error: no key before '%c'", *sep);
+        return NULL;
+    }
+    char *comment = find_chars_or_comment(sep + 1, NULL);
+    *comment = '\0';
+    rstrip(s, comment);
+    return s;
+}
+
+/*
+ * The ini_reader: one physical line per call, cleaned (see the comment at
+ * the top of this file), so that inih's line count equals ld->lineno.
+ */
+static char *read_line(char *str, int num, void *stream)
+{
+    struct load *ld = stream;
+    errno = 0;
+    ssize_t n = getline(&ld->buf, &ld->bufcap, ld->file);
+    if (n < 0) {
+        if (ferror(ld->file))
+            ld->read_errno = errno ? errno : EIO;
+        return NULL;
+    }
+    ld->lineno++;
+    const char *line = clean_line(ld, ld->buf, (size_t)n);
+    if (!line)
+        line = "";
+    size_t len = strlen(line);
+    if (num < 2 || len > (size_t)num - 2) {
+        add_error(ld, ld->lineno, "line is longer than %d characters "
+                  "(comments and surrounding spaces not counted)", num - 2);
+        line = "";
+        len = 0;
+    }
+    memcpy(str, line, len);
+    str[len] = '\n';
+    str[len + 1] = '\0';
+    return str;
+}
+
+/* ------------------------------------------------------------------------
+ * Validation of the whole
+ */
+
+struct tier_at {
+    config_tier tier;
+    int line;
+};
+
+static int compare_tiers(const void *a, const void *b)
+{
+    const struct tier_at *x = a, *y = b;
+    if (x->tier.min_followers != y->tier.min_followers)
+        return x->tier.min_followers < y->tier.min_followers ? -1 : 1;
+    return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static int compare_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int key_line(const struct load *ld, const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return ld->key_line[i];
+    return 0;
+}
+
+static void validate_tiers(struct load *ld)
+{
+    config *cfg = ld->cfg;
+    struct tier_at sorted[CONFIG_MAX_TIERS];
+    for (size_t i = 0; i < cfg->ntiers; i++)
+        sorted[i] = (struct tier_at){cfg->tiers[i], ld->tier_line[i]};
+    qsort(sorted, cfg->ntiers, sizeof sorted[0], compare_tiers);
+    for (size_t i = 0; i < cfg->ntiers; i++) {
+        cfg->tiers[i] = sorted[i].tier;
+        ld->tier_line[i] = sorted[i].line;
+    }
+
+    /* A refused tier key was reported already; what remains may well be
+     * missing its tier 0 only because of it. */
+    if (ld->tier_errors > 0)
+        return;
+    if (cfg->ntiers == 0 || cfg->tiers[0].min_followers != 0)
+        add_error(ld, 0, "no tier has minimum 0: creators below the lowest "
+                  "minimum (%lld) would have no tier",
+                  cfg->ntiers ? (long long)cfg->tiers[0].min_followers : 0LL);
+    for (size_t i = 1; i < cfg->ntiers; i++) {
+        if (sorted[i].tier.min_followers != sorted[i - 1].tier.min_followers)
+            continue;
+        add_error(ld, sorted[i].line, "tiers \"%s\" and \"%s\" both have "
+                  "minimum %lld", sorted[i - 1].tier.name, sorted[i].tier.name,
+                  (long long)sorted[i].tier.min_followers);
+    }
+}
+
+static void validate(struct load *ld)
+{
+    config *cfg = ld->cfg;
+
+    validate_tiers(ld);
+
+    qsort(cfg->windows_ms, cfg->nwindows, sizeof cfg->windows_ms[0],
+          compare_i64);
+    for (size_t i = 1; i < cfg->nwindows; i++) {
+        if (cfg->windows_ms[i] != cfg->windows_ms[i - 1])
+            continue;
+        char d[32];
+        format_duration(cfg->windows_ms[i], d, sizeof d);
+        add_error(ld, key_line(ld, "windows"), "window %s is listed twice", d);
+        /* One report per value, however many times it repeats. */
+        while (i + 1 < cfg->nwindows &&
+               cfg->windows_ms[i + 1] == cfg->windows_ms[i])
+            i++;
+    }
+
+    if (cfg->redis_host[0] == '\0' && cfg->redis_socket[0] == '\0')
+        add_error(ld, key_line(ld, "host"),
+                  "host must not be empty unless socket is set");
+}
+
+/* ------------------------------------------------------------------------
+ * Public functions
+ */
+
+config *config_default(const char *path)
+{
+    config *cfg = malloc(sizeof *cfg);
+    if (!cfg)
+        return NULL;
+    *cfg = defaults;
+    /* Every pointer now aliases the defaults: clear them before copying so
+     * that config_free() after a failed copy frees only copies. */
+    cfg->path = NULL;
+    for (size_t i = 0; i < NKEYS; i++)
+        if (keys[i].kind == KIND_STRING)
+            *string_field(cfg, &keys[i]) = NULL;
+    for (size_t i = 0; i < cfg->ntopics; i++)
+        cfg->topics[i] = NULL;
+    cfg->kafka_props = NULL;
+    cfg->nkafka_props = 0;
+
+    bool ok = true;
+    if (path)
+        ok = (cfg->path = strdup(path)) != NULL;
+    for (size_t i = 0; ok && i < NKEYS; i++) {
+        if (keys[i].kind != KIND_STRING)
+            continue;
+        const char *src = string_value(&defaults, &keys[i]);
+        ok = (*string_field(cfg, &keys[i]) = strdup(src)) != NULL;
+    }
+    for (size_t i = 0; ok && i < cfg->ntopics; i++)
+        ok = (cfg->topics[i] = strdup(defaults.topics[i])) != NULL;
+    if (!ok) {
+        config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+config *config_load(const char *path, char *errbuf, size_t errbuf_size)
+{
+    struct load ld = {.path = path ? path : "(null)", .section = SEC_NONE};
+    if (errbuf && errbuf_size > 0)
+        errbuf[0] = '\0';
+
+    if (!path) {
+        add_error(&ld, 0, "cannot open: no file name");
+        goto fail;
+    }
+    ld.cfg = config_default(path);
+    if (!ld.cfg) {
+        ld.oom = true;
+        goto fail;
+    }
+    ld.file = fopen(path, "r");
+    if (!ld.file) {
+        char msg[128];
+        add_error(&ld, 0, "cannot open: %s",
+                  strerror_r(errno, msg, sizeof msg));
+        goto fail;
+    }
+
+    int rc = ini_parse_stream(read_line, &ld, on_key, &ld);
+    if (ld.read_errno) {
+        char msg[128];
+        add_error(&ld, 0, "cannot read: %s",
+                  strerror_r(ld.read_errno, msg, sizeof msg));
+    }
+    /* read_line() hands inih only lines it accepts, so this is a safety
+     * net: report what inih saw unless that line is reported already. */
+    if (rc != 0) {
+        bool known = false;
+        for (size_t i = 0; i < ld.nerrs; i++)
+            known = known || ld.errs[i].line == rc;
+        if (rc < 0 || !known)
+            add_error(&ld, rc > 0 ? rc : 0, "syntax error");
+    }
+    fclose(ld.file);
+    free(ld.buf);
+
+    validate(&ld);
+    if (ld.nerrs > 0 || ld.oom)
+        goto fail;
+    free_errors(&ld);
+    return ld.cfg;
+
+fail:
+    write_errors(&ld, errbuf, errbuf_size);
+    free_errors(&ld);
+    config_free(ld.cfg);
+    return NULL;
+}
+
+void config_free(config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->path);
+    for (size_t i = 0; i < NKEYS; i++)
+        if (keys[i].kind == KIND_STRING)
+            free(*string_field(cfg, &keys[i]));
+    free_topics(cfg->topics, cfg->ntopics);
+    for (size_t i = 0; i < cfg->nkafka_props; i++) {
+        free(cfg->kafka_props[i].key);
+        free(cfg->kafka_props[i].value);
+    }
+    free(cfg->kafka_props);
+    free(cfg);
+}
+
+int config_tier_index(const config *cfg, const char *name)
+{
+    if (!cfg || !name)
+        return -1;
+    for (size_t i = 0; i < cfg->ntiers; i++)
+        if (strcmp(cfg->tiers[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}

@@ -1,0 +1,933 @@
+#include "engine.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "buf.h"
+#include "checkpoint.h"
+#include "embedded.h"
+#include "event.h"
+#include "log.h"
+#include "sink.h"
+#include "source.h"
+#include "state.h"
+
+#define BATCH_MAX 5000
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define STATS_EVERY_MS 60000
+#define FLUSH_TIMEOUT_MS 5000
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+/* A partition this instance was assigned. */
+typedef struct epart {
+    bool used;
+    bool claimed;            /* claimed in Redis and assigned in Kafka */
+    bool paused;
+    char *topic;
+    int32_t partition;
+    int slot;                /* state slot once claimed */
+    uint64_t epoch, seq;
+    int64_t next_offset;     /* next to process; or RD_KAFKA_OFFSET_* */
+    int64_t written_offset;  /* what Redis holds */
+    int64_t due_from;        /* creators due up to here were loaded */
+    bool nonresident;        /* Redis may hold creators not in memory */
+} epart;
+
+/* One message of the batch in hand. */
+typedef struct bitem {
+    rd_kafka_message_t *msg;
+    int part;                /* index into parts, -1 to skip */
+    event_error err;
+    event ev;
+    char detail[256];
+} bitem;
+
+/* Creators to read from Redis for a batch. */
+typedef struct fetchlist {
+    size_t n, cap;
+    size_t *off, *len;       /* into ids */
+    int *slot;
+    bool *for_event;         /* create it when Redis has none */
+    buf ids;
+    uint32_t *set;           /* open addressing over the entries, +1 */
+    size_t set_size;
+} fetchlist;
+
+typedef struct stats {
+    uint64_t events[3][2];   /* type x (ok, refused) */
+    uint64_t dlq[EVENT_ERR_COUNT];
+    uint64_t checkpoints_ok, checkpoints_failed, fenced;
+} stats;
+
+struct engine {
+    config *cfg;
+    embedded *emb;
+    source *src;
+    sink *snk;
+    checkpoint *ck;
+    state *st;
+    epart *parts;
+    size_t nparts;
+    bitem *batch;
+    size_t nbatch;
+    fetchlist fl;
+    /* checkpoint pacing */
+    int64_t next_ckpt_ms;
+    int64_t events_since_ckpt;
+    checkpoint_part *ck_parts;   /* the payload's partitions, kept in doubt */
+    size_t nck_parts;
+    /* Redis health */
+    bool blocked;
+    int64_t blocked_since_ms, retry_at_ms;
+    int backoff_ms;
+    bool pending_claims;
+    int64_t next_stats_ms;
+    uint64_t applied_total;      /* messages processed, refused included */
+    stats stats;
+};
+
+/* --- small helpers ---------------------------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        reload_requested = 1;
+    else
+        stop_requested = 1;
+}
+
+void engine_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+static int find_part(const engine *e, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < e->nparts; i++)
+        if (e->parts[i].used && e->parts[i].partition == partition &&
+            strcmp(e->parts[i].topic, topic) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int64_t start_offset(const engine *e)
+{
+    for (size_t i = 0; i < e->cfg->nkafka_props; i++)
+        if (strcmp(e->cfg->kafka_props[i].key, "auto.offset.reset") == 0 &&
+            (strcmp(e->cfg->kafka_props[i].value, "latest") == 0 ||
+             strcmp(e->cfg->kafka_props[i].value, "largest") == 0 ||
+             strcmp(e->cfg->kafka_props[i].value, "end") == 0))
+            return RD_KAFKA_OFFSET_END;
+    return RD_KAFKA_OFFSET_BEGINNING;
+}
+
+/* --- Redis health ----------------------------------------------------------- */
+
+static void pause_all(engine *e)
+{
+    for (size_t i = 0; i < e->nparts; i++)
+        if (e->parts[i].used && e->parts[i].claimed && !e->parts[i].paused) {
+            source_pause(e->src, e->parts[i].topic, e->parts[i].partition);
+            e->parts[i].paused = true;
+        }
+}
+
+static void resume_all(engine *e)
+{
+    for (size_t i = 0; i < e->nparts; i++)
+        if (e->parts[i].used && e->parts[i].claimed && e->parts[i].paused) {
+            /* Seek back: messages fetched while paused were dropped. */
+            source_resume(e->src, e->parts[i].topic, e->parts[i].partition,
+                          e->parts[i].next_offset);
+            e->parts[i].paused = false;
+        }
+}
+
+/* Redis (or the DLQ) failed: stop consuming and retry with backoff. */
+static void block(engine *e, const char *why)
+{
+    int64_t now = mono_ms();
+    if (!e->blocked) {
+        log_error("%s; consumption paused, retrying with backoff", why);
+        e->blocked = true;
+        e->blocked_since_ms = now;
+        e->backoff_ms = BACKOFF_MIN_MS;
+        pause_all(e);
+    } else {
+        log_debug("still failing: %s retry_in_ms=%d", why, e->backoff_ms);
+        e->backoff_ms = e->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+                                                           : e->backoff_ms * 2;
+    }
+    e->retry_at_ms = now + e->backoff_ms;
+}
+
+static void unblock(engine *e)
+{
+    if (!e->blocked)
+        return;
+    log_notice("Redis answers again after %.1f s; consumption resumed",
+               (double)(mono_ms() - e->blocked_since_ms) / 1000.0);
+    e->blocked = false;
+    resume_all(e);
+}
+
+/* --- partitions ------------------------------------------------------------- */
+
+static void drop_batch_items(engine *e, int part)
+{
+    for (size_t i = 0; i < e->nbatch; i++)
+        if (e->batch[i].part == part) {
+            e->batch[i].part = -1;
+        }
+}
+
+static void forget_part(engine *e, int i)
+{
+    epart *p = &e->parts[i];
+    if (p->claimed)
+        state_partition_drop(e->st, p->slot);
+    drop_batch_items(e, i);
+    free(p->topic);
+    memset(p, 0, sizeof *p);
+}
+
+/* Claims every assigned partition not yet claimed, and assigns it. */
+static int claim_pending(engine *e)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < e->nparts; i++)
+        n += e->parts[i].used && !e->parts[i].claimed;
+    if (n == 0) {
+        e->pending_claims = false;
+        return 0;
+    }
+    checkpoint_claim *claims = calloc(n, sizeof *claims);
+    int *idx = calloc(n, sizeof *idx);
+    if (claims == NULL || idx == NULL) {
+        free(claims);
+        free(idx);
+        return -1;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < e->nparts; i++)
+        if (e->parts[i].used && !e->parts[i].claimed) {
+            claims[k].topic = e->parts[i].topic;
+            claims[k].partition = e->parts[i].partition;
+            idx[k++] = (int)i;
+        }
+    char err[512];
+    int rc = checkpoint_claim_parts(e->ck, claims, n, err, sizeof err);
+    if (rc < 0) {
+        block(e, err);
+    } else {
+        for (size_t j = 0; j < n; j++) {
+            epart *p = &e->parts[idx[j]];
+            int slot = state_partition_add(e->st, p->topic, p->partition,
+                                           claims[j].watermark);
+            if (slot < 0) {
+                log_error("out of memory adding a partition");
+                rc = -1;
+                continue;
+            }
+            p->slot = slot;
+            p->epoch = claims[j].epoch;
+            p->seq = 0;
+            p->written_offset = claims[j].offset;
+            p->next_offset = claims[j].offset >= 0 ? claims[j].offset
+                                                   : start_offset(e);
+            p->due_from = INT64_MIN;
+            p->nonresident = claims[j].indexed > 0;
+            if (source_assign(e->src, p->topic, p->partition, p->next_offset,
+                              err, sizeof err) < 0) {
+                log_error("%s", err);
+                state_partition_drop(e->st, slot);
+                rc = -1;
+                continue;
+            }
+            p->claimed = true;
+            p->paused = false;
+            char wm[40] = "none";
+            if (claims[j].watermark != STATE_NO_WATERMARK)
+                snprintf(wm, sizeof wm, "%" PRId64, claims[j].watermark);
+            log_notice("partition assigned partition=%s:%d offset=%s%" PRId64
+                       " watermark=%s epoch=%" PRIu64 " indexed=%" PRId64,
+                       p->topic, (int)p->partition,
+                       claims[j].offset >= 0 ? "" : "none, starting at ",
+                       p->next_offset, wm, p->epoch, claims[j].indexed);
+            if (e->blocked) {
+                source_pause(e->src, p->topic, p->partition);
+                p->paused = true;
+            }
+        }
+        e->pending_claims = rc < 0;
+    }
+    free(claims);
+    free(idx);
+    return rc;
+}
+
+static void on_assigned(void *arg, const rd_kafka_topic_partition_list_t *l)
+{
+    engine *e = arg;
+    for (int i = 0; i < l->cnt; i++) {
+        if (find_part(e, l->elems[i].topic, l->elems[i].partition) >= 0)
+            continue;
+        size_t k = 0;
+        while (k < e->nparts && e->parts[k].used)
+            k++;
+        if (k == e->nparts) {
+            epart *p = realloc(e->parts, (e->nparts + 1) * sizeof *p);
+            if (p == NULL) {
+                log_error("out of memory tracking a partition");
+                continue;
+            }
+            e->parts = p;
+            e->nparts++;
+        }
+        memset(&e->parts[k], 0, sizeof e->parts[k]);
+        e->parts[k].topic = strdup(l->elems[i].topic);
+        e->parts[k].partition = l->elems[i].partition;
+        e->parts[k].used = e->parts[k].topic != NULL;
+    }
+    e->pending_claims = true;
+    claim_pending(e);
+}
+
+static int do_checkpoint(engine *e, bool force);
+
+static void on_revoked(void *arg, const rd_kafka_topic_partition_list_t *l,
+                       bool lost)
+{
+    engine *e = arg;
+    /* Write what we hold for them before letting go (a lost assignment is
+     * checkpointed too: if another instance claimed them meanwhile, the
+     * fence refuses our write and nothing is harmed). */
+    if (!e->blocked)
+        do_checkpoint(e, true);
+    for (int i = 0; i < l->cnt; i++) {
+        int k = find_part(e, l->elems[i].topic, l->elems[i].partition);
+        if (k < 0)
+            continue;
+        log_notice("partition %s partition=%s:%d", lost ? "lost" : "revoked",
+                   l->elems[i].topic, (int)l->elems[i].partition);
+        forget_part(e, k);
+    }
+}
+
+/* --- the batch -------------------------------------------------------------- */
+
+static void fetch_reset(fetchlist *f)
+{
+    f->n = 0;
+    buf_reset(&f->ids);
+    if (f->set != NULL)
+        memset(f->set, 0, f->set_size * sizeof *f->set);
+}
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (uint8_t)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* Adds an id to the fetch list unless it is there already. */
+static int fetch_add(fetchlist *f, const char *id, size_t len, int slot,
+                     bool for_event)
+{
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 1024;
+        size_t *off = realloc(f->off, cap * sizeof *off);
+        if (off)
+            f->off = off;
+        size_t *ln = realloc(f->len, cap * sizeof *ln);
+        if (ln)
+            f->len = ln;
+        int *sl = realloc(f->slot, cap * sizeof *sl);
+        if (sl)
+            f->slot = sl;
+        bool *fe = realloc(f->for_event, cap * sizeof *fe);
+        if (fe)
+            f->for_event = fe;
+        uint32_t *set = calloc(cap * 2, sizeof *set);
+        if (!off || !ln || !sl || !fe || !set) {
+            free(set);
+            return -1;
+        }
+        free(f->set);
+        f->set = set;
+        f->set_size = cap * 2;
+        f->cap = cap;
+        for (size_t i = 0; i < f->n; i++) {
+            size_t h = hash_bytes(f->ids.data + f->off[i], f->len[i]) &
+                       (f->set_size - 1);
+            while (f->set[h])
+                h = (h + 1) & (f->set_size - 1);
+            f->set[h] = (uint32_t)i + 1;
+        }
+    }
+    size_t h = hash_bytes(id, len) & (f->set_size - 1);
+    while (f->set[h]) {
+        size_t j = f->set[h] - 1;
+        if (f->len[j] == len && memcmp(f->ids.data + f->off[j], id, len) == 0) {
+            f->for_event[j] |= for_event;
+            return 0;
+        }
+        h = (h + 1) & (f->set_size - 1);
+    }
+    f->off[f->n] = f->ids.len;
+    f->len[f->n] = len;
+    f->slot[f->n] = slot;
+    f->for_event[f->n] = for_event;
+    buf_append(&f->ids, id, len);
+    if (buf_failed(&f->ids))
+        return -1;
+    f->set[h] = (uint32_t)f->n + 1;
+    f->n++;
+    return 0;
+}
+
+typedef struct due_ctx {
+    engine *e;
+    const int *part_of;      /* query i -> parts index */
+    int failed;
+} due_ctx;
+
+static void on_due(void *arg, size_t i, const char *id, size_t len)
+{
+    due_ctx *d = arg;
+    engine *e = d->e;
+    if (state_creator_find(e->st, id, len) != NULL)
+        return;
+    if (fetch_add(&e->fl, id, len, e->parts[d->part_of[i]].slot, false) < 0)
+        d->failed = 1;
+}
+
+static void on_blob(void *arg, size_t i, const char *blob, size_t len)
+{
+    engine *e = arg;
+    fetchlist *f = &e->fl;
+    const char *id = f->ids.data + f->off[i];
+    if (state_creator_find(e->st, id, f->len[i]) != NULL)
+        return;
+    if (blob != NULL) {
+        char err[256];
+        if (state_creator_restore(e->st, f->slot[i], id, f->len[i], blob, len,
+                                  err, sizeof err) != NULL)
+            return;
+        log_error("creator state unreadable, starting it afresh creator=%.*s "
+                  "error=\"%s\"",
+                  (int)f->len[i], id, err);
+    }
+    if ((blob != NULL || f->for_event[i]) &&
+        state_creator_new(e->st, f->slot[i], id, f->len[i]) == NULL)
+        log_error("out of memory creating a creator");
+}
+
+/*
+ * Parses the batch and loads from Redis every creator it needs: those of
+ * its events that are not in memory, and those of its partitions whose
+ * wake time comes before the batch's last event.  Returns -1 when Redis
+ * failed (the batch is kept for a retry).
+ */
+static int prepare(engine *e)
+{
+    event_limits lim = {e->cfg->max_event_bytes, e->cfg->max_future_ms};
+    int64_t now = wall_ms();
+    int64_t *batch_max = calloc(e->nparts ? e->nparts : 1, sizeof *batch_max);
+    if (batch_max == NULL)
+        return -1;
+    for (size_t p = 0; p < e->nparts; p++)
+        batch_max[p] = INT64_MIN;
+    fetch_reset(&e->fl);
+    int rc = 0;
+    for (size_t i = 0; i < e->nbatch; i++) {
+        bitem *it = &e->batch[i];
+        if (it->part < 0)
+            continue;
+        rd_kafka_message_t *m = it->msg;
+        it->err = event_parse(m->payload, m->len, m->key, m->key_len, &lim,
+                              now, &it->ev, it->detail, sizeof it->detail);
+        if (it->err != EVENT_OK)
+            continue;
+        if (it->ev.ts_ms > batch_max[it->part])
+            batch_max[it->part] = it->ev.ts_ms;
+        if (state_creator_find(e->st, it->ev.creator_id,
+                               it->ev.creator_id_len) == NULL &&
+            fetch_add(&e->fl, it->ev.creator_id, it->ev.creator_id_len,
+                      e->parts[it->part].slot, true) < 0)
+            rc = -1;
+    }
+    /* Creators not in memory whose buckets expire before the batch's end. */
+    size_t nq = 0;
+    checkpoint_part *q = calloc(e->nparts ? e->nparts : 1, sizeof *q);
+    int64_t *from = calloc(e->nparts ? e->nparts : 1, sizeof *from);
+    int64_t *to = calloc(e->nparts ? e->nparts : 1, sizeof *to);
+    int *part_of = calloc(e->nparts ? e->nparts : 1, sizeof *part_of);
+    if (!q || !from || !to || !part_of)
+        rc = -1;
+    for (size_t p = 0; rc == 0 && p < e->nparts; p++) {
+        epart *ep = &e->parts[p];
+        if (!ep->used || !ep->claimed || !ep->nonresident)
+            continue;
+        int64_t W = state_partition_watermark(e->st, ep->slot);
+        int64_t end = batch_max[p] > W ? batch_max[p] : W;
+        if (end == STATE_NO_WATERMARK || end <= ep->due_from)
+            continue;
+        q[nq].topic = ep->topic;
+        q[nq].partition = ep->partition;
+        from[nq] = ep->due_from;
+        to[nq] = end;
+        part_of[nq++] = (int)p;
+    }
+    char err[512];
+    due_ctx d = {e, part_of, 0};
+    if (rc == 0 && nq > 0 &&
+        checkpoint_due(e->ck, q, from, to, nq, on_due, &d, err, sizeof err) <
+            0) {
+        block(e, err);
+        rc = -1;
+    }
+    if (rc == 0 && d.failed)
+        rc = -1;
+    if (rc == 0 && e->fl.n > 0) {
+        const char **ids = malloc(e->fl.n * sizeof *ids);
+        if (ids == NULL) {
+            rc = -1;
+        } else {
+            for (size_t i = 0; i < e->fl.n; i++)
+                ids[i] = e->fl.ids.data + e->fl.off[i];
+            if (checkpoint_fetch(e->ck, ids, e->fl.len, e->fl.n, on_blob, e,
+                                 err, sizeof err) < 0) {
+                block(e, err);
+                rc = -1;
+            }
+            free(ids);
+        }
+    }
+    if (rc == 0)
+        for (size_t k = 0; k < nq; k++)
+            e->parts[part_of[k]].due_from = to[k];
+    free(q);
+    free(from);
+    free(to);
+    free(part_of);
+    free(batch_max);
+    return rc;
+}
+
+static void send_dlq(engine *e, bitem *it, event_error err, const char *detail)
+{
+    char msg[512];
+    e->stats.dlq[err]++;
+    while (sink_dlq(e->snk, it->msg, event_error_name(err), detail, msg,
+                    sizeof msg) < 0) {
+        /* The producer's queue is full: wait for room, never drop. */
+        log_warning("%s", msg);
+        sink_flush(e->snk, 100, msg, sizeof msg);
+    }
+}
+
+static void apply(engine *e)
+{
+    for (size_t i = 0; i < e->nbatch; i++) {
+        bitem *it = &e->batch[i];
+        if (it->part >= 0) {
+            epart *p = &e->parts[it->part];
+            rd_kafka_message_t *m = it->msg;
+            /* Read again after a pause: already applied. */
+            if (p->next_offset >= 0 && m->offset < p->next_offset)
+                goto next;
+            event_error err = it->err;
+            if (err == EVENT_OK) {
+                state_creator *c = state_creator_find(
+                    e->st, it->ev.creator_id, it->ev.creator_id_len);
+                if (c == NULL) {
+                    err = EVENT_ERR_INVALID_EVENT;
+                    snprintf(it->detail, sizeof it->detail,
+                             "creator could not be loaded (out of memory)");
+                } else {
+                    err = state_apply(e->st, state_creator_slot(c), c, &it->ev,
+                                      it->detail, sizeof it->detail);
+                }
+            }
+            int type = err == EVENT_OK || err == EVENT_ERR_TOO_LATE
+                           ? (int)it->ev.type
+                           : -1;
+            if (type >= 0)
+                e->stats.events[type][err != EVENT_OK]++;
+            if (err != EVENT_OK)
+                send_dlq(e, it, err, it->detail);
+            p->next_offset = m->offset + 1;
+            e->events_since_ckpt++;
+            e->applied_total++;
+        }
+    next:
+        rd_kafka_message_destroy(it->msg);
+    }
+    log_debug("batch applied applied_total=%" PRIu64 " batch=%zu",
+              e->applied_total, e->nbatch);
+    e->nbatch = 0;
+}
+
+static void fill(engine *e, int timeout_ms)
+{
+    rd_kafka_message_t *m = source_poll(e->src, timeout_ms);
+    while (m != NULL) {
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                log_warning("Kafka consume error error=\"%s\"",
+                            rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+        } else {
+            int k = m->rkt ? find_part(e, rd_kafka_topic_name(m->rkt),
+                                       m->partition)
+                           : -1;
+            if (k < 0 || !e->parts[k].claimed || e->parts[k].paused ||
+                e->blocked) {
+                /* Not ours any more, or paused: read again on resume. */
+                rd_kafka_message_destroy(m);
+            } else {
+                bitem *it = &e->batch[e->nbatch++];
+                it->msg = m;
+                it->part = k;
+                it->err = EVENT_OK;
+                if (e->nbatch == BATCH_MAX)
+                    break;
+            }
+        }
+        m = source_poll(e->src, 0);
+    }
+}
+
+/* --- checkpoints ------------------------------------------------------------ */
+
+static void free_ck_parts(engine *e)
+{
+    for (size_t i = 0; i < e->nck_parts; i++)
+        free((char *)(uintptr_t)e->ck_parts[i].topic);
+    free(e->ck_parts);
+    e->ck_parts = NULL;
+    e->nck_parts = 0;
+}
+
+static int build_ck_parts(engine *e, bool *changed)
+{
+    free_ck_parts(e);
+    e->ck_parts = calloc(e->nparts ? e->nparts : 1, sizeof *e->ck_parts);
+    if (e->ck_parts == NULL)
+        return -1;
+    *changed = state_dirty_count(e->st) > 0;
+    for (size_t i = 0; i < e->nparts; i++) {
+        epart *p = &e->parts[i];
+        if (!p->used || !p->claimed)
+            continue;
+        checkpoint_part *c = &e->ck_parts[e->nck_parts];
+        c->topic = strdup(p->topic);
+        if (c->topic == NULL)
+            return -1;
+        e->nck_parts++;
+        c->partition = p->partition;
+        c->slot = p->slot;
+        c->epoch = p->epoch;
+        c->seq = p->seq;
+        c->offset = p->next_offset >= 0 ? p->next_offset : -1;
+        c->watermark = state_partition_watermark(e->st, p->slot);
+        if (c->offset >= 0 && c->offset != p->written_offset)
+            *changed = true;
+    }
+    return 0;
+}
+
+static void after_commit(engine *e)
+{
+    state_checkpoint_done(e->st);
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new((int)e->nck_parts);
+    for (size_t i = 0; i < e->nck_parts; i++) {
+        checkpoint_part *c = &e->ck_parts[i];
+        int k = find_part(e, c->topic, c->partition);
+        if (k < 0 || e->parts[k].epoch != c->epoch)
+            continue;
+        e->parts[k].seq = c->seq + 1;
+        if (c->offset >= 0) {
+            e->parts[k].written_offset = c->offset;
+            rd_kafka_topic_partition_list_add(l, c->topic, c->partition)
+                ->offset = c->offset;
+        }
+    }
+    source_commit(e->src, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    free_ck_parts(e);
+    e->stats.checkpoints_ok++;
+}
+
+/*
+ * Writes a checkpoint when something changed (or when force and anything
+ * changed).  Returns 0 when Redis is up to date, -1 otherwise.
+ */
+static int do_checkpoint(engine *e, bool force)
+{
+    (void)force;
+    char err[512];
+    e->next_ckpt_ms = mono_ms() + e->cfg->checkpoint_interval_ms;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        if (!checkpoint_in_doubt(e->ck)) {
+            bool changed;
+            if (build_ck_parts(e, &changed) < 0) {
+                block(e, "out of memory building a checkpoint");
+                return -1;
+            }
+            if (!changed) {
+                free_ck_parts(e);
+                e->events_since_ckpt = 0;
+                return 0;
+            }
+            /* The DLQ messages before these offsets must be in Kafka. */
+            if (sink_flush(e->snk, FLUSH_TIMEOUT_MS, err, sizeof err) < 0) {
+                char why[600];
+                snprintf(why, sizeof why, "DLQ not delivered: %s", err);
+                block(e, why);
+                return -1;
+            }
+        }
+        int64_t t0 = mono_ms();
+        checkpoint_result r = checkpoint_commit(e->ck, e->st, e->ck_parts,
+                                                e->nck_parts, err, sizeof err);
+        if (r == CHECKPOINT_OK) {
+            log_debug("checkpoint written creators=%zu partitions=%zu ms=%" PRId64,
+                      state_dirty_count(e->st), e->nck_parts, mono_ms() - t0);
+            after_commit(e);
+            e->events_since_ckpt = 0;
+            return 0;
+        }
+        if (r == CHECKPOINT_ERROR) {
+            e->stats.checkpoints_failed++;
+            block(e, err);
+            return -1;
+        }
+        /* Fenced: another instance owns these partitions now. */
+        for (size_t i = 0; i < e->nck_parts; i++) {
+            if (!e->ck_parts[i].fenced)
+                continue;
+            e->stats.fenced++;
+            int k = find_part(e, e->ck_parts[i].topic,
+                              e->ck_parts[i].partition);
+            log_warning("partition fenced: another instance owns it now; "
+                        "dropping its state partition=%s:%d",
+                        e->ck_parts[i].topic, (int)e->ck_parts[i].partition);
+            if (k >= 0 && e->parts[k].claimed) {
+                state_partition_drop(e->st, e->parts[k].slot);
+                drop_batch_items(e, k);
+                source_pause(e->src, e->parts[k].topic,
+                             e->parts[k].partition);
+                e->parts[k].claimed = false;
+                e->parts[k].paused = true;
+                /* Reclaimed only if Kafka assigns it to us again. */
+                free(e->parts[k].topic);
+                memset(&e->parts[k], 0, sizeof e->parts[k]);
+            }
+        }
+        free_ck_parts(e);
+    }
+    block(e, "checkpoint fenced repeatedly");
+    return -1;
+}
+
+/* --- the loop --------------------------------------------------------------- */
+
+static void log_stats(engine *e)
+{
+    uint64_t ok = 0, refused = 0, dlq = 0;
+    for (int t = 0; t < 3; t++) {
+        ok += e->stats.events[t][0];
+        refused += e->stats.events[t][1];
+    }
+    for (int r = 0; r < EVENT_ERR_COUNT; r++)
+        dlq += e->stats.dlq[r];
+    log_info("stats events=%" PRIu64 " dlq=%" PRIu64 " creators=%zu "
+             "memory_bytes=%zu checkpoints=%" PRIu64 " checkpoint_failures=%" PRIu64,
+             ok, dlq, state_creator_count(e->st), state_memory(e->st),
+             e->stats.checkpoints_ok, e->stats.checkpoints_failed);
+    (void)refused;
+}
+
+static void try_recover(engine *e)
+{
+    char err[512];
+    if (checkpoint_ping(e->ck, err, sizeof err) < 0) {
+        block(e, err);
+        return;
+    }
+    if (checkpoint_in_doubt(e->ck) || e->nck_parts > 0) {
+        if (do_checkpoint(e, true) < 0)
+            return;
+    }
+    unblock(e);
+}
+
+int engine_run(engine *e)
+{
+    e->next_ckpt_ms = mono_ms() + e->cfg->checkpoint_interval_ms;
+    e->next_stats_ms = mono_ms() + STATS_EVERY_MS;
+    char err[512];
+    if (checkpoint_ping(e->ck, err, sizeof err) < 0)
+        block(e, err);
+    while (!stop_requested) {
+        int64_t now = mono_ms();
+        if (reload_requested) {
+            reload_requested = 0;
+            log_notice("SIGHUP received: this version applies a changed "
+                       "configuration only on restart");
+        }
+        if (now >= e->next_stats_ms) {
+            log_stats(e);
+            e->next_stats_ms = now + STATS_EVERY_MS;
+        }
+        if (e->blocked) {
+            if (now >= e->retry_at_ms)
+                try_recover(e);
+            if (e->blocked) {
+                /* Serve rebalances; messages are dropped, read again later. */
+                fill(e, 100);
+                continue;
+            }
+        }
+        if (e->pending_claims && claim_pending(e) < 0)
+            continue;
+        if (e->nbatch == 0) {
+            int64_t wait = e->next_ckpt_ms - now;
+            fill(e, wait < 0 ? 0 : wait > 100 ? 100 : (int)wait);
+        }
+        if (e->nbatch > 0) {
+            if (prepare(e) < 0)
+                continue; /* blocked; the batch is kept */
+            apply(e);
+        }
+        if (e->events_since_ckpt >= e->cfg->checkpoint_max_events ||
+            mono_ms() >= e->next_ckpt_ms)
+            do_checkpoint(e, false);
+    }
+    log_notice("stopping: finishing the batch in hand and checkpointing");
+    int rc = 0;
+    if (e->nbatch > 0 && !e->blocked && prepare(e) == 0)
+        apply(e);
+    /* The final checkpoint gets a few tries before giving up. */
+    for (int i = 0; i < 3; i++) {
+        if (do_checkpoint(e, true) == 0 && !checkpoint_in_doubt(e->ck)) {
+            rc = 0;
+            break;
+        }
+        rc = 1;
+    }
+    if (rc != 0)
+        log_error("final checkpoint failed; the next start replays from the "
+                  "last one, nothing is lost");
+    for (size_t i = 0; i < e->nbatch; i++)
+        rd_kafka_message_destroy(e->batch[i].msg);
+    e->nbatch = 0;
+    /* Revocations during close checkpoint again: nothing left to write. */
+    e->blocked = e->blocked || rc != 0;
+    source_close(e->src);
+    log_stats(e);
+    log_notice("stopped");
+    return rc;
+}
+
+/* --- construction ----------------------------------------------------------- */
+
+engine *engine_new(config *cfg, char *errstr, size_t errstr_size)
+{
+    engine *e = calloc(1, sizeof *e);
+    if (e == NULL) {
+        snprintf(errstr, errstr_size, "out of memory");
+        config_free(cfg);
+        return NULL;
+    }
+    e->cfg = cfg;
+    e->batch = calloc(BATCH_MAX, sizeof *e->batch);
+    if (e->batch == NULL) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto fail;
+    }
+    const char *bootstrap = cfg->bootstrap_servers;
+    if (strcmp(bootstrap, "embedded") == 0) {
+        e->emb = embedded_start(cfg, errstr, errstr_size);
+        if (e->emb == NULL)
+            goto fail;
+        bootstrap = embedded_bootstraps(e->emb);
+    }
+    if ((e->st = state_new(cfg, errstr, errstr_size)) == NULL ||
+        (e->ck = checkpoint_new(cfg, errstr, errstr_size)) == NULL ||
+        (e->snk = sink_new(cfg, bootstrap, errstr, errstr_size)) == NULL)
+        goto fail;
+    source_callbacks cb = {on_assigned, on_revoked, e};
+    if ((e->src = source_new(cfg, bootstrap, &cb, errstr, errstr_size)) ==
+        NULL)
+        goto fail;
+    return e;
+fail:
+    engine_free(e);
+    return NULL;
+}
+
+void engine_free(engine *e)
+{
+    if (e == NULL)
+        return;
+    for (size_t i = 0; i < e->nbatch; i++)
+        rd_kafka_message_destroy(e->batch[i].msg);
+    source_free(e->src);
+    sink_free(e->snk);
+    checkpoint_free(e->ck);
+    state_free(e->st);
+    for (size_t i = 0; i < e->nparts; i++)
+        free(e->parts[i].topic);
+    free(e->parts);
+    free(e->batch);
+    free_ck_parts(e);
+    free(e->fl.off);
+    free(e->fl.len);
+    free(e->fl.slot);
+    free(e->fl.for_event);
+    free(e->fl.set);
+    buf_free(&e->fl.ids);
+    embedded_stop(e->emb);
+    config_free(e->cfg);
+    free(e);
+}

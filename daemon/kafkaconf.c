@@ -1,0 +1,69 @@
+#include "kafkaconf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int set_pairs(rd_kafka_conf_t *conf, const char *const *kv,
+                     char *errstr, size_t errstr_size)
+{
+    char err[512];
+    for (size_t i = 0; kv != NULL && kv[i] != NULL; i += 2)
+        if (rd_kafka_conf_set(conf, kv[i], kv[i + 1], err, sizeof err) !=
+            RD_KAFKA_CONF_OK) {
+            snprintf(errstr, errstr_size, "librdkafka: %s", err);
+            return -1;
+        }
+    return 0;
+}
+
+static int set_file_props(const config *cfg, rd_kafka_conf_t *conf,
+                          char *errbuf, size_t errbuf_size)
+{
+    int bad = 0;
+    size_t used = strlen(errbuf);
+    for (size_t i = 0; i < cfg->nkafka_props; i++) {
+        const config_kafka_prop *p = &cfg->kafka_props[i];
+        char err[512];
+        if (rd_kafka_conf_set(conf, p->key, p->value, err, sizeof err) ==
+            RD_KAFKA_CONF_OK)
+            continue;
+        bad++;
+        if (used < errbuf_size) {
+            int n = snprintf(errbuf + used, errbuf_size - used,
+                             "%s:%d: librdkafka: %s\n", cfg->path, p->line,
+                             err);
+            if (n > 0)
+                used += (size_t)n;
+        }
+    }
+    return bad;
+}
+
+rd_kafka_conf_t *kafkaconf_new(const config *cfg, const char *bootstrap,
+                               const char *const *defaults,
+                               const char *const *forced, char *errstr,
+                               size_t errstr_size)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const char *boot[] = {"bootstrap.servers", bootstrap, NULL};
+    errstr[0] = 0;
+    if (set_pairs(conf, boot, errstr, errstr_size) < 0 ||
+        set_pairs(conf, defaults, errstr, errstr_size) < 0 ||
+        set_file_props(cfg, conf, errstr, errstr_size) > 0 ||
+        set_pairs(conf, forced, errstr, errstr_size) < 0) {
+        size_t n = strlen(errstr);
+        if (n > 0 && errstr[n - 1] == '\n')
+            errstr[n - 1] = 0;
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    return conf;
+}
+
+int kafkaconf_check(const config *cfg, char *errbuf, size_t errbuf_size)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    int bad = set_file_props(cfg, conf, errbuf, errbuf_size);
+    rd_kafka_conf_destroy(conf);
+    return bad;
+}

@@ -1,0 +1,85 @@
+/*
+ * engaged: Kafka engagement events -> rolling per-creator and per-tier
+ * metrics in Redis.  main() only reads the command line and the
+ * configuration, then hands over to the engine.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "engine.h"
+#include "kafkaconf.h"
+#include "log.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: engaged -c FILE [--check-config]\n"
+            "       engaged --version | --help\n"
+            "\n"
+            "Consumes engagement events from Kafka and keeps rolling\n"
+            "per-creator and per-tier metrics in Redis.\n"
+            "\n"
+            "  -c, --config FILE   configuration file (see engaged.conf(5))\n"
+            "  -t, --check-config  validate the configuration and exit:\n"
+            "                      0 with \"configuration OK\", or 1 with one\n"
+            "                      FILE:LINE: message line per error\n"
+            "  -V, --version       print the version and exit\n"
+            "  -h, --help          print this help and exit\n"
+            "\n"
+            "Runs in the foreground until SIGTERM or SIGINT.\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check-config", no_argument, NULL, 't'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = NULL;
+    int check = 0, c;
+    while ((c = getopt_long(argc, argv, "c:tVh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': path = optarg; break;
+        case 't': check = 1; break;
+        case 'V': printf("engaged %s\n", ENGAGED_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (path == NULL || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    char errbuf[8192] = "";
+    config *cfg = config_load(path, errbuf, sizeof errbuf);
+    if (cfg != NULL && kafkaconf_check(cfg, errbuf, sizeof errbuf) > 0) {
+        config_free(cfg);
+        cfg = NULL;
+    }
+    if (cfg == NULL) {
+        fputs(errbuf, stderr);
+        return 1;
+    }
+    if (check) {
+        printf("configuration OK\n");
+        config_free(cfg);
+        return 0;
+    }
+    log_set_level(cfg->log_level);
+    log_notice("engaged %s starting config=%s", ENGAGED_VERSION, path);
+    engine_install_signals();
+    engine *e = engine_new(cfg, errbuf, sizeof errbuf);
+    if (e == NULL) {
+        log_error("%s", errbuf);
+        return 1;
+    }
+    int rc = engine_run(e);
+    engine_free(e);
+    return rc;
+}

@@ -1,0 +1,59 @@
+/*
+ * sink: engaged's Kafka producer, for the dead-letter queue (and alerts).
+ * Idempotent producer; a message whose delivery fails is kept and produced
+ * again, so that a checkpoint only commits once everything before it is in
+ * Kafka (sink_flush).  Nothing is dropped.
+ *
+ * Main thread only (delivery reports are served from sink_poll/sink_flush).
+ */
+#ifndef ENGAGED_SINK_H
+#define ENGAGED_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "config.h"
+
+typedef struct sink sink;
+
+/* Returns NULL with errstr ("FILE:LINE: librdkafka: ...") on failure. */
+sink *sink_new(const config *cfg, const char *bootstrap, char *errstr,
+               size_t errstr_size);
+
+/* Flushes what it can within 5 s, then frees.  NULL is fine. */
+void sink_free(sink *s);
+
+/*
+ * Sends a refused message to the DLQ topic: its original key and value,
+ * with the headers `error` (reason code), `detail` and `source`
+ * ("topic:partition:offset").  The message is copied.
+ * Returns 0, or -1 with errstr when the producer refuses it outright (its
+ * queue is full: flush and retry).
+ */
+int sink_dlq(sink *s, const rd_kafka_message_t *msg, const char *reason,
+             const char *detail, char *errstr, size_t errstr_size);
+
+/*
+ * Sends `value` to `topic` with `key` (both copied).  For alerts.
+ * Returns 0 or -1 with errstr.
+ */
+int sink_send(sink *s, const char *topic, const void *key, size_t keylen,
+              const void *value, size_t len, char *errstr, size_t errstr_size);
+
+/* Serves delivery reports without waiting. */
+void sink_poll(sink *s);
+
+/*
+ * Waits up to timeout_ms until every message produced so far is delivered,
+ * producing failed ones again.  Returns 0 when all are in Kafka, -1 with
+ * errstr otherwise (nothing is lost: call again).
+ */
+int sink_flush(sink *s, int timeout_ms, char *errstr, size_t errstr_size);
+
+/* Messages sent and failed deliveries so far (for metrics). */
+uint64_t sink_delivered(const sink *s);
+uint64_t sink_failures(const sink *s);
+
+#endif

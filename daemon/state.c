@@ -1,0 +1,755 @@
+#include "state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tier.h"
+#include "timefmt.h"
+#include "window.h"
+
+#define NBUCKETS 60          /* buckets per window: width = window / 60 */
+#define NOT_IN_HEAP UINT32_MAX
+#define BLOB_MAGIC 'E'
+#define BLOB_VERSION 1
+
+/* What the last checkpoint wrote for a creator; kept only while dirty. */
+typedef struct written {
+    int tier;
+    bool existed;
+    int64_t followers;
+    int64_t values[];        /* nwindows x STATE_METRICS */
+} written;
+
+struct state_creator {
+    state_creator *hnext;    /* hash chain */
+    uint64_t hash;
+    int64_t wake;            /* earliest W at which a bucket expires */
+    int64_t followers;       /* -1 unknown */
+    int64_t followers_ts;    /* ts of the event that gave `followers` */
+    int64_t first_ts, last_ts;
+    written *written;        /* non-NULL exactly while dirty */
+    uint32_t heap_pos;
+    int32_t slot;
+    int16_t tier;
+    uint8_t persisted;       /* a checkpoint has written it */
+    uint8_t pad;
+    uint32_t id_len;
+    /* followed by: window win[nwindows]; int64_t sums[nwindows][STATE_METRICS];
+     * char id[id_len + 1] */
+};
+
+typedef struct part {
+    char *topic;
+    int32_t partition;
+    bool used;
+    int64_t watermark;
+    state_creator **heap;    /* min-heap on wake */
+    uint32_t heap_n, heap_cap;
+    size_t ncreators;
+} part;
+
+struct state {
+    const config *cfg;
+    size_t nwin;
+    window_spec spec[CONFIG_MAX_WINDOWS];
+    int64_t horizon_ms;      /* late_grace + longest window */
+    size_t creator_size;     /* bytes of a creator before its id */
+    state_creator **table;
+    size_t table_size, ncreators;
+    part *parts;
+    size_t nparts;
+    state_creator **dirty;
+    size_t ndirty, dirty_cap;
+    size_t memory;
+};
+
+static const char *const metric_names[STATE_METRICS] = {
+    "likes", "comments", "shares", "saves", "views", "clicks",
+    "conversions", "engagements", "posts", "sponsored_posts",
+};
+
+const char *state_metric_name(int metric)
+{
+    return metric >= 0 && metric < STATE_METRICS ? metric_names[metric] : "?";
+}
+
+/* --- layout helpers ------------------------------------------------------- */
+
+static window *wins(const state_creator *c)
+{
+    return (window *)(uintptr_t)(c + 1);
+}
+
+static int64_t *sums(const state *st, const state_creator *c)
+{
+    return (int64_t *)(uintptr_t)(wins(c) + st->nwin);
+}
+
+static char *idp(const state *st, const state_creator *c)
+{
+    return (char *)(uintptr_t)(sums(st, c) + st->nwin * STATE_METRICS);
+}
+
+static uint64_t hash_id(const char *id, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) {
+        h ^= (uint8_t)id[i];
+        h *= 1099511628211ULL;
+    }
+    return h ^ (h >> 29);
+}
+
+/* --- state ---------------------------------------------------------------- */
+
+static void apply_config(state *st, const config *cfg)
+{
+    st->cfg = cfg;
+    st->nwin = cfg->nwindows;
+    for (size_t i = 0; i < st->nwin; i++) {
+        st->spec[i].width_ms = cfg->windows_ms[i] / NBUCKETS;
+        st->spec[i].nbuckets = NBUCKETS;
+    }
+    st->horizon_ms = cfg->late_grace_ms + cfg->windows_ms[cfg->nwindows - 1];
+}
+
+state *state_new(const config *cfg, char *errstr, size_t errstr_size)
+{
+    state *st = calloc(1, sizeof *st);
+    if (st == NULL)
+        goto oom;
+    apply_config(st, cfg);
+    st->creator_size = sizeof(state_creator) + st->nwin * sizeof(window) +
+                       st->nwin * STATE_METRICS * sizeof(int64_t);
+    st->table_size = 1024;
+    st->table = calloc(st->table_size, sizeof *st->table);
+    if (st->table == NULL)
+        goto oom;
+    return st;
+oom:
+    snprintf(errstr, errstr_size, "out of memory creating the state");
+    state_free(st);
+    return NULL;
+}
+
+void state_set_config(state *st, const config *cfg)
+{
+    st->cfg = cfg;
+}
+
+static void creator_free(state *st, state_creator *c)
+{
+    for (size_t w = 0; w < st->nwin; w++) {
+        st->memory -= window_memory(&wins(c)[w]);
+        window_free(&wins(c)[w]);
+    }
+    free(c->written);
+    st->memory -= st->creator_size + c->id_len + 1;
+    free(c);
+}
+
+void state_free(state *st)
+{
+    if (st == NULL)
+        return;
+    for (size_t i = 0; st->table != NULL && i < st->table_size; i++) {
+        state_creator *c = st->table[i];
+        while (c != NULL) {
+            state_creator *next = c->hnext;
+            creator_free(st, c);
+            c = next;
+        }
+    }
+    for (size_t i = 0; i < st->nparts; i++) {
+        free(st->parts[i].topic);
+        free(st->parts[i].heap);
+    }
+    free(st->parts);
+    free(st->table);
+    free(st->dirty);
+    free(st);
+}
+
+/* --- the wake heap -------------------------------------------------------- */
+
+static void heap_set(part *p, uint32_t i, state_creator *c)
+{
+    p->heap[i] = c;
+    c->heap_pos = i;
+}
+
+static void heap_up(part *p, uint32_t i)
+{
+    state_creator *c = p->heap[i];
+    while (i > 0) {
+        uint32_t parent = (i - 1) / 2;
+        if (p->heap[parent]->wake <= c->wake)
+            break;
+        heap_set(p, i, p->heap[parent]);
+        i = parent;
+    }
+    heap_set(p, i, c);
+}
+
+static void heap_down(part *p, uint32_t i)
+{
+    state_creator *c = p->heap[i];
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        int64_t mw = c->wake;
+        if (l < p->heap_n && p->heap[l]->wake < mw) {
+            m = l;
+            mw = p->heap[l]->wake;
+        }
+        if (r < p->heap_n && p->heap[r]->wake < mw)
+            m = r;
+        if (m == i)
+            break;
+        heap_set(p, i, p->heap[m]);
+        i = m;
+    }
+    heap_set(p, i, c);
+}
+
+static void heap_remove(part *p, state_creator *c)
+{
+    uint32_t i = c->heap_pos;
+    c->heap_pos = NOT_IN_HEAP;
+    p->heap_n--;
+    if (i == p->heap_n)
+        return;
+    heap_set(p, i, p->heap[p->heap_n]);
+    heap_up(p, i);
+    heap_down(p, p->heap[i]->heap_pos);
+}
+
+/* Recomputes the creator's wake and its place in its partition's heap. */
+static int update_wake(state *st, state_creator *c)
+{
+    part *p = &st->parts[c->slot];
+    int64_t wake = STATE_NO_WAKE;
+    for (size_t w = 0; w < st->nwin; w++) {
+        int64_t e = window_next_expiry(&wins(c)[w], &st->spec[w]);
+        if (e < wake)
+            wake = e;
+    }
+    c->wake = wake;
+    if (wake == STATE_NO_WAKE) {
+        if (c->heap_pos != NOT_IN_HEAP)
+            heap_remove(p, c);
+        return 0;
+    }
+    if (c->heap_pos == NOT_IN_HEAP) {
+        if (p->heap_n == p->heap_cap) {
+            uint32_t cap = p->heap_cap ? p->heap_cap * 2 : 64;
+            state_creator **h = realloc(p->heap, cap * sizeof *h);
+            if (h == NULL)
+                return -1;
+            p->heap = h;
+            p->heap_cap = cap;
+        }
+        heap_set(p, p->heap_n++, c);
+        heap_up(p, c->heap_pos);
+    } else {
+        heap_up(p, c->heap_pos);
+        heap_down(p, c->heap_pos);
+    }
+    return 0;
+}
+
+/* --- dirty tracking ------------------------------------------------------- */
+
+static void current_values(const state *st, const state_creator *c, size_t w,
+                           int64_t *v)
+{
+    const int64_t *s = sums(st, c) + w * STATE_METRICS;
+    memcpy(v, s, STATE_METRICS * sizeof *v);
+    v[STATE_ENGAGEMENTS] = s[STATE_LIKES] + s[STATE_COMMENTS] +
+                           s[STATE_SHARES] + s[STATE_SAVES];
+}
+
+/* Called before any change to a creator: remembers what Redis holds. */
+static int touch(state *st, state_creator *c)
+{
+    if (c->written != NULL)
+        return 0;
+    if (st->ndirty == st->dirty_cap) {
+        size_t cap = st->dirty_cap ? st->dirty_cap * 2 : 1024;
+        state_creator **d = realloc(st->dirty, cap * sizeof *d);
+        if (d == NULL)
+            return -1;
+        st->dirty = d;
+        st->dirty_cap = cap;
+    }
+    written *wr = malloc(sizeof *wr +
+                         st->nwin * STATE_METRICS * sizeof(int64_t));
+    if (wr == NULL)
+        return -1;
+    wr->tier = c->tier;
+    wr->existed = c->persisted;
+    wr->followers = c->followers;
+    for (size_t w = 0; w < st->nwin; w++)
+        current_values(st, c, w, wr->values + w * STATE_METRICS);
+    c->written = wr;
+    st->dirty[st->ndirty++] = c;
+    return 0;
+}
+
+size_t state_dirty_count(const state *st)
+{
+    return st->ndirty;
+}
+
+state_creator *state_dirty_get(const state *st, size_t i)
+{
+    return i < st->ndirty ? st->dirty[i] : NULL;
+}
+
+void state_checkpoint_done(state *st)
+{
+    for (size_t i = 0; i < st->ndirty; i++) {
+        state_creator *c = st->dirty[i];
+        free(c->written);
+        c->written = NULL;
+        c->persisted = 1;
+    }
+    st->ndirty = 0;
+    if (st->dirty_cap > 65536) {
+        free(st->dirty);
+        st->dirty = NULL;
+        st->dirty_cap = 0;
+    }
+}
+
+bool state_creator_written(const state *st, const state_creator *c,
+                           int *tier, int64_t *followers,
+                           const int64_t **values)
+{
+    (void)st;
+    if (c->written == NULL || !c->written->existed)
+        return false;
+    *tier = c->written->tier;
+    *followers = c->written->followers;
+    *values = c->written->values;
+    return true;
+}
+
+/* --- partitions ----------------------------------------------------------- */
+
+int state_partition_find(const state *st, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < st->nparts; i++)
+        if (st->parts[i].used && st->parts[i].partition == partition &&
+            strcmp(st->parts[i].topic, topic) == 0)
+            return (int)i;
+    return -1;
+}
+
+int state_partition_add(state *st, const char *topic, int32_t partition,
+                        int64_t watermark)
+{
+    size_t slot = 0;
+    while (slot < st->nparts && st->parts[slot].used)
+        slot++;
+    if (slot == st->nparts) {
+        part *p = realloc(st->parts, (st->nparts + 1) * sizeof *p);
+        if (p == NULL)
+            return -1;
+        st->parts = p;
+        st->nparts++;
+    }
+    part *p = &st->parts[slot];
+    memset(p, 0, sizeof *p);
+    p->topic = strdup(topic);
+    if (p->topic == NULL)
+        return -1;
+    p->partition = partition;
+    p->watermark = watermark;
+    p->used = true;
+    return (int)slot;
+}
+
+static void unlink_creator(state *st, state_creator *c)
+{
+    state_creator **pp = &st->table[c->hash & (st->table_size - 1)];
+    while (*pp != c)
+        pp = &(*pp)->hnext;
+    *pp = c->hnext;
+    st->ncreators--;
+}
+
+void state_partition_drop(state *st, int slot)
+{
+    part *p = &st->parts[slot];
+    /* Dirty creators of this slot leave the dirty list first. */
+    size_t k = 0;
+    for (size_t i = 0; i < st->ndirty; i++)
+        if (st->dirty[i]->slot != slot)
+            st->dirty[k++] = st->dirty[i];
+    st->ndirty = k;
+    for (size_t i = 0; i < st->table_size; i++) {
+        state_creator **pp = &st->table[i];
+        while (*pp != NULL) {
+            state_creator *c = *pp;
+            if (c->slot == slot) {
+                *pp = c->hnext;
+                st->ncreators--;
+                creator_free(st, c);
+            } else {
+                pp = &c->hnext;
+            }
+        }
+    }
+    free(p->topic);
+    free(p->heap);
+    memset(p, 0, sizeof *p);
+}
+
+int64_t state_partition_watermark(const state *st, int slot)
+{
+    return st->parts[slot].watermark;
+}
+
+size_t state_partition_creators(const state *st, int slot)
+{
+    return st->parts[slot].ncreators;
+}
+
+/* Expires the creator's buckets at watermark W. Returns -1 out of memory. */
+static int bring_up_to_date(state *st, state_creator *c, int64_t W)
+{
+    if (touch(st, c) < 0)
+        return -1;
+    for (size_t w = 0; w < st->nwin; w++)
+        window_expire(&wins(c)[w], &st->spec[w], W,
+                      sums(st, c) + w * STATE_METRICS);
+    return update_wake(st, c);
+}
+
+void state_partition_advance(state *st, int slot, int64_t W)
+{
+    part *p = &st->parts[slot];
+    if (p->watermark == STATE_NO_WATERMARK || W > p->watermark)
+        p->watermark = W;
+    /* Each creator is expired at its own wake time, earliest first, so that
+     * what happens at a bucket boundary never depends on how far one event
+     * moved the watermark (the decay detector relies on this). */
+    while (p->heap_n > 0 && p->heap[0]->wake <= p->watermark) {
+        state_creator *c = p->heap[0];
+        if (bring_up_to_date(st, c, c->wake) < 0)
+            return; /* out of memory: the next advance retries */
+    }
+}
+
+/* --- creators ------------------------------------------------------------- */
+
+state_creator *state_creator_find(const state *st, const char *id, size_t len)
+{
+    uint64_t h = hash_id(id, len);
+    for (state_creator *c = st->table[h & (st->table_size - 1)]; c != NULL;
+         c = c->hnext)
+        if (c->hash == h && c->id_len == len &&
+            memcmp(idp(st, c), id, len) == 0)
+            return c;
+    return NULL;
+}
+
+static void grow_table(state *st)
+{
+    size_t size = st->table_size * 2;
+    state_creator **t = calloc(size, sizeof *t);
+    if (t == NULL)
+        return; /* keep the old table: longer chains, still correct */
+    for (size_t i = 0; i < st->table_size; i++) {
+        state_creator *c = st->table[i];
+        while (c != NULL) {
+            state_creator *next = c->hnext;
+            c->hnext = t[c->hash & (size - 1)];
+            t[c->hash & (size - 1)] = c;
+            c = next;
+        }
+    }
+    free(st->table);
+    st->table = t;
+    st->table_size = size;
+}
+
+state_creator *state_creator_new(state *st, int slot, const char *id,
+                                 size_t len)
+{
+    size_t size = st->creator_size + len + 1;
+    state_creator *c = calloc(1, size);
+    if (c == NULL)
+        return NULL;
+    c->hash = hash_id(id, len);
+    c->wake = STATE_NO_WAKE;
+    c->followers = -1;
+    c->followers_ts = INT64_MIN;
+    c->first_ts = INT64_MAX;
+    c->last_ts = INT64_MIN;
+    c->heap_pos = NOT_IN_HEAP;
+    c->slot = slot;
+    c->tier = TIER_UNKNOWN;
+    c->id_len = (uint32_t)len;
+    memcpy(idp(st, c), id, len);
+    if (st->ncreators >= st->table_size)
+        grow_table(st);
+    c->hnext = st->table[c->hash & (st->table_size - 1)];
+    st->table[c->hash & (st->table_size - 1)] = c;
+    st->ncreators++;
+    st->parts[slot].ncreators++;
+    st->memory += size;
+    return c;
+}
+
+static void remove_creator(state *st, state_creator *c)
+{
+    if (c->heap_pos != NOT_IN_HEAP)
+        heap_remove(&st->parts[c->slot], c);
+    unlink_creator(st, c);
+    st->parts[c->slot].ncreators--;
+    creator_free(st, c);
+}
+
+const char *state_creator_id(const state *st, const state_creator *c,
+                             size_t *len)
+{
+    if (len != NULL)
+        *len = c->id_len;
+    return idp(st, c);
+}
+
+int state_creator_slot(const state_creator *c) { return c->slot; }
+int state_creator_tier(const state_creator *c) { return c->tier; }
+int64_t state_creator_followers(const state_creator *c) { return c->followers; }
+int64_t state_creator_last_event(const state_creator *c) { return c->last_ts; }
+int64_t state_creator_wake(const state_creator *c) { return c->wake; }
+
+void state_creator_values(const state *st, const state_creator *c, size_t w,
+                          int64_t *values)
+{
+    current_values(st, c, w, values);
+}
+
+size_t state_creator_count(const state *st)
+{
+    return st->ncreators;
+}
+
+size_t state_memory(const state *st)
+{
+    return st->memory + st->table_size * sizeof(state_creator *);
+}
+
+/* --- events --------------------------------------------------------------- */
+
+static void classify(state *st, state_creator *c)
+{
+    c->tier = (int16_t)tier_classify(st->cfg->tiers, st->cfg->ntiers,
+                                     st->cfg->hysteresis, c->tier,
+                                     c->followers);
+}
+
+event_error state_apply(state *st, int slot, state_creator *c,
+                        const event *ev, char *detail, size_t detail_size)
+{
+    part *p = &st->parts[slot];
+    if (p->watermark != STATE_NO_WATERMARK &&
+        ev->ts_ms < p->watermark - st->horizon_ms) {
+        char ts[40], wm[40], grace[24], longest[24];
+        snprintf(detail, detail_size,
+                 "ts %s is older than the watermark %s minus late_grace %s "
+                 "and the longest window %s: it can no longer count",
+                 timefmt_format_rfc3339(ev->ts_ms, ts, sizeof ts),
+                 timefmt_format_rfc3339(p->watermark, wm, sizeof wm),
+                 timefmt_format_duration(st->cfg->late_grace_ms, grace,
+                                         sizeof grace),
+                 timefmt_format_duration(
+                     st->cfg->windows_ms[st->cfg->nwindows - 1], longest,
+                     sizeof longest));
+        return EVENT_ERR_TOO_LATE;
+    }
+    if (p->watermark == STATE_NO_WATERMARK || ev->ts_ms > p->watermark)
+        state_partition_advance(st, slot, ev->ts_ms);
+    if (touch(st, c) < 0)
+        goto oom;
+    int64_t W = p->watermark;
+    /* The latest follower count by event time wins, so that replays and
+     * out-of-order arrivals agree. */
+    if (ev->followers >= 0 && ev->ts_ms >= c->followers_ts) {
+        c->followers = ev->followers;
+        c->followers_ts = ev->ts_ms;
+        classify(st, c);
+    }
+    if (ev->ts_ms < c->first_ts)
+        c->first_ts = ev->ts_ms;
+    if (ev->ts_ms > c->last_ts)
+        c->last_ts = ev->ts_ms;
+
+    unsigned metric[2];
+    int64_t count = 1;
+    size_t nm = 0;
+    switch (ev->type) {
+    case EVENT_ENGAGEMENT:
+        /* event_action and the first seven metrics share their order. */
+        metric[nm++] = (unsigned)ev->action;
+        count = ev->count;
+        break;
+    case EVENT_POST:
+        metric[nm++] = STATE_POSTS;
+        if (ev->sponsored)
+            metric[nm++] = STATE_SPONSORED_POSTS;
+        break;
+    case EVENT_FOLLOWERS:
+        break;
+    }
+    for (size_t w = 0; w < st->nwin; w++) {
+        window *win = &wins(c)[w];
+        size_t before = window_memory(win);
+        for (size_t i = 0; i < nm; i++)
+            if (window_add(win, &st->spec[w], W, ev->ts_ms, metric[i], count,
+                           sums(st, c) + w * STATE_METRICS) < 0)
+                goto oom;
+        st->memory += window_memory(win) - before;
+    }
+    if (update_wake(st, c) < 0)
+        goto oom;
+    return EVENT_OK;
+oom:
+    snprintf(detail, detail_size, "out of memory applying an event");
+    return EVENT_ERR_INVALID_EVENT;
+}
+
+/* --- the persistent blob -------------------------------------------------- */
+/*
+ * Version 1, all integers varints (zigzag for signed):
+ *   'E' 1 followers followers_ts first_ts last_ts
+ *   tier_len tier_name nwindows
+ *   per window: width_ms ncells, per cell: bucket (first absolute, then the
+ *   delta from the previous), metric (one byte), count
+ * Windows are matched by width on restore: a window whose width is no longer
+ * configured is dropped, a new one starts empty.
+ */
+
+void state_creator_encode(const state *st, const state_creator *c, buf *out)
+{
+    buf_append_byte(out, BLOB_MAGIC);
+    buf_append_byte(out, BLOB_VERSION);
+    buf_append_varint(out, c->followers);
+    buf_append_varint(out, c->followers_ts);
+    buf_append_varint(out, c->first_ts);
+    buf_append_varint(out, c->last_ts);
+    const char *tier = c->tier == TIER_UNKNOWN ? ""
+                                               : st->cfg->tiers[c->tier].name;
+    buf_append_uvarint(out, strlen(tier));
+    buf_append_str(out, tier);
+    buf_append_uvarint(out, st->nwin);
+    for (size_t w = 0; w < st->nwin; w++) {
+        const window *win = &wins(c)[w];
+        buf_append_uvarint(out, (uint64_t)st->spec[w].width_ms);
+        buf_append_uvarint(out, win->n);
+        int64_t prev = 0;
+        for (uint32_t i = 0; i < win->n; i++) {
+            int64_t b = window_cell_bucket(&win->cells[i]);
+            buf_append_varint(out, b - prev);
+            prev = b;
+            buf_append_byte(out, (uint8_t)window_cell_metric(&win->cells[i]));
+            buf_append_varint(out, win->cells[i].count);
+        }
+    }
+}
+
+static int decode(state *st, state_creator *c, const char *d, size_t len,
+                  char *errstr, size_t errstr_size)
+{
+    size_t pos = 2;
+    uint64_t tlen, nwin;
+    if (len < 2 || d[0] != BLOB_MAGIC || d[1] != BLOB_VERSION) {
+        snprintf(errstr, errstr_size, "unknown state format (version %d)",
+                 len >= 2 ? d[1] : -1);
+        return -1;
+    }
+    if (buf_read_varint(d, len, &pos, &c->followers) < 0 ||
+        buf_read_varint(d, len, &pos, &c->followers_ts) < 0 ||
+        buf_read_varint(d, len, &pos, &c->first_ts) < 0 ||
+        buf_read_varint(d, len, &pos, &c->last_ts) < 0 ||
+        buf_read_uvarint(d, len, &pos, &tlen) < 0 || tlen > len - pos)
+        goto corrupt;
+    char tier[CONFIG_TIER_NAME_MAX + 1] = "";
+    if (tlen > CONFIG_TIER_NAME_MAX)
+        goto corrupt;
+    memcpy(tier, d + pos, tlen);
+    tier[tlen] = 0;
+    pos += tlen;
+    c->tier = TIER_UNKNOWN;
+    if (tlen > 0) {
+        int t = config_tier_index(st->cfg, tier);
+        c->tier = (int16_t)t;
+        /* A tier no longer configured: classify afresh. */
+        if (t < 0 && c->followers >= 0)
+            classify(st, c);
+    }
+    if (buf_read_uvarint(d, len, &pos, &nwin) < 0)
+        goto corrupt;
+    for (uint64_t k = 0; k < nwin; k++) {
+        uint64_t width, ncells;
+        if (buf_read_uvarint(d, len, &pos, &width) < 0 ||
+            buf_read_uvarint(d, len, &pos, &ncells) < 0)
+            goto corrupt;
+        window *win = NULL;
+        for (size_t w = 0; w < st->nwin; w++)
+            if ((uint64_t)st->spec[w].width_ms == width)
+                win = &wins(c)[w];
+        int64_t b = 0;
+        for (uint64_t i = 0; i < ncells; i++) {
+            int64_t delta, count;
+            if (buf_read_varint(d, len, &pos, &delta) < 0 || pos >= len)
+                goto corrupt;
+            unsigned metric = (uint8_t)d[pos++];
+            if (buf_read_varint(d, len, &pos, &count) < 0 ||
+                metric >= STATE_METRICS || metric == STATE_ENGAGEMENTS)
+                goto corrupt;
+            b += delta;
+            if (win != NULL && window_restore_cell(win, b, metric, count) < 0)
+                goto corrupt;
+        }
+    }
+    if (pos != len)
+        goto corrupt;
+    return 0;
+corrupt:
+    snprintf(errstr, errstr_size, "corrupt state blob at byte %zu of %zu",
+             pos, len);
+    return -1;
+}
+
+state_creator *state_creator_restore(state *st, int slot, const char *id,
+                                     size_t len, const void *blob,
+                                     size_t blob_len, char *errstr,
+                                     size_t errstr_size)
+{
+    state_creator *c = state_creator_new(st, slot, id, len);
+    if (c == NULL) {
+        snprintf(errstr, errstr_size, "out of memory restoring a creator");
+        return NULL;
+    }
+    if (decode(st, c, blob, blob_len, errstr, errstr_size) < 0) {
+        remove_creator(st, c);
+        return NULL;
+    }
+    for (size_t w = 0; w < st->nwin; w++) {
+        window_sums(&wins(c)[w], sums(st, c) + w * STATE_METRICS,
+                    STATE_METRICS);
+        st->memory += window_memory(&wins(c)[w]);
+    }
+    c->persisted = 1;
+    if (update_wake(st, c) < 0) {
+        remove_creator(st, c);
+        snprintf(errstr, errstr_size, "out of memory restoring a creator");
+        return NULL;
+    }
+    /* Buckets that expired while it was not in memory leave now. */
+    state_partition_advance(st, slot, st->parts[slot].watermark);
+    return c;
+}

@@ -1,0 +1,55 @@
+/*
+ * oracle: the ground truth for integration tests, computed the naive way
+ * from the events a test sent: every event kept, every window summed from
+ * scratch at the end.  Deliberately shares no code with the daemon's core
+ * (no window, tier or state module), so that the two can disagree.
+ */
+#ifndef ENGAGED_TEST_ORACLE_H
+#define ENGAGED_TEST_ORACLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+
+#define ORACLE_ID_MAX 64
+
+typedef struct oracle_event {
+    char creator_id[ORACLE_ID_MAX];
+    int partition;
+    int type;            /* 0 engagement, 1 post, 2 followers */
+    int64_t ts;
+    int action;          /* 0 like .. 6 conversion */
+    int64_t count;
+    int64_t followers;   /* -1 absent */
+    bool sponsored;
+} oracle_event;
+
+typedef struct oracle oracle;
+
+/* windows: lengths in ms (sorted); late_grace in ms; default tiers. */
+oracle *oracle_new(const int64_t *windows, size_t nwindows, int64_t late_grace);
+void oracle_free(oracle *o);
+
+/*
+ * Records an event in the order its partition delivers it.  Returns true
+ * when it is accepted, false when it is too_late.
+ */
+bool oracle_add(oracle *o, const oracle_event *ev);
+
+/* Serialises an event as the JSON a producer sends.  Returns its length. */
+size_t oracle_json(const oracle_event *ev, char *buf, size_t size);
+
+/*
+ * Compares every creator hash and every tier hash under `prefix` with the
+ * truth.  Returns the number of mismatches, and describes the first ones
+ * in `why` (for the assertion message).
+ */
+int oracle_check_redis(const oracle *o, redisContext *c, const char *prefix,
+                       char *why, size_t why_size);
+
+/* Number of distinct creators seen. */
+size_t oracle_creators(const oracle *o);
+
+#endif

@@ -1,0 +1,315 @@
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "state.h"
+#include "tier.h"
+#include "timefmt.h"
+
+#define MIN 60000LL
+#define HOUR (60 * MIN)
+#define DAY (24 * HOUR)
+/* 2026-11-01T00:00:00Z, a whole number of 168-minute buckets? no matter */
+#define T0 1793491200000LL
+
+static config *cfg;
+static state *st;
+static int slot;
+
+static void setup(void)
+{
+    cfg = config_default(NULL);
+    cr_assert_not_null(cfg);
+    char err[256];
+    st = state_new(cfg, err, sizeof err);
+    cr_assert_not_null(st, "%s", err);
+    slot = state_partition_add(st, "t", 0, STATE_NO_WATERMARK);
+    cr_assert_geq(slot, 0);
+}
+
+static void teardown(void)
+{
+    state_free(st);
+    config_free(cfg);
+}
+
+static event eng(const char *id, int64_t ts, event_action a, int64_t count)
+{
+    event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = EVENT_ENGAGEMENT;
+    ev.ts_ms = ts;
+    ev.followers = -1;
+    ev.action = a;
+    ev.count = count;
+    ev.creator_id_len = strlen(id);
+    memcpy(ev.creator_id, id, ev.creator_id_len);
+    return ev;
+}
+
+static state_creator *creator(const char *id)
+{
+    state_creator *c = state_creator_find(st, id, strlen(id));
+    if (c == NULL)
+        c = state_creator_new(st, slot, id, strlen(id));
+    cr_assert_not_null(c);
+    return c;
+}
+
+static event_error apply(const event *ev)
+{
+    char detail[256];
+    state_creator *c = creator(ev->creator_id);
+    return state_apply(st, slot, c, ev, detail, sizeof detail);
+}
+
+static int64_t value(const char *id, size_t w, int metric)
+{
+    int64_t v[STATE_METRICS];
+    state_creator *c = state_creator_find(st, id, strlen(id));
+    cr_assert_not_null(c);
+    state_creator_values(st, c, w, v);
+    return v[metric];
+}
+
+TestSuite(state, .init = setup, .fini = teardown);
+
+Test(state, engagements_count_in_every_window)
+{
+    event a = eng("c1", T0, EVENT_LIKE, 3), b = eng("c1", T0 + 1, EVENT_SAVE, 2),
+          v = eng("c1", T0 + 2, EVENT_VIEW, 100);
+    cr_assert_eq(apply(&a), EVENT_OK);
+    cr_assert_eq(apply(&b), EVENT_OK);
+    cr_assert_eq(apply(&v), EVENT_OK);
+    for (size_t w = 0; w < 3; w++) {
+        cr_assert_eq(value("c1", w, STATE_LIKES), 3);
+        cr_assert_eq(value("c1", w, STATE_SAVES), 2);
+        cr_assert_eq(value("c1", w, STATE_VIEWS), 100);
+        cr_assert_eq(value("c1", w, STATE_ENGAGEMENTS), 5, "views are not engagements");
+    }
+    cr_assert_eq(state_creator_last_event(creator("c1")), T0 + 2);
+}
+
+Test(state, posts_and_sponsored_posts)
+{
+    event p = eng("c1", T0, EVENT_LIKE, 1);
+    p.type = EVENT_POST;
+    p.sponsored = true;
+    cr_assert_eq(apply(&p), EVENT_OK);
+    p.sponsored = false;
+    p.ts_ms++;
+    cr_assert_eq(apply(&p), EVENT_OK);
+    cr_assert_eq(value("c1", 0, STATE_POSTS), 2);
+    cr_assert_eq(value("c1", 0, STATE_SPONSORED_POSTS), 1);
+    cr_assert_eq(value("c1", 0, STATE_ENGAGEMENTS), 0);
+}
+
+Test(state, windows_roll_for_a_creator_with_no_new_event)
+{
+    event a = eng("quiet", T0, EVENT_LIKE, 4);
+    cr_assert_eq(apply(&a), EVENT_OK);
+    /* Another creator of the same partition moves the watermark on. */
+    event b = eng("busy", T0 + 2 * HOUR, EVENT_LIKE, 1);
+    cr_assert_eq(apply(&b), EVENT_OK);
+    cr_assert_eq(value("quiet", 0, STATE_LIKES), 0, "left the 1h window");
+    cr_assert_eq(value("quiet", 1, STATE_LIKES), 4, "still in 24h");
+    cr_assert_eq(value("quiet", 2, STATE_LIKES), 4, "still in 7d");
+    event c = eng("busy", T0 + 8 * DAY, EVENT_LIKE, 1);
+    cr_assert_eq(apply(&c), EVENT_OK);
+    cr_assert_eq(value("quiet", 2, STATE_LIKES), 0, "left the 7d window");
+    cr_assert_eq(state_creator_wake(creator("quiet")), STATE_NO_WAKE);
+}
+
+Test(state, out_of_order_event_counts_in_its_bucket)
+{
+    event a = eng("c1", T0 + 3 * HOUR, EVENT_LIKE, 1);
+    event late = eng("c1", T0 + 2 * HOUR + 30 * MIN, EVENT_LIKE, 5);
+    event older = eng("c1", T0 + HOUR, EVENT_LIKE, 7);
+    cr_assert_eq(apply(&a), EVENT_OK);
+    cr_assert_eq(apply(&late), EVENT_OK);
+    cr_assert_eq(apply(&older), EVENT_OK);
+    cr_assert_eq(value("c1", 0, STATE_LIKES), 6, "the 2h-old one is outside 1h");
+    cr_assert_eq(value("c1", 1, STATE_LIKES), 13);
+}
+
+Test(state, too_late_is_refused_without_moving_anything)
+{
+    event a = eng("c1", T0 + 30 * DAY, EVENT_LIKE, 1);
+    cr_assert_eq(apply(&a), EVENT_OK);
+    /* horizon = W - late_grace (5m) - longest window (7d) */
+    event edge = eng("c2", T0 + 23 * DAY - 5 * MIN, EVENT_LIKE, 1);
+    event old = eng("c2", T0 + 23 * DAY - 5 * MIN - 1, EVENT_LIKE, 1);
+    char detail[256] = "";
+    state_creator *c2 = creator("c2");
+    cr_assert_eq(state_apply(st, slot, c2, &edge, detail, sizeof detail), EVENT_OK);
+    cr_assert_eq(state_apply(st, slot, c2, &old, detail, sizeof detail),
+                 EVENT_ERR_TOO_LATE);
+    cr_assert(strstr(detail, "older than the watermark") != NULL, "%s", detail);
+    cr_assert_eq(state_partition_watermark(st, slot), T0 + 30 * DAY);
+}
+
+Test(state, latest_follower_count_by_event_time_sets_the_tier)
+{
+    event f = eng("c1", T0 + HOUR, EVENT_LIKE, 1);
+    f.type = EVENT_FOLLOWERS;
+    f.followers = 1200000;
+    cr_assert_eq(apply(&f), EVENT_OK);
+    cr_assert_eq(state_creator_tier(creator("c1")),
+                 config_tier_index(cfg, "mega"));
+    /* An older count arriving late does not win. */
+    event old = f;
+    old.ts_ms = T0;
+    old.followers = 5000;
+    cr_assert_eq(apply(&old), EVENT_OK);
+    cr_assert_eq(state_creator_followers(creator("c1")), 1200000);
+    /* A newer one within the hysteresis band keeps the tier. */
+    event dip = f;
+    dip.ts_ms = T0 + 2 * HOUR;
+    dip.followers = 960000;
+    cr_assert_eq(apply(&dip), EVENT_OK);
+    cr_assert_eq(state_creator_tier(creator("c1")),
+                 config_tier_index(cfg, "mega"));
+    dip.ts_ms += 1;
+    dip.followers = 940000;
+    cr_assert_eq(apply(&dip), EVENT_OK);
+    cr_assert_eq(state_creator_tier(creator("c1")),
+                 config_tier_index(cfg, "macro"));
+}
+
+Test(state, no_follower_count_means_tier_unknown)
+{
+    event a = eng("c1", T0, EVENT_LIKE, 1);
+    cr_assert_eq(apply(&a), EVENT_OK);
+    cr_assert_eq(state_creator_tier(creator("c1")), TIER_UNKNOWN);
+    cr_assert_eq(state_creator_followers(creator("c1")), -1);
+}
+
+Test(state, dirty_creators_remember_what_was_written)
+{
+    event a = eng("c1", T0, EVENT_LIKE, 2);
+    a.followers = 20000;
+    cr_assert_eq(apply(&a), EVENT_OK);
+    cr_assert_eq(state_dirty_count(st), 1);
+    int tier;
+    int64_t fol;
+    const int64_t *vals;
+    cr_assert(!state_creator_written(st, creator("c1"), &tier, &fol, &vals),
+              "never written yet");
+    state_checkpoint_done(st);
+    cr_assert_eq(state_dirty_count(st), 0);
+
+    event b = eng("c1", T0 + 1, EVENT_LIKE, 5);
+    b.followers = 60000;
+    cr_assert_eq(apply(&b), EVENT_OK);
+    cr_assert_eq(state_dirty_count(st), 1);
+    cr_assert(state_creator_written(st, creator("c1"), &tier, &fol, &vals));
+    cr_assert_eq(tier, config_tier_index(cfg, "micro"));
+    cr_assert_eq(fol, 20000);
+    cr_assert_eq(vals[STATE_LIKES], 2);
+    cr_assert_eq(vals[STATE_ENGAGEMENTS], 2);
+    cr_assert_eq(state_creator_tier(creator("c1")), config_tier_index(cfg, "mid"));
+    cr_assert_eq(value("c1", 0, STATE_LIKES), 7);
+}
+
+Test(state, expiry_makes_a_creator_dirty)
+{
+    event a = eng("quiet", T0, EVENT_LIKE, 1);
+    cr_assert_eq(apply(&a), EVENT_OK);
+    event b = eng("busy", T0, EVENT_LIKE, 1);
+    cr_assert_eq(apply(&b), EVENT_OK);
+    state_checkpoint_done(st);
+    event c = eng("busy", T0 + 2 * HOUR, EVENT_LIKE, 1);
+    cr_assert_eq(apply(&c), EVENT_OK);
+    cr_assert_eq(state_dirty_count(st), 2, "quiet rolled, busy got an event");
+}
+
+Test(state, encode_and_restore_round_trip)
+{
+    event a = eng("c1", T0, EVENT_COMMENT, 3);
+    a.followers = 70000;
+    event b = eng("c1", T0 + 3 * HOUR, EVENT_SHARE, 4);
+    event p = eng("c1", T0 + 4 * HOUR, EVENT_LIKE, 1);
+    p.type = EVENT_POST;
+    p.sponsored = true;
+    cr_assert_eq(apply(&a), EVENT_OK);
+    cr_assert_eq(apply(&b), EVENT_OK);
+    cr_assert_eq(apply(&p), EVENT_OK);
+    state_creator *c = creator("c1");
+    buf out = BUF_INIT;
+    state_creator_encode(st, c, &out);
+    int64_t before[3][STATE_METRICS];
+    for (size_t w = 0; w < 3; w++)
+        state_creator_values(st, c, w, before[w]);
+    int64_t wake = state_creator_wake(c);
+
+    /* A second instance, same partition and watermark. */
+    char err[256];
+    state *st2 = state_new(cfg, err, sizeof err);
+    int s2 = state_partition_add(st2, "t", 0, state_partition_watermark(st, slot));
+    state_creator *r = state_creator_restore(st2, s2, "c1", 2, out.data, out.len,
+                                             err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    cr_assert_eq(state_dirty_count(st2), 0, "a restored creator is clean");
+    cr_assert_eq(state_creator_followers(r), 70000);
+    cr_assert_eq(state_creator_tier(r), config_tier_index(cfg, "mid"));
+    cr_assert_eq(state_creator_wake(r), wake);
+    cr_assert_eq(state_creator_last_event(r), T0 + 4 * HOUR);
+    for (size_t w = 0; w < 3; w++) {
+        int64_t after[STATE_METRICS];
+        state_creator_values(st2, r, w, after);
+        cr_assert_arr_eq(after, before[w], sizeof after);
+    }
+    /* A corrupt blob is refused, not half-loaded. */
+    out.data[out.len - 1] ^= 0x55;
+    out.len--;
+    cr_assert_null(state_creator_restore(st2, s2, "c2", 2, out.data, out.len,
+                                         err, sizeof err));
+    cr_assert_null(state_creator_find(st2, "c2", 2));
+    buf_free(&out);
+    state_free(st2);
+}
+
+Test(state, restored_creator_with_an_overdue_wake_rolls_at_once)
+{
+    event a = eng("c1", T0, EVENT_LIKE, 9);
+    cr_assert_eq(apply(&a), EVENT_OK);
+    buf out = BUF_INIT;
+    state_creator_encode(st, creator("c1"), &out);
+    char err[256];
+    state *st2 = state_new(cfg, err, sizeof err);
+    int s2 = state_partition_add(st2, "t", 0, T0 + 2 * HOUR);
+    state_creator *r = state_creator_restore(st2, s2, "c1", 2, out.data, out.len,
+                                             err, sizeof err);
+    cr_assert_not_null(r);
+    int64_t v[STATE_METRICS];
+    state_creator_values(st2, r, 0, v);
+    cr_assert_eq(v[STATE_LIKES], 0);
+    state_creator_values(st2, r, 1, v);
+    cr_assert_eq(v[STATE_LIKES], 9);
+    cr_assert_eq(state_dirty_count(st2), 1, "the roll must be written");
+    int tier;
+    int64_t fol;
+    const int64_t *vals;
+    cr_assert(state_creator_written(st2, r, &tier, &fol, &vals));
+    cr_assert_eq(vals[STATE_LIKES], 9, "written = what Redis holds");
+    buf_free(&out);
+    state_free(st2);
+}
+
+Test(state, dropping_a_partition_forgets_its_creators)
+{
+    int other = state_partition_add(st, "t", 1, STATE_NO_WATERMARK);
+    event a = eng("c1", T0, EVENT_LIKE, 1);
+    cr_assert_eq(apply(&a), EVENT_OK);
+    state_creator *c2 = state_creator_new(st, other, "c2", 2);
+    char detail[256];
+    event b = eng("c2", T0, EVENT_LIKE, 1);
+    cr_assert_eq(state_apply(st, other, c2, &b, detail, sizeof detail), EVENT_OK);
+    cr_assert_eq(state_dirty_count(st), 2);
+    state_partition_drop(st, slot);
+    cr_assert_eq(state_dirty_count(st), 1);
+    cr_assert_null(state_creator_find(st, "c1", 2));
+    cr_assert_not_null(state_creator_find(st, "c2", 2));
+    cr_assert_eq(state_creator_count(st), 1);
+    cr_assert_eq(state_partition_find(st, "t", 0), -1);
+    cr_assert_eq(state_partition_find(st, "t", 1), other);
+}
