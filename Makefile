@@ -47,22 +47,28 @@ TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/engaged-%)
 all: $(BUILD)/engaged $(TOOLS)
 
 $(BUILD)/obj/%.o: daemon/%.c $(wildcard daemon/*.h) | $(BUILD)/obj
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	@echo "  CC    $<"
+	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/tests/%.o: tests/%.c $(wildcard daemon/*.h tests/*.h) | $(BUILD)/obj/tests
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) -Idaemon -c -o $@ $<
+	@echo "  CC    $<"
+	@$(CC) $(CFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) -Idaemon -c -o $@ $<
 
 $(BUILD)/obj/tools/%.o: tools/%.c $(wildcard daemon/*.h) | $(BUILD)/obj/tools
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Idaemon -c -o $@ $<
+	@echo "  CC    $<"
+	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -Idaemon -c -o $@ $<
 
 $(BUILD)/engaged: $(BUILD)/obj/main.o $(CORE_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/engaged-%: $(BUILD)/obj/tools/%.o $(CORE_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/engaged-tests: $(TEST_OBJ) $(CORE_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
 $(BUILD)/obj $(BUILD)/obj/tests $(BUILD)/obj/tools:
 	mkdir -p $@
