@@ -93,6 +93,7 @@ $(BUILD)/.deps: | $(BUILD)/obj
 test: $(BUILD)/.deps
 	$(MAKE) --no-print-directory all $(BUILD)/engaged-tests
 	ENGAGED_BIN=$(CURDIR)/$(BUILD)/engaged ENGAGED_ROOT=$(CURDIR) \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  $(BUILD)/engaged-tests --jobs 2 $(TEST_ARGS)
 
 demo: $(BUILD)/.deps
