@@ -13,13 +13,14 @@ CC       ?= cc
 BUILD    ?= build
 OPT      ?= -O2 -g
 
-PKGS      := rdkafka jansson hiredis inih
+PKGS      := rdkafka jansson hiredis inih libmicrohttpd libsystemd
 TEST_PKGS := criterion
 
 # Debian packages: libraries, servers and tools the build, tests and demo use.
 DEB_PKGS := pkg-config gcc make libc6-dev librdkafka-dev libjansson-dev \
             libhiredis-dev libinih-dev libcriterion-dev redis-server kcat \
-            python3 python3-jsonschema
+            python3 python3-jsonschema libmicrohttpd-dev libsystemd-dev \
+            python3-prometheus-client
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2 \
@@ -99,6 +100,31 @@ test: $(BUILD)/.deps
 demo: $(BUILD)/.deps
 	$(MAKE) --no-print-directory all
 	tools/demo.sh $(BUILD)
+
+# make install [PREFIX=/usr/local] [DESTDIR=staging dir]: the daemon, its
+# systemd unit, its man pages and, only when none is there yet, the reference
+# configuration as /etc/engaged/engaged.conf (an operator's edits survive a
+# reinstall).  The unit goes to $(PREFIX)/lib/systemd/system, which is on
+# systemd's unit path for PREFIX=/usr/local and /usr alike, with ExecStart
+# rewritten to $(PREFIX)/bin/engaged.  Then: systemctl daemon-reload.
+.PHONY: install
+install: $(BUILD)/engaged
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/systemd/system \
+	  $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5 \
+	  $(DESTDIR)/etc/engaged
+	install -m 0755 $(BUILD)/engaged $(DESTDIR)$(PREFIX)/bin/engaged
+	sed 's|/usr/local/bin/engaged|$(PREFIX)/bin/engaged|' systemd/engaged.service \
+	  > $(DESTDIR)$(PREFIX)/lib/systemd/system/engaged.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/engaged.service
+	install -m 0644 man/engaged.8 $(DESTDIR)$(PREFIX)/share/man/man8/engaged.8
+	install -m 0644 man/engaged.conf.5 \
+	  $(DESTDIR)$(PREFIX)/share/man/man5/engaged.conf.5
+	@if [ -e $(DESTDIR)/etc/engaged/engaged.conf ]; then \
+	  echo "install: keeping the existing $(DESTDIR)/etc/engaged/engaged.conf"; \
+	else \
+	  echo "install -m 0644 config/engaged.conf $(DESTDIR)/etc/engaged/engaged.conf"; \
+	  install -m 0644 config/engaged.conf $(DESTDIR)/etc/engaged/engaged.conf; \
+	fi
 
 clean:
 	rm -rf $(BUILD)

@@ -34,6 +34,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <ini.h>
 #include <math.h>
 #include <stdarg.h>
@@ -52,13 +53,18 @@ enum section_id {
     SEC_REDIS,
     SEC_TIERS,
     SEC_METRICS,
+    SEC_DECAY,
+    SEC_CONFLICT,
+    SEC_ALERTS,
+    SEC_HTTP,
     SEC_CHECKPOINT,
     SEC_LOG,
     NSECTIONS
 };
 
 static const char *const section_names[NSECTIONS] = {
-    "kafka", "redis", "tiers", "metrics", "checkpoint", "log",
+    "kafka", "redis", "tiers", "metrics", "decay", "conflict", "alerts",
+    "http", "checkpoint", "log",
 };
 
 enum key_kind {
@@ -68,6 +74,10 @@ enum key_kind {
     KIND_I64,       /* int64_t, in [min, max] */
     KIND_DURATION,  /* int64_t milliseconds */
     KIND_FRACTION,  /* double in [0, 1) */
+    KIND_RATIO,     /* double in [0, 1] */
+    KIND_WINDOW,    /* int64_t milliseconds, whole minutes, >= 1m */
+    KIND_TIER_LIST, /* decay_tiers[] and ndecay_tiers */
+    KIND_LISTEN,    /* http_listen, http_host, http_port */
     KIND_TOPICS,    /* topics[] and ntopics */
     KIND_WINDOWS,   /* windows_ms[] and nwindows */
     KIND_LEVEL,     /* log level name */
@@ -134,6 +144,27 @@ static const struct key_desc keys[] = {
     {SEC_METRICS, "max_future", KIND_DURATION, F(max_future_ms), 0,
      DURATION_MAX, 0},
 
+    {SEC_DECAY, "tiers", KIND_TIER_LIST, 0, 0, 0, 0},
+    {SEC_DECAY, "current", KIND_WINDOW, F(decay_current_ms), 0, 0, 0},
+    {SEC_DECAY, "baseline", KIND_WINDOW, F(decay_baseline_ms), 0, 0, 0},
+    {SEC_DECAY, "ratio", KIND_RATIO, F(decay_ratio), 0, 0, 0},
+    {SEC_DECAY, "resolve_ratio", KIND_RATIO, F(decay_resolve_ratio), 0, 0,
+     0},
+    {SEC_DECAY, "critical_ratio", KIND_RATIO, F(decay_critical_ratio), 0, 0,
+     0},
+    {SEC_DECAY, "for", KIND_DURATION, F(decay_for_ms), 0, DURATION_MAX, 0},
+    {SEC_DECAY, "min_baseline", KIND_I64, F(decay_min_baseline), 0,
+     INT64_C(1000000000000), 0},
+
+    /* sector.<name> and brand.<name> are handled by on_key(). */
+    {SEC_CONFLICT, "window", KIND_DURATION, F(conflict_window_ms), 0,
+     DURATION_MAX, 0},
+
+    {SEC_ALERTS, "stream_maxlen", KIND_I64, F(alerts_stream_maxlen), 1,
+     1000000000, 0},
+
+    {SEC_HTTP, "listen", KIND_LISTEN, 0, 0, 0, 0},
+
     {SEC_CHECKPOINT, "interval_ms", KIND_I64, F(checkpoint_interval_ms), 10,
      3600000, 0},
     {SEC_CHECKPOINT, "max_events", KIND_I64, F(checkpoint_max_events), 1,
@@ -185,6 +216,25 @@ static const config defaults = {
     .nwindows = 3,
     .late_grace_ms = 5 * MS_MINUTE,
     .max_future_ms = MS_HOUR,
+
+    .decay_tiers = {"mega"},
+    .ndecay_tiers = 1,
+    .decay_current_ms = 24 * MS_HOUR,
+    .decay_baseline_ms = 28 * MS_DAY,
+    .decay_ratio = 0.5,
+    .decay_resolve_ratio = 0.7,
+    .decay_critical_ratio = 0.25,
+    .decay_for_ms = 30 * MS_MINUTE,
+    .decay_min_baseline = 100,
+
+    .conflict_window_ms = 90 * MS_DAY,
+    .conflict_max_window_ms = 90 * MS_DAY,
+
+    .alerts_stream_maxlen = 100000,
+
+    .http_listen = "127.0.0.1:9187",
+    .http_host = "127.0.0.1",
+    .http_port = 9187,
 
     .checkpoint_interval_ms = 1000,
     .checkpoint_max_events = 100000,
@@ -548,6 +598,157 @@ static int set_windows(struct load *ld, const char *value)
     return 0;
 }
 
+/* "mega macro" or "mega, macro": tier names; "" watches none. */
+static int set_tier_list(struct load *ld, const char *value)
+{
+    config *cfg = ld->cfg;
+    char names[CONFIG_MAX_TIERS][CONFIG_TIER_NAME_MAX + 1];
+    size_t n = 0;
+    int rc = 0;
+    for (const char *p = value;;) {
+        p += strspn(p, ", \t");
+        if (*p == '\0')
+            break;
+        size_t len = strcspn(p, ", \t");
+        const char *tok = p;
+        p += len;
+        if (len > CONFIG_TIER_NAME_MAX) {
+            add_error(ld, ld->lineno, "tiers names \"%.*s\", which is not "
+                      "a tier of [tiers]", (int)len, tok);
+            rc = -1;
+            continue;
+        }
+        bool dup = false;
+        for (size_t i = 0; i < n; i++)
+            dup = dup || (strlen(names[i]) == len &&
+                          memcmp(names[i], tok, len) == 0);
+        if (dup) {
+            add_error(ld, ld->lineno, "tiers lists \"%.*s\" twice", (int)len,
+                      tok);
+            rc = -1;
+            continue;
+        }
+        if (n == CONFIG_MAX_TIERS) {
+            add_error(ld, ld->lineno, "tiers lists more than %d tiers",
+                      CONFIG_MAX_TIERS);
+            return -1;
+        }
+        memcpy(names[n], tok, len);
+        names[n][len] = '\0';
+        n++;
+    }
+    if (rc < 0)
+        return -1;
+    memcpy(cfg->decay_tiers, names, n * sizeof names[0]);
+    cfg->ndecay_tiers = n;
+    return 0;
+}
+
+/* One window of [decay]: a duration of whole minutes, at least 1m. */
+static int set_window(struct load *ld, const struct key_desc *k,
+                      const char *value, int64_t *out)
+{
+    char why[96];
+    int64_t ms;
+    if (parse_duration(value, &ms, why, sizeof why) < 0) {
+        add_error(ld, ld->lineno, "%s must be a duration, got \"%s\": %s",
+                  k->name, value, why);
+        return -1;
+    }
+    if (ms < MS_MINUTE) {
+        add_error(ld, ld->lineno, "%s \"%s\" is shorter than 1m", k->name,
+                  value);
+        return -1;
+    }
+    if (ms > DURATION_MAX) {
+        add_error(ld, ld->lineno, "%s must be at most %dd, got \"%s\"",
+                  k->name, DURATION_MAX_DAYS, value);
+        return -1;
+    }
+    if (ms % MS_MINUTE != 0) {
+        /* 60 buckets of whole seconds, as the [metrics] windows. */
+        add_error(ld, ld->lineno, "%s \"%s\" is not a whole number of "
+                  "minutes", k->name, value);
+        return -1;
+    }
+    *out = ms;
+    return 0;
+}
+
+/* Strict port number 0-65535 (0: the server picks a free one). */
+static bool parse_port(const char *s, int *port)
+{
+    int64_t v;
+    if (s[0] == '-' || parse_int(s, &v) < 0 || v > 65535)
+        return false;
+    *port = (int)v;
+    return true;
+}
+
+/* A host name as getaddrinfo() takes it: letters, digits, '-' and '.'. */
+static bool valid_host_name(const char *s)
+{
+    if (*s == '-' || *s == '.')
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '.')
+            return false;
+    return true;
+}
+
+/*
+ * "127.0.0.1:9187", "[::1]:9187", "localhost:9187", ":9187" (every IPv4
+ * address), or "" (disabled): what http_start() takes.
+ */
+static int set_listen(struct load *ld, const char *value)
+{
+    config *cfg = ld->cfg;
+    char host[256];
+    int port = 0;
+    bool ok = false;
+    if (value[0] == '\0') {
+        host[0] = '\0';
+        ok = true;
+    } else if (value[0] == '[') {
+        const char *close = strchr(value, ']');
+        size_t len = close ? (size_t)(close - value - 1) : 0;
+        struct in6_addr a6;
+        if (close && close[1] == ':' && len > 0 && len < sizeof host) {
+            memcpy(host, value + 1, len);
+            host[len] = '\0';
+            ok = inet_pton(AF_INET6, host, &a6) == 1 &&
+                 parse_port(close + 2, &port);
+        }
+    } else {
+        const char *colon = strrchr(value, ':');
+        size_t len = colon ? (size_t)(colon - value) : 0;
+        if (colon && len < sizeof host) {
+            memcpy(host, value, len);
+            host[len] = '\0';
+            ok = valid_host_name(host) && parse_port(colon + 1, &port);
+        }
+    }
+    if (!ok) {
+        add_error(ld, ld->lineno, "listen must be HOST:PORT or [IPV6]:PORT "
+                  "with a port from 0 to 65535, or empty to disable, got "
+                  "\"%s\"", value);
+        return -1;
+    }
+    char *l = strdup(value), *h = strdup(host);
+    if (!l || !h) {
+        free(l);
+        free(h);
+        ld->oom = true;
+        return -1;
+    }
+    free(cfg->http_listen);
+    free(cfg->http_host);
+    cfg->http_listen = l;
+    cfg->http_host = h;
+    cfg->http_port = port;
+    return 0;
+}
+
 static void int_range_error(struct load *ld, const struct key_desc *k,
                             const char *value)
 {
@@ -627,6 +828,25 @@ static int set_value(struct load *ld, const struct key_desc *k,
         *(double *)(void *)base = d;
         return 0;
     }
+    case KIND_RATIO: {
+        char *end;
+        errno = 0;
+        double d = strtod(value, &end);
+        if (!(isdigit((unsigned char)value[0]) || value[0] == '.') ||
+            *end != '\0' || errno != 0 || !(d >= 0.0 && d <= 1.0)) {
+            add_error(ld, ld->lineno, "%s must be a number from 0 to 1, got "
+                      "\"%s\"", k->name, value);
+            return -1;
+        }
+        *(double *)(void *)base = d;
+        return 0;
+    }
+    case KIND_WINDOW:
+        return set_window(ld, k, value, (int64_t *)(void *)base);
+    case KIND_TIER_LIST:
+        return set_tier_list(ld, value);
+    case KIND_LISTEN:
+        return set_listen(ld, value);
     case KIND_TOPICS:
         return set_topics(ld, value);
     case KIND_WINDOWS:
@@ -746,6 +966,77 @@ static void set_kafka_prop(struct load *ld, const char *name,
     props[cfg->nkafka_props++] = (config_kafka_prop){k, v, ld->lineno};
 }
 
+/* A normalised copy of a sector or brand name, or NULL (ld->oom). */
+static char *normalized_copy(struct load *ld, const char *s)
+{
+    char *copy = strdup(s);
+    if (!copy)
+        ld->oom = true;
+    else
+        config_name_normalize(copy, copy, strlen(copy) + 1);
+    return copy;
+}
+
+/* [conflict] "sector.<name> = window": appended; duplicates are resolved
+ * (the later wins) by validate_conflict(). */
+static void set_sector(struct load *ld, const char *key, const char *value)
+{
+    config *cfg = ld->cfg;
+    char why[96];
+    int64_t ms;
+    char *name = normalized_copy(ld, key + strlen("sector."));
+    if (!name)
+        return;
+    if (name[0] == '\0') {
+        add_error(ld, ld->lineno, "\"%s\" names no sector: write "
+                  "sector.NAME = window", key);
+    } else if (parse_duration(value, &ms, why, sizeof why) < 0) {
+        add_error(ld, ld->lineno, "%s must be a duration, got \"%s\": %s",
+                  key, value, why);
+    } else if (ms > DURATION_MAX) {
+        add_error(ld, ld->lineno, "%s must be at most %dd, got \"%s\"", key,
+                  DURATION_MAX_DAYS, value);
+    } else {
+        config_sector *v = realloc(cfg->sectors,
+                                   (cfg->nsectors + 1) * sizeof *v);
+        if (!v) {
+            ld->oom = true;
+        } else {
+            cfg->sectors = v;
+            v[cfg->nsectors++] = (config_sector){name, ms, ld->lineno};
+            return;
+        }
+    }
+    free(name);
+}
+
+/* [conflict] "brand.<name> = sector": the catalogue, as set_sector(). */
+static void set_brand(struct load *ld, const char *key, const char *value)
+{
+    config *cfg = ld->cfg;
+    char *name = normalized_copy(ld, key + strlen("brand."));
+    char *sector = normalized_copy(ld, value);
+    if (!name || !sector) {
+        /* oom reported */
+    } else if (name[0] == '\0') {
+        add_error(ld, ld->lineno, "\"%s\" names no brand: write "
+                  "brand.NAME = sector", key);
+    } else if (sector[0] == '\0') {
+        add_error(ld, ld->lineno, "%s must name a sector", key);
+    } else {
+        config_brand *v = realloc(cfg->brands, (cfg->nbrands + 1) * sizeof *v);
+        if (!v) {
+            ld->oom = true;
+        } else {
+            cfg->brands = v;
+            v[cfg->nbrands++] = (config_brand){name, sector, ld->lineno};
+            return;
+        }
+    }
+    free(name);
+    free(sector);
+}
+
 /* The inih handler.  Always returns 1: errors are collected in ld. */
 static int on_key(void *user, const char *section, const char *name,
                   const char *value)
@@ -769,6 +1060,10 @@ static int on_key(void *user, const char *section, const char *name,
     }
     if (ld->section == SEC_KAFKA)
         set_kafka_prop(ld, name, value);
+    else if (ld->section == SEC_CONFLICT && strncmp(name, "sector.", 7) == 0)
+        set_sector(ld, name, value);
+    else if (ld->section == SEC_CONFLICT && strncmp(name, "brand.", 6) == 0)
+        set_brand(ld, name, value);
     else if (ld->section == SEC_TIERS)
         set_tier(ld, name, value);
     else if (ld->section == SEC_REDIS && strcmp(name, "password") == 0)
@@ -853,10 +1148,17 @@ static char *clean_line(struct load *ld, char *s, size_t len)
         char *name = lskip(s + 1);
         rstrip(name, end);
         ld->section = section_lookup(name);
-        if (ld->section == SEC_UNKNOWN)
-            add_error(ld, ld->lineno, "unknown section [%s]: engaged reads "
-                      "[kafka], [redis], [tiers], [metrics], [checkpoint] "
-                      "and [log]", name);
+        if (ld->section == SEC_UNKNOWN) {
+            char known[256] = "";
+            for (int i = 0; i < NSECTIONS; i++) {
+                size_t used = strlen(known);
+                snprintf(known + used, sizeof known - used, "%s[%s]",
+                         i == 0 ? "" : i + 1 < NSECTIONS ? ", " : " and ",
+                         section_names[i]);
+            }
+            add_error(ld, ld->lineno, "unknown section [%s]: engaged reads %s",
+                      name, known);
+        }
         /* Rebuild it trimmed: "[ redis ]" is [redis]. */
         memmove(s + 1, name, strlen(name) + 1);
         strcat(s, "]");
@@ -932,12 +1234,21 @@ static int compare_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int key_line(const struct load *ld, const char *name)
+/* The line where key `name` of `section` was last set, or 0. */
+static int key_line(const struct load *ld, int section, const char *name)
 {
     for (size_t i = 0; i < NKEYS; i++)
-        if (strcmp(keys[i].name, name) == 0)
+        if (keys[i].section == section && strcmp(keys[i].name, name) == 0)
             return ld->key_line[i];
     return 0;
+}
+
+/* The line of the first of two keys that was set, or 0. */
+static int either_line(const struct load *ld, int section, const char *a,
+                       const char *b)
+{
+    int line = key_line(ld, section, a);
+    return line ? line : key_line(ld, section, b);
 }
 
 static void validate_tiers(struct load *ld)
@@ -969,11 +1280,116 @@ static void validate_tiers(struct load *ld)
     }
 }
 
+static void validate_decay(struct load *ld)
+{
+    config *cfg = ld->cfg;
+    if (cfg->decay_baseline_ms <= cfg->decay_current_ms) {
+        char b[32], c[32];
+        format_duration(cfg->decay_baseline_ms, b, sizeof b);
+        format_duration(cfg->decay_current_ms, c, sizeof c);
+        add_error(ld, either_line(ld, SEC_DECAY, "baseline", "current"),
+                  "baseline (%s) must be longer than current (%s): the "
+                  "baseline window includes the current one", b, c);
+    }
+    if (cfg->decay_resolve_ratio < cfg->decay_ratio)
+        add_error(ld, either_line(ld, SEC_DECAY, "resolve_ratio", "ratio"),
+                  "resolve_ratio (%g) must be at least ratio (%g)",
+                  cfg->decay_resolve_ratio, cfg->decay_ratio);
+    if (cfg->decay_critical_ratio > cfg->decay_ratio)
+        add_error(ld, either_line(ld, SEC_DECAY, "critical_ratio", "ratio"),
+                  "critical_ratio (%g) must be at most ratio (%g)",
+                  cfg->decay_critical_ratio, cfg->decay_ratio);
+
+    /* The default "mega" quietly watches nothing when [tiers] has no mega;
+     * a name the user wrote must exist.  After a refused tier key the name
+     * may well be that tier: it was reported already. */
+    int line = key_line(ld, SEC_DECAY, "tiers");
+    if (line == 0 || ld->tier_errors > 0)
+        return;
+    for (size_t i = 0; i < cfg->ndecay_tiers; i++)
+        if (config_tier_index(cfg, cfg->decay_tiers[i]) < 0)
+            add_error(ld, line, "tiers names \"%s\", which is not a tier of "
+                      "[tiers]", cfg->decay_tiers[i]);
+}
+
+static int compare_sectors(const void *a, const void *b)
+{
+    const config_sector *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+static int compare_brands(const void *a, const void *b)
+{
+    const config_brand *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/*
+ * What follows from the keys once they are all read: the watched tiers'
+ * mask (dropping names not in [tiers]: an error was reported if the user
+ * wrote them), the catalogue sorted for bsearch with the later of two
+ * equal names kept, and the largest exclusivity window.
+ */
+static void derive(config *cfg)
+{
+    size_t n = 0;
+    uint32_t mask = 0;
+    for (size_t i = 0; i < cfg->ndecay_tiers; i++) {
+        int t = config_tier_index(cfg, cfg->decay_tiers[i]);
+        if (t < 0)
+            continue;
+        memmove(cfg->decay_tiers[n++], cfg->decay_tiers[i],
+                sizeof cfg->decay_tiers[0]);
+        mask |= UINT32_C(1) << t;
+    }
+    cfg->ndecay_tiers = n;
+    cfg->decay_tier_mask = mask;
+
+    if (cfg->nsectors > 1)
+        qsort(cfg->sectors, cfg->nsectors, sizeof cfg->sectors[0],
+              compare_sectors);
+    n = 0;
+    for (size_t i = 0; i < cfg->nsectors; i++) {
+        if (i + 1 < cfg->nsectors &&
+            strcmp(cfg->sectors[i].name, cfg->sectors[i + 1].name) == 0) {
+            free(cfg->sectors[i].name);
+            continue;
+        }
+        cfg->sectors[n++] = cfg->sectors[i];
+    }
+    cfg->nsectors = n;
+
+    if (cfg->nbrands > 1)
+        qsort(cfg->brands, cfg->nbrands, sizeof cfg->brands[0],
+              compare_brands);
+    n = 0;
+    for (size_t i = 0; i < cfg->nbrands; i++) {
+        if (i + 1 < cfg->nbrands &&
+            strcmp(cfg->brands[i].name, cfg->brands[i + 1].name) == 0) {
+            free(cfg->brands[i].name);
+            free(cfg->brands[i].sector);
+            continue;
+        }
+        cfg->brands[n++] = cfg->brands[i];
+    }
+    cfg->nbrands = n;
+
+    int64_t max = cfg->conflict_window_ms;
+    for (size_t i = 0; i < cfg->nsectors; i++)
+        if (cfg->sectors[i].window_ms > max)
+            max = cfg->sectors[i].window_ms;
+    cfg->conflict_max_window_ms = max;
+}
+
 static void validate(struct load *ld)
 {
     config *cfg = ld->cfg;
 
     validate_tiers(ld);
+    validate_decay(ld);
+    derive(cfg);
 
     qsort(cfg->windows_ms, cfg->nwindows, sizeof cfg->windows_ms[0],
           compare_i64);
@@ -982,7 +1398,8 @@ static void validate(struct load *ld)
             continue;
         char d[32];
         format_duration(cfg->windows_ms[i], d, sizeof d);
-        add_error(ld, key_line(ld, "windows"), "window %s is listed twice", d);
+        add_error(ld, key_line(ld, SEC_METRICS, "windows"),
+                  "window %s is listed twice", d);
         /* One report per value, however many times it repeats. */
         while (i + 1 < cfg->nwindows &&
                cfg->windows_ms[i + 1] == cfg->windows_ms[i])
@@ -990,7 +1407,7 @@ static void validate(struct load *ld)
     }
 
     if (cfg->redis_host[0] == '\0' && cfg->redis_socket[0] == '\0')
-        add_error(ld, key_line(ld, "host"),
+        add_error(ld, key_line(ld, SEC_REDIS, "host"),
                   "host must not be empty unless socket is set");
 }
 
@@ -1014,6 +1431,12 @@ config *config_default(const char *path)
         cfg->topics[i] = NULL;
     cfg->kafka_props = NULL;
     cfg->nkafka_props = 0;
+    cfg->sectors = NULL;
+    cfg->nsectors = 0;
+    cfg->brands = NULL;
+    cfg->nbrands = 0;
+    cfg->http_listen = NULL;
+    cfg->http_host = NULL;
 
     bool ok = true;
     if (path)
@@ -1026,6 +1449,10 @@ config *config_default(const char *path)
     }
     for (size_t i = 0; ok && i < cfg->ntopics; i++)
         ok = (cfg->topics[i] = strdup(defaults.topics[i])) != NULL;
+    ok = ok && (cfg->http_listen = strdup(defaults.http_listen)) != NULL;
+    ok = ok && (cfg->http_host = strdup(defaults.http_host)) != NULL;
+    if (ok)
+        derive(cfg);
     if (!ok) {
         config_free(cfg);
         return NULL;
@@ -1101,6 +1528,16 @@ void config_free(config *cfg)
         free(cfg->kafka_props[i].value);
     }
     free(cfg->kafka_props);
+    for (size_t i = 0; i < cfg->nsectors; i++)
+        free(cfg->sectors[i].name);
+    free(cfg->sectors);
+    for (size_t i = 0; i < cfg->nbrands; i++) {
+        free(cfg->brands[i].name);
+        free(cfg->brands[i].sector);
+    }
+    free(cfg->brands);
+    free(cfg->http_listen);
+    free(cfg->http_host);
     free(cfg);
 }
 
@@ -1112,4 +1549,57 @@ int config_tier_index(const config *cfg, const char *name)
         if (strcmp(cfg->tiers[i].name, name) == 0)
             return (int)i;
     return -1;
+}
+
+bool config_decay_watches(const config *cfg, int tier)
+{
+    return cfg && tier >= 0 && (size_t)tier < cfg->ntiers &&
+           (cfg->decay_tier_mask & (UINT32_C(1) << tier)) != 0;
+}
+
+static int compare_sector_key(const void *key, const void *elem)
+{
+    return strcmp(key, ((const config_sector *)elem)->name);
+}
+
+static int compare_brand_key(const void *key, const void *elem)
+{
+    return strcmp(key, ((const config_brand *)elem)->name);
+}
+
+int64_t config_sector_window(const config *cfg, const char *sector)
+{
+    const config_sector *s = NULL;
+    if (cfg->nsectors > 0)
+        s = bsearch(sector, cfg->sectors, cfg->nsectors,
+                    sizeof cfg->sectors[0], compare_sector_key);
+    return s ? s->window_ms : cfg->conflict_window_ms;
+}
+
+const char *config_brand_sector(const config *cfg, const char *brand)
+{
+    const config_brand *b = NULL;
+    if (cfg->nbrands > 0)
+        b = bsearch(brand, cfg->brands, cfg->nbrands, sizeof cfg->brands[0],
+                    compare_brand_key);
+    return b ? b->sector : NULL;
+}
+
+size_t config_name_normalize(const char *src, char *dst, size_t size)
+{
+    while (*src && isspace((unsigned char)*src))
+        src++;
+    size_t len = strlen(src);
+    while (len > 0 && isspace((unsigned char)src[len - 1]))
+        len--;
+    /* Byte by byte, front to back: safe when dst is src (dst never gets
+     * ahead of src). */
+    size_t n = size > 0 ? (len < size - 1 ? len : size - 1) : 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    if (size > 0)
+        dst[n] = '\0';
+    return len;
 }

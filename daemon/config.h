@@ -38,6 +38,21 @@ typedef struct config_kafka_prop {
     int line;           /* where it was set, for librdkafka's refusal */
 } config_kafka_prop;
 
+/* [conflict] sector.<name> = window.  Names are normalised (trimmed, ASCII
+ * lower case: config_name_normalize()). */
+typedef struct config_sector {
+    char *name;
+    int64_t window_ms;  /* 0: no conflict check in this sector */
+    int line;           /* where it was set; 0 for none */
+} config_sector;
+
+/* [conflict] brand.<name> = sector: the catalogue.  Both normalised. */
+typedef struct config_brand {
+    char *name;
+    char *sector;
+    int line;
+} config_brand;
+
 typedef struct config {
     char *path;                     /* the file it was read from; NULL
                                        for config_default(NULL) */
@@ -75,6 +90,42 @@ typedef struct config {
     size_t nwindows;
     int64_t late_grace_ms;
     int64_t max_future_ms;
+
+    /* [decay] engagement decay (issue 3).  current and baseline are whole
+     * minutes (60 buckets each), baseline > current; critical_ratio <=
+     * ratio <= resolve_ratio, all in [0, 1]. */
+    char decay_tiers[CONFIG_MAX_TIERS][CONFIG_TIER_NAME_MAX + 1];
+    size_t ndecay_tiers;            /* the watched tiers' names, each one of
+                                       tiers[]; 0: decay off */
+    uint32_t decay_tier_mask;       /* bit i: tiers[i] is watched */
+    int64_t decay_current_ms;
+    int64_t decay_baseline_ms;
+    double decay_ratio;
+    double decay_resolve_ratio;
+    double decay_critical_ratio;
+    int64_t decay_for_ms;
+    int64_t decay_min_baseline;
+
+    /* [conflict] brand conflicts.  sectors and brands sorted by name, no
+     * two with one name. */
+    int64_t conflict_window_ms;     /* sectors without their own; 0: none */
+    config_sector *sectors;
+    size_t nsectors;
+    config_brand *brands;
+    size_t nbrands;
+    int64_t conflict_max_window_ms; /* the largest of window and sectors' */
+
+    /* [alerts] */
+    int64_t alerts_stream_maxlen;   /* XADD MAXLEN ~ of <prefix>alerts */
+
+    /* [http] Prometheus endpoint: disabled exactly when http_listen is
+     * "".  http_host and http_port are its parts, for callers that want
+     * them: host an IPv4 address, an IPv6 address without its brackets,
+     * a host name, or "" (every IPv4 address; also when disabled); port
+     * 0-65535, 0 meaning a free port the server picks (tests). */
+    char *http_listen;              /* as written, for http_start() */
+    char *http_host;
+    int http_port;
 
     /* [checkpoint] */
     int64_t checkpoint_interval_ms;
@@ -114,5 +165,32 @@ void config_free(config *cfg);
  * Returns the index of the tier called `name`, or -1.  Pure.
  */
 int config_tier_index(const config *cfg, const char *name);
+
+/*
+ * Whether [decay] watches tier index `tier` (false for TIER_UNKNOWN and
+ * out-of-range indexes).  Pure.
+ */
+bool config_decay_watches(const config *cfg, int tier);
+
+/*
+ * The exclusivity window of `sector` (normalised): its sector.<name> when
+ * set, else [conflict] window.  0 means no conflict check.  Pure.
+ */
+int64_t config_sector_window(const config *cfg, const char *sector);
+
+/*
+ * The sector of `brand` (normalised) in the catalogue, or NULL.  The string
+ * belongs to cfg.  Pure.
+ */
+const char *config_brand_sector(const config *cfg, const char *brand);
+
+/*
+ * Normalises a sector or brand name for comparison: leading and trailing
+ * white space removed, ASCII letters lower-cased (other bytes, UTF-8
+ * included, are kept as they are).  Writes at most size bytes, NUL
+ * included, into dst (truncating); returns the length of the normalised
+ * name, as snprintf would.  dst may be src.  Pure.
+ */
+size_t config_name_normalize(const char *src, char *dst, size_t size);
 
 #endif

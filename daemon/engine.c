@@ -14,7 +14,10 @@
 #include "checkpoint.h"
 #include "embedded.h"
 #include "event.h"
+#include "kafkaconf.h"
 #include "log.h"
+#include "metrics.h"
+#include "notify.h"
 #include "sink.h"
 #include "source.h"
 #include "state.h"
@@ -24,6 +27,8 @@
 #define BACKOFF_MAX_MS 5000
 #define STATS_EVERY_MS 60000
 #define FLUSH_TIMEOUT_MS 5000
+#define GAUGES_EVERY_MS 1000
+#define STATUS_EVERY_MS 5000
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -63,14 +68,9 @@ typedef struct fetchlist {
     size_t set_size;
 } fetchlist;
 
-typedef struct stats {
-    uint64_t events[3][2];   /* type x (ok, refused) */
-    uint64_t dlq[EVENT_ERR_COUNT];
-    uint64_t checkpoints_ok, checkpoints_failed, fenced;
-} stats;
-
 struct engine {
     config *cfg;
+    metrics *m;              /* shared with the HTTP thread; not owned */
     embedded *emb;
     source *src;
     sink *snk;
@@ -93,7 +93,14 @@ struct engine {
     bool pending_claims;
     int64_t next_stats_ms;
     uint64_t applied_total;      /* messages processed, refused included */
-    stats stats;
+    uint64_t checkpoints;
+    /* systemd and monitoring */
+    bool joined;                 /* the group gave us an assignment */
+    bool ready_sent;
+    int64_t watchdog_ms, next_watchdog_ms;
+    int64_t next_gauges_ms, next_status_ms;
+    uint64_t status_events;      /* events total at the last STATUS= */
+    int64_t status_at_ms;
 };
 
 /* --- small helpers ---------------------------------------------------------- */
@@ -179,6 +186,8 @@ static void resume_all(engine *e)
 static void block(engine *e, const char *why)
 {
     int64_t now = mono_ms();
+    if (strncmp(why, "redis", 5) == 0)
+        metrics_redis_error(e->m);
     if (!e->blocked) {
         log_error("%s; consumption paused, retrying with backoff", why);
         e->blocked = true;
@@ -199,6 +208,7 @@ static void unblock(engine *e)
         return;
     log_notice("Redis answers again after %.1f s; consumption resumed",
                (double)(mono_ms() - e->blocked_since_ms) / 1000.0);
+    metrics_redis_reconnect(e->m);
     e->blocked = false;
     resume_all(e);
 }
@@ -218,6 +228,7 @@ static void forget_part(engine *e, int i)
     epart *p = &e->parts[i];
     if (p->claimed)
         state_partition_drop(e->st, p->slot);
+    metrics_partition_remove(e->m, p->topic, p->partition);
     drop_batch_items(e, i);
     free(p->topic);
     memset(p, 0, sizeof *p);
@@ -301,6 +312,7 @@ static int claim_pending(engine *e)
 static void on_assigned(void *arg, const rd_kafka_topic_partition_list_t *l)
 {
     engine *e = arg;
+    e->joined = true;
     for (int i = 0; i < l->cnt; i++) {
         if (find_part(e, l->elems[i].topic, l->elems[i].partition) >= 0)
             continue;
@@ -554,7 +566,7 @@ static int prepare(engine *e)
 static void send_dlq(engine *e, bitem *it, event_error err, const char *detail)
 {
     char msg[512];
-    e->stats.dlq[err]++;
+    metrics_dlq(e->m, err);
     while (sink_dlq(e->snk, it->msg, event_error_name(err), detail, msg,
                     sizeof msg) < 0) {
         /* The producer's queue is full: wait for room, never drop. */
@@ -589,8 +601,7 @@ static void apply(engine *e)
             int type = err == EVENT_OK || err == EVENT_ERR_TOO_LATE
                            ? (int)it->ev.type
                            : -1;
-            if (type >= 0)
-                e->stats.events[type][err != EVENT_OK]++;
+            metrics_event(e->m, type, err != EVENT_OK);
             if (err != EVENT_OK)
                 send_dlq(e, it, err, it->detail);
             p->next_offset = m->offset + 1;
@@ -610,9 +621,12 @@ static void fill(engine *e, int timeout_ms)
     rd_kafka_message_t *m = source_poll(e->src, timeout_ms);
     while (m != NULL) {
         if (m->err) {
-            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                log_warning("Kafka consume error error=\"%s\"",
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                metrics_kafka_error(e->m);
+                log_limited("kafka-consume", LOG_LEVEL_WARNING,
+                            "Kafka consume error error=\"%s\"",
                             rd_kafka_message_errstr(m));
+            }
             rd_kafka_message_destroy(m);
         } else {
             int k = m->rkt ? find_part(e, rd_kafka_topic_name(m->rkt),
@@ -694,7 +708,7 @@ static void after_commit(engine *e)
     source_commit(e->src, l);
     rd_kafka_topic_partition_list_destroy(l);
     free_ck_parts(e);
-    e->stats.checkpoints_ok++;
+    e->checkpoints++;
 }
 
 /*
@@ -726,18 +740,26 @@ static int do_checkpoint(engine *e, bool force)
                 return -1;
             }
         }
-        int64_t t0 = mono_ms();
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         checkpoint_result r = checkpoint_commit(e->ck, e->st, e->ck_parts,
                                                 e->nck_parts, err, sizeof err);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double secs = (double)(t1.tv_sec - t0.tv_sec) +
+                      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        metrics_checkpoint(e->m,
+                           r == CHECKPOINT_OK       ? METRICS_CHECKPOINT_OK
+                           : r == CHECKPOINT_FENCED ? METRICS_CHECKPOINT_FENCED
+                                                    : METRICS_CHECKPOINT_ERROR,
+                           secs);
         if (r == CHECKPOINT_OK) {
-            log_debug("checkpoint written creators=%zu partitions=%zu ms=%" PRId64,
-                      state_dirty_count(e->st), e->nck_parts, mono_ms() - t0);
+            log_debug("checkpoint written creators=%zu partitions=%zu ms=%.1f",
+                      state_dirty_count(e->st), e->nck_parts, secs * 1000);
             after_commit(e);
             e->events_since_ckpt = 0;
             return 0;
         }
         if (r == CHECKPOINT_ERROR) {
-            e->stats.checkpoints_failed++;
             block(e, err);
             return -1;
         }
@@ -745,13 +767,14 @@ static int do_checkpoint(engine *e, bool force)
         for (size_t i = 0; i < e->nck_parts; i++) {
             if (!e->ck_parts[i].fenced)
                 continue;
-            e->stats.fenced++;
             int k = find_part(e, e->ck_parts[i].topic,
                               e->ck_parts[i].partition);
             log_warning("partition fenced: another instance owns it now; "
                         "dropping its state partition=%s:%d",
                         e->ck_parts[i].topic, (int)e->ck_parts[i].partition);
             if (k >= 0 && e->parts[k].claimed) {
+                metrics_partition_remove(e->m, e->parts[k].topic,
+                                         e->parts[k].partition);
                 state_partition_drop(e->st, e->parts[k].slot);
                 drop_batch_items(e, k);
                 source_pause(e->src, e->parts[k].topic,
@@ -769,22 +792,198 @@ static int do_checkpoint(engine *e, bool force)
     return -1;
 }
 
+/* --- reload ----------------------------------------------------------------- */
+
+static bool str_differs(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") != 0;
+}
+
+/* Logs, for each key that cannot change while running, that it did. */
+static void restart_only(const config *old, const config *n)
+{
+    struct {
+        const char *key;
+        bool differs;
+    } keys[] = {
+        {"[kafka] bootstrap.servers", str_differs(old->bootstrap_servers, n->bootstrap_servers)},
+        {"[kafka] group.id", str_differs(old->group_id, n->group_id)},
+        {"[kafka] topic", old->ntopics != n->ntopics},
+        {"[kafka] alerts.topic", str_differs(old->alerts_topic, n->alerts_topic)},
+        {"[kafka] dlq.topic", str_differs(old->dlq_topic, n->dlq_topic)},
+        {"[kafka] max_event_bytes", old->max_event_bytes != n->max_event_bytes},
+        {"[kafka] embedded.partitions", old->embedded_partitions != n->embedded_partitions},
+        {"[kafka] librdkafka properties", old->nkafka_props != n->nkafka_props},
+        {"[redis] host", str_differs(old->redis_host, n->redis_host)},
+        {"[redis] port", old->redis_port != n->redis_port},
+        {"[redis] socket", str_differs(old->redis_socket, n->redis_socket)},
+        {"[redis] db", old->redis_db != n->redis_db},
+        {"[redis] user", str_differs(old->redis_user, n->redis_user)},
+        {"[redis] password_file", str_differs(old->redis_password_file, n->redis_password_file)},
+        {"[redis] prefix", str_differs(old->redis_prefix, n->redis_prefix)},
+        {"[redis] timeout_ms", old->redis_timeout_ms != n->redis_timeout_ms},
+        {"[metrics] windows", old->nwindows != n->nwindows ||
+             memcmp(old->windows_ms, n->windows_ms, n->nwindows * sizeof n->windows_ms[0]) != 0},
+        {"[metrics] late_grace", old->late_grace_ms != n->late_grace_ms},
+        {"[decay] current", old->decay_current_ms != n->decay_current_ms},
+        {"[decay] baseline", old->decay_baseline_ms != n->decay_baseline_ms},
+        {"[http] listen", str_differs(old->http_listen, n->http_listen)},
+    };
+    for (size_t i = 0; i < old->ntopics && i < n->ntopics; i++)
+        keys[2].differs |= str_differs(old->topics[i], n->topics[i]);
+    for (size_t i = 0; i < old->nkafka_props && i < n->nkafka_props; i++)
+        keys[7].differs |= str_differs(old->kafka_props[i].key, n->kafka_props[i].key) ||
+                           str_differs(old->kafka_props[i].value, n->kafka_props[i].value);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (keys[i].differs)
+            log_warning("reload: %s changed; it takes effect only after a "
+                        "restart, the running value is kept", keys[i].key);
+}
+
+/* Whether both configs name the same tiers (in any order). */
+static bool same_tier_names(const config *a, const config *b)
+{
+    if (a->ntiers != b->ntiers)
+        return false;
+    for (size_t i = 0; i < a->ntiers; i++)
+        if (config_tier_index(b, a->tiers[i].name) < 0)
+            return false;
+    return true;
+}
+
+/*
+ * SIGHUP: parse the file into a new configuration, validate it, then take
+ * what may change live (tier minimums and hysteresis, decay and conflict
+ * settings, alert stream length, max_future, checkpoint pacing, log level)
+ * into the running one.  A broken file changes nothing.
+ */
+static void reload(engine *e)
+{
+    notify_reloading();
+    char err[8192] = "";
+    config *n = config_load(e->cfg->path, err, sizeof err);
+    if (n != NULL && kafkaconf_check(n, err, sizeof err) > 0) {
+        config_free(n);
+        n = NULL;
+    }
+    if (n == NULL) {
+        for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n"))
+            log_error("reload refused, the running configuration is kept: %s",
+                      line);
+        notify_ready();
+        return;
+    }
+    config *c = e->cfg;
+    restart_only(c, n);
+    if (same_tier_names(c, n)) {
+        int map[CONFIG_MAX_TIERS];
+        for (size_t i = 0; i < c->ntiers; i++)
+            map[i] = config_tier_index(n, c->tiers[i].name);
+        state_remap_tiers(e->st, map, c->ntiers);
+        memcpy(c->tiers, n->tiers, sizeof c->tiers);
+        c->hysteresis = n->hysteresis;
+        memcpy(c->decay_tiers, n->decay_tiers, sizeof c->decay_tiers);
+        c->ndecay_tiers = n->ndecay_tiers;
+        c->decay_tier_mask = n->decay_tier_mask;
+    } else {
+        log_warning("reload: the set of tier names changed; renaming, adding "
+                    "or removing tiers takes effect only after a restart, the "
+                    "running tiers are kept");
+    }
+    c->decay_ratio = n->decay_ratio;
+    c->decay_resolve_ratio = n->decay_resolve_ratio;
+    c->decay_critical_ratio = n->decay_critical_ratio;
+    c->decay_for_ms = n->decay_for_ms;
+    c->decay_min_baseline = n->decay_min_baseline;
+    c->conflict_window_ms = n->conflict_window_ms;
+    c->conflict_max_window_ms = n->conflict_max_window_ms;
+    /* Swap the catalogues: n frees the old ones. */
+    config_sector *sectors = c->sectors;
+    size_t nsectors = c->nsectors;
+    config_brand *brands = c->brands;
+    size_t nbrands = c->nbrands;
+    c->sectors = n->sectors;
+    c->nsectors = n->nsectors;
+    c->brands = n->brands;
+    c->nbrands = n->nbrands;
+    n->sectors = sectors;
+    n->nsectors = nsectors;
+    n->brands = brands;
+    n->nbrands = nbrands;
+    c->alerts_stream_maxlen = n->alerts_stream_maxlen;
+    c->max_future_ms = n->max_future_ms;
+    c->checkpoint_interval_ms = n->checkpoint_interval_ms;
+    c->checkpoint_max_events = n->checkpoint_max_events;
+    c->log_level = n->log_level;
+    log_set_level(c->log_level);
+    config_free(n);
+    log_notice("configuration reloaded config=%s", c->path);
+    notify_ready();
+}
+
 /* --- the loop --------------------------------------------------------------- */
 
 static void log_stats(engine *e)
 {
-    uint64_t ok = 0, refused = 0, dlq = 0;
-    for (int t = 0; t < 3; t++) {
-        ok += e->stats.events[t][0];
-        refused += e->stats.events[t][1];
+    log_info("stats events=%" PRIu64 " creators=%zu memory_bytes=%zu "
+             "checkpoints=%" PRIu64,
+             metrics_events_total(e->m), state_creator_count(e->st),
+             state_memory(e->st), e->checkpoints);
+}
+
+/* Gauges for /metrics, and the STATUS= line systemd shows. */
+static void publish(engine *e, int64_t now)
+{
+    if (now >= e->next_gauges_ms) {
+        e->next_gauges_ms = now + GAUGES_EVERY_MS;
+        int64_t lag = 0;
+        for (size_t i = 0; i < e->nparts; i++) {
+            epart *p = &e->parts[i];
+            if (!p->used || !p->claimed)
+                continue;
+            int64_t l = source_lag(e->src, p->topic, p->partition,
+                                   p->next_offset);
+            if (l > 0)
+                lag += l;
+            metrics_partition_set(e->m, p->topic, p->partition,
+                                  l >= 0 ? l : METRICS_NO_LAG,
+                                  state_partition_watermark(e->st, p->slot));
+        }
+        metrics_set_creators(e->m, (int64_t)state_creator_count(e->st));
+        metrics_set_state_bytes(e->m, (int64_t)state_memory(e->st));
+        if (now >= e->next_status_ms) {
+            uint64_t total = metrics_events_total(e->m);
+            double rate = e->status_at_ms
+                              ? (double)(total - e->status_events) * 1000.0 /
+                                    (double)(now - e->status_at_ms)
+                              : 0;
+            notify_status("%s events/s=%.0f lag=%" PRId64 " creators=%zu",
+                          e->blocked ? "Redis unreachable, paused;" : "running;",
+                          rate, lag, state_creator_count(e->st));
+            e->status_events = total;
+            e->status_at_ms = now;
+            e->next_status_ms = now + STATUS_EVERY_MS;
+        }
     }
-    for (int r = 0; r < EVENT_ERR_COUNT; r++)
-        dlq += e->stats.dlq[r];
-    log_info("stats events=%" PRIu64 " dlq=%" PRIu64 " creators=%zu "
-             "memory_bytes=%zu checkpoints=%" PRIu64 " checkpoint_failures=%" PRIu64,
-             ok, dlq, state_creator_count(e->st), state_memory(e->st),
-             e->stats.checkpoints_ok, e->stats.checkpoints_failed);
-    (void)refused;
+}
+
+/* Liveness for the watchdog and /healthz; readiness for READY=1 and
+ * /readyz: joined the group, Redis answering, every partition claimed. */
+static void heartbeat(engine *e, int64_t now)
+{
+    metrics_heartbeat(e->m, now);
+    if (e->watchdog_ms > 0 && now >= e->next_watchdog_ms) {
+        notify_watchdog();
+        e->next_watchdog_ms = now + e->watchdog_ms;
+    }
+    bool ready = e->joined && !e->blocked && !e->pending_claims;
+    metrics_set_ready(e->m, ready);
+    if (ready && !e->ready_sent) {
+        notify_ready();
+        e->ready_sent = true;
+        log_notice("ready: joined group %s, Redis answering",
+                   e->cfg->group_id);
+    }
 }
 
 static void try_recover(engine *e)
@@ -810,10 +1009,11 @@ int engine_run(engine *e)
         block(e, err);
     while (!stop_requested) {
         int64_t now = mono_ms();
+        heartbeat(e, now);
+        publish(e, now);
         if (reload_requested) {
             reload_requested = 0;
-            log_notice("SIGHUP received: this version applies a changed "
-                       "configuration only on restart");
+            reload(e);
         }
         if (now >= e->next_stats_ms) {
             log_stats(e);
@@ -843,12 +1043,14 @@ int engine_run(engine *e)
             mono_ms() >= e->next_ckpt_ms)
             do_checkpoint(e, false);
     }
+    notify_stopping();
     log_notice("stopping: finishing the batch in hand and checkpointing");
     int rc = 0;
     if (e->nbatch > 0 && !e->blocked && prepare(e) == 0)
         apply(e);
     /* The final checkpoint gets a few tries before giving up. */
     for (int i = 0; i < 3; i++) {
+        heartbeat(e, mono_ms());
         if (do_checkpoint(e, true) == 0 && !checkpoint_in_doubt(e->ck)) {
             rc = 0;
             break;
@@ -871,7 +1073,7 @@ int engine_run(engine *e)
 
 /* --- construction ----------------------------------------------------------- */
 
-engine *engine_new(config *cfg, char *errstr, size_t errstr_size)
+engine *engine_new(config *cfg, metrics *m, char *errstr, size_t errstr_size)
 {
     engine *e = calloc(1, sizeof *e);
     if (e == NULL) {
@@ -880,6 +1082,8 @@ engine *engine_new(config *cfg, char *errstr, size_t errstr_size)
         return NULL;
     }
     e->cfg = cfg;
+    e->m = m;
+    e->watchdog_ms = notify_watchdog_interval_ms();
     e->batch = calloc(BATCH_MAX, sizeof *e->batch);
     if (e->batch == NULL) {
         snprintf(errstr, errstr_size, "out of memory");

@@ -15,15 +15,17 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "metrics.h"
 
 typedef struct engine engine;
 
 /*
  * Starts the embedded broker when configured, the Kafka clients and the
- * Redis handle (Redis need not be up yet).  Takes ownership of cfg.
+ * Redis handle (Redis need not be up yet).  Takes ownership of cfg; m (the
+ * counters /metrics serves) must outlive the engine.
  * Returns NULL with errstr on failure (cfg is freed).
  */
-engine *engine_new(config *cfg, char *errstr, size_t errstr_size);
+engine *engine_new(config *cfg, metrics *m, char *errstr, size_t errstr_size);
 
 /*
  * Runs until SIGTERM or SIGINT, then finishes the batch in hand, writes a

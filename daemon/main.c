@@ -10,8 +10,11 @@
 
 #include "config.h"
 #include "engine.h"
+#include "http.h"
 #include "kafkaconf.h"
 #include "log.h"
+#include "metrics.h"
+#include "notify.h"
 
 static void usage(FILE *out)
 {
@@ -74,12 +77,35 @@ int main(int argc, char **argv)
     log_set_level(cfg->log_level);
     log_notice("engaged %s starting config=%s", ENGAGED_VERSION, path);
     engine_install_signals();
-    engine *e = engine_new(cfg, errbuf, sizeof errbuf);
+    metrics *m = metrics_new(ENGAGED_VERSION, errbuf, sizeof errbuf);
+    if (m == NULL) {
+        log_error("%s", errbuf);
+        config_free(cfg);
+        return 1;
+    }
+    metrics_set_watchdog_interval(m, notify_watchdog_interval_ms());
+    http *h = NULL;
+    if (cfg->http_listen[0]) {
+        h = http_start(cfg->http_listen, m, errbuf, sizeof errbuf);
+        if (h == NULL) {
+            log_error("%s", errbuf);
+            config_free(cfg);
+            metrics_free(m);
+            return 1;
+        }
+        log_notice("serving /metrics, /healthz and /readyz listen=%s",
+                   cfg->http_listen);
+    }
+    engine *e = engine_new(cfg, m, errbuf, sizeof errbuf);
     if (e == NULL) {
         log_error("%s", errbuf);
+        http_stop(h);
+        metrics_free(m);
         return 1;
     }
     int rc = engine_run(e);
+    http_stop(h);
     engine_free(e);
+    metrics_free(m);
     return rc;
 }

@@ -138,6 +138,18 @@ void state_set_config(state *st, const config *cfg)
     st->cfg = cfg;
 }
 
+void state_remap_tiers(state *st, const int *map, size_t n)
+{
+    for (size_t i = 0; i < st->table_size; i++)
+        for (state_creator *c = st->table[i]; c != NULL; c = c->hnext) {
+            if (c->tier >= 0 && (size_t)c->tier < n)
+                c->tier = (int16_t)map[c->tier];
+            if (c->written != NULL && c->written->tier >= 0 &&
+                (size_t)c->written->tier < n)
+                c->written->tier = map[c->written->tier];
+        }
+}
+
 static void creator_free(state *st, state_creator *c)
 {
     for (size_t w = 0; w < st->nwin; w++) {

@@ -71,6 +71,13 @@ void state_free(state *st);
  */
 void state_set_config(state *st, const config *cfg);
 
+/*
+ * After a reload reordered the tiers (same names, new minimums): map[i] is
+ * the new index of the tier that had index i.  Every creator keeps its
+ * tier, under its new index, until its next follower update.
+ */
+void state_remap_tiers(state *st, const int *map, size_t n);
+
 /* --- partitions ----------------------------------------------------------- */
 
 /*

@@ -117,6 +117,36 @@ static void assert_same_config(const config *a, const config *b)
     cr_assert_eq(a->late_grace_ms, b->late_grace_ms);
     cr_assert_eq(a->max_future_ms, b->max_future_ms);
 
+    cr_assert_eq(a->ndecay_tiers, b->ndecay_tiers);
+    for (size_t i = 0; i < a->ndecay_tiers; i++)
+        cr_assert_str_eq(a->decay_tiers[i], b->decay_tiers[i]);
+    cr_assert_eq(a->decay_tier_mask, b->decay_tier_mask);
+    cr_assert_eq(a->decay_current_ms, b->decay_current_ms);
+    cr_assert_eq(a->decay_baseline_ms, b->decay_baseline_ms);
+    cr_assert_eq(a->decay_ratio, b->decay_ratio);
+    cr_assert_eq(a->decay_resolve_ratio, b->decay_resolve_ratio);
+    cr_assert_eq(a->decay_critical_ratio, b->decay_critical_ratio);
+    cr_assert_eq(a->decay_for_ms, b->decay_for_ms);
+    cr_assert_eq(a->decay_min_baseline, b->decay_min_baseline);
+
+    cr_assert_eq(a->conflict_window_ms, b->conflict_window_ms);
+    cr_assert_eq(a->conflict_max_window_ms, b->conflict_max_window_ms);
+    cr_assert_eq(a->nsectors, b->nsectors);
+    for (size_t i = 0; i < a->nsectors; i++) {
+        cr_assert_str_eq(a->sectors[i].name, b->sectors[i].name);
+        cr_assert_eq(a->sectors[i].window_ms, b->sectors[i].window_ms);
+    }
+    cr_assert_eq(a->nbrands, b->nbrands);
+    for (size_t i = 0; i < a->nbrands; i++) {
+        cr_assert_str_eq(a->brands[i].name, b->brands[i].name);
+        cr_assert_str_eq(a->brands[i].sector, b->brands[i].sector);
+    }
+
+    cr_assert_eq(a->alerts_stream_maxlen, b->alerts_stream_maxlen);
+    cr_assert_str_eq(a->http_listen, b->http_listen);
+    cr_assert_str_eq(a->http_host, b->http_host);
+    cr_assert_eq(a->http_port, b->http_port);
+
     cr_assert_eq(a->checkpoint_interval_ms, b->checkpoint_interval_ms);
     cr_assert_eq(a->checkpoint_max_events, b->checkpoint_max_events);
     cr_assert_eq(a->log_level, b->log_level);
@@ -169,6 +199,27 @@ Test(config, defaults_are_the_documented_values)
     cr_assert_eq(cfg->windows_ms[2], 7 * 24 * HOUR_MS);
     cr_assert_eq(cfg->late_grace_ms, 5 * 60000);
     cr_assert_eq(cfg->max_future_ms, HOUR_MS);
+
+    cr_assert_eq(cfg->ndecay_tiers, 1);
+    cr_assert_str_eq(cfg->decay_tiers[0], "mega");
+    cr_assert_eq(cfg->decay_tier_mask, 1u << 4);
+    cr_assert_eq(cfg->decay_current_ms, 24 * HOUR_MS);
+    cr_assert_eq(cfg->decay_baseline_ms, 28 * 24 * HOUR_MS);
+    cr_assert_eq(cfg->decay_ratio, 0.5);
+    cr_assert_eq(cfg->decay_resolve_ratio, 0.7);
+    cr_assert_eq(cfg->decay_critical_ratio, 0.25);
+    cr_assert_eq(cfg->decay_for_ms, 30 * 60000);
+    cr_assert_eq(cfg->decay_min_baseline, 100);
+
+    cr_assert_eq(cfg->conflict_window_ms, 90 * 24 * HOUR_MS);
+    cr_assert_eq(cfg->conflict_max_window_ms, 90 * 24 * HOUR_MS);
+    cr_assert_eq(cfg->nsectors, 0);
+    cr_assert_eq(cfg->nbrands, 0);
+
+    cr_assert_eq(cfg->alerts_stream_maxlen, 100000);
+    cr_assert_str_eq(cfg->http_listen, "127.0.0.1:9187");
+    cr_assert_str_eq(cfg->http_host, "127.0.0.1");
+    cr_assert_eq(cfg->http_port, 9187);
 
     cr_assert_eq(cfg->checkpoint_interval_ms, 1000);
     cr_assert_eq(cfg->checkpoint_max_events, 100000);
@@ -388,8 +439,8 @@ Test(config, unknown_section_is_reported_once_at_its_header)
 {
     expect_errors("[redis]\nport = 1\n[reddis]\nport = 2\nhost = h\n",
                   "engaged.conf:3: unknown section [reddis]: engaged reads "
-                  "[kafka], [redis], [tiers], [metrics], [checkpoint] and "
-                  "[log]\n");
+                  "[kafka], [redis], [tiers], [metrics], [decay], [conflict], "
+                  "[alerts], [http], [checkpoint] and [log]\n");
 }
 
 Test(config, key_before_any_section_is_refused)
@@ -780,8 +831,8 @@ Test(config, all_errors_are_reported_in_line_order)
                   "got \"0\"\n"
                   "engaged.conf:5: syntax error\n"
                   "engaged.conf:6: unknown section [nope]: engaged reads "
-                  "[kafka], [redis], [tiers], [metrics], [checkpoint] and "
-                  "[log]\n"
+                  "[kafka], [redis], [tiers], [metrics], [decay], [conflict], "
+                  "[alerts], [http], [checkpoint] and [log]\n"
                   "engaged.conf:11: level must be one of error, warning, "
                   "notice, info, debug, got \"loud\"\n");
 }
@@ -812,4 +863,297 @@ Test(config, directory_cannot_be_read)
     rmdir("dir.conf");
     cr_assert_null(cfg);
     cr_assert_str_eq(errbuf, "dir.conf: cannot read: Is a directory\n");
+}
+
+/* --- [decay] ------------------------------------------------------------- */
+
+#define DAY_MS (24 * HOUR_MS)
+
+Test(config, every_decay_key_is_applied)
+{
+    config *cfg = load_ok("[decay]\n"
+                          "tiers = macro, mega\n"
+                          "current = 6h\n"
+                          "baseline = 14d\n"
+                          "ratio = 0.4\n"
+                          "resolve_ratio = 1\n"
+                          "critical_ratio = 0\n"
+                          "for = 0\n"
+                          "min_baseline = 0\n");
+    cr_assert_eq(cfg->ndecay_tiers, 2);
+    cr_assert_str_eq(cfg->decay_tiers[0], "macro");
+    cr_assert_str_eq(cfg->decay_tiers[1], "mega");
+    cr_assert_eq(cfg->decay_tier_mask, (1u << 3) | (1u << 4));
+    cr_assert(config_decay_watches(cfg, 3));
+    cr_assert(config_decay_watches(cfg, 4));
+    cr_assert_not(config_decay_watches(cfg, 2));
+    cr_assert_not(config_decay_watches(cfg, -1));
+    cr_assert_not(config_decay_watches(cfg, 16));
+    cr_assert_eq(cfg->decay_current_ms, 6 * HOUR_MS);
+    cr_assert_eq(cfg->decay_baseline_ms, 14 * DAY_MS);
+    cr_assert_eq(cfg->decay_ratio, 0.4);
+    cr_assert_eq(cfg->decay_resolve_ratio, 1.0);
+    cr_assert_eq(cfg->decay_critical_ratio, 0.0);
+    cr_assert_eq(cfg->decay_for_ms, 0);
+    cr_assert_eq(cfg->decay_min_baseline, 0);
+    config_free(cfg);
+}
+
+Test(config, decay_tier_mask_follows_the_sorted_tiers)
+{
+    config *cfg = load_ok("[tiers]\nbig = 1000\nsmall = 0\n"
+                          "[decay]\ntiers = big\n");
+    cr_assert_eq(config_tier_index(cfg, "big"), 1);
+    cr_assert_eq(cfg->decay_tier_mask, 1u << 1);
+    config_free(cfg);
+}
+
+Test(config, empty_decay_tiers_turn_decay_off)
+{
+    config *cfg = load_ok("[decay]\ntiers =\n");
+    cr_assert_eq(cfg->ndecay_tiers, 0);
+    cr_assert_eq(cfg->decay_tier_mask, 0);
+    for (int t = 0; t < 5; t++)
+        cr_assert_not(config_decay_watches(cfg, t));
+    config_free(cfg);
+}
+
+Test(config, default_decay_tier_without_a_mega_tier_watches_nothing)
+{
+    config *cfg = load_ok("[tiers]\nsmall = 0\nbig = 1000\n");
+    cr_assert_eq(cfg->ndecay_tiers, 0);
+    cr_assert_eq(cfg->decay_tier_mask, 0);
+    config_free(cfg);
+}
+
+Test(config, decay_tiers_must_be_tiers)
+{
+    expect_errors("[tiers]\nsmall = 0\nbig = 1000\n[decay]\ntiers = mega\n",
+                  "engaged.conf:5: tiers names \"mega\", which is not a tier "
+                  "of [tiers]\n");
+    expect_errors("[decay]\ntiers = mega Mega unknown\n",
+                  "engaged.conf:2: tiers names \"Mega\", which is not a tier "
+                  "of [tiers]\n"
+                  "engaged.conf:2: tiers names \"unknown\", which is not a "
+                  "tier of [tiers]\n");
+    expect_errors("[decay]\ntiers = mega macro mega\n",
+                  "engaged.conf:2: tiers lists \"mega\" twice\n");
+}
+
+Test(config, decay_windows_are_whole_minutes_and_baseline_is_longer)
+{
+    expect_errors("[decay]\ncurrent = 90s\nbaseline = 30s\ncurrent = 1x\n"
+                  "baseline = 3651d\n",
+                  "engaged.conf:2: current \"90s\" is not a whole number of "
+                  "minutes\n"
+                  "engaged.conf:3: baseline \"30s\" is shorter than 1m\n"
+                  "engaged.conf:4: current must be a duration, got \"1x\": "
+                  "unknown unit \"x\" (use ms, s, m, h or d)\n"
+                  "engaged.conf:5: baseline must be at most 3650d, got "
+                  "\"3651d\"\n");
+    expect_errors("[decay]\ncurrent = 24h\n\nbaseline = 1d\n",
+                  "engaged.conf:4: baseline (1d) must be longer than current "
+                  "(1d): the baseline window includes the current one\n");
+    /* Only current set: the error names its line. */
+    expect_errors("[decay]\ncurrent = 30d\n",
+                  "engaged.conf:2: baseline (28d) must be longer than current "
+                  "(30d): the baseline window includes the current one\n");
+}
+
+Test(config, decay_ratios_are_ordered)
+{
+    expect_errors("[decay]\nratio = 0.5\nresolve_ratio = 0.4\n"
+                  "critical_ratio = 0.6\n",
+                  "engaged.conf:3: resolve_ratio (0.4) must be at least ratio "
+                  "(0.5)\n"
+                  "engaged.conf:4: critical_ratio (0.6) must be at most ratio "
+                  "(0.5)\n");
+    expect_errors("[decay]\nratio = 0.8\n",
+                  "engaged.conf:2: resolve_ratio (0.7) must be at least ratio "
+                  "(0.8)\n");
+    expect_errors("[decay]\nratio = 1.5\nresolve_ratio = -0.1\n"
+                  "critical_ratio = nan\n",
+                  "engaged.conf:2: ratio must be a number from 0 to 1, got "
+                  "\"1.5\"\n"
+                  "engaged.conf:3: resolve_ratio must be a number from 0 to "
+                  "1, got \"-0.1\"\n"
+                  "engaged.conf:4: critical_ratio must be a number from 0 to "
+                  "1, got \"nan\"\n");
+}
+
+Test(config, decay_for_and_min_baseline_are_checked)
+{
+    expect_errors("[decay]\nfor = soon\nmin_baseline = -1\n",
+                  "engaged.conf:2: for must be a duration, got \"soon\": it "
+                  "must start with a whole number\n"
+                  "engaged.conf:3: min_baseline must be an integer from 0 to "
+                  "1000000000000, got \"-1\"\n");
+}
+
+/* --- [conflict] ---------------------------------------------------------- */
+
+Test(config, conflict_sectors_and_brands_are_normalised_and_sorted)
+{
+    config *cfg = load_ok("[conflict]\n"
+                          "window = 30d\n"
+                          "sector.Finance = 120d\n"
+                          "sector.beverages = 0\n"
+                          "brand.Pepsi = Beverages\n"
+                          "brand. Coca-Cola  = beverages\n"
+                          "brand.Big Bank = finance\n");
+    cr_assert_eq(cfg->conflict_window_ms, 30 * DAY_MS);
+    cr_assert_eq(cfg->conflict_max_window_ms, 120 * DAY_MS);
+    cr_assert_eq(cfg->nsectors, 2);
+    cr_assert_str_eq(cfg->sectors[0].name, "beverages");
+    cr_assert_eq(cfg->sectors[0].window_ms, 0);
+    cr_assert_str_eq(cfg->sectors[1].name, "finance");
+    cr_assert_eq(cfg->sectors[1].window_ms, 120 * DAY_MS);
+    cr_assert_eq(cfg->nbrands, 3);
+    cr_assert_str_eq(cfg->brands[0].name, "big bank");
+    cr_assert_str_eq(cfg->brands[0].sector, "finance");
+    cr_assert_str_eq(cfg->brands[1].name, "coca-cola");
+    cr_assert_str_eq(cfg->brands[2].name, "pepsi");
+    cr_assert_str_eq(cfg->brands[2].sector, "beverages");
+
+    cr_assert_eq(config_sector_window(cfg, "finance"), 120 * DAY_MS);
+    cr_assert_eq(config_sector_window(cfg, "beverages"), 0);
+    cr_assert_eq(config_sector_window(cfg, "cars"), 30 * DAY_MS);
+    cr_assert_str_eq(config_brand_sector(cfg, "pepsi"), "beverages");
+    cr_assert_str_eq(config_brand_sector(cfg, "big bank"), "finance");
+    cr_assert_null(config_brand_sector(cfg, "Pepsi"),
+                   "lookups take normalised names");
+    cr_assert_null(config_brand_sector(cfg, "fanta"));
+    config_free(cfg);
+}
+
+Test(config, later_sector_or_brand_wins)
+{
+    config *cfg = load_ok("[conflict]\nsector.cars = 10d\nbrand.vw = cars\n"
+                          "sector.CARS = 20d\nbrand.VW = autos\n");
+    cr_assert_eq(cfg->nsectors, 1);
+    cr_assert_eq(cfg->sectors[0].window_ms, 20 * DAY_MS);
+    cr_assert_eq(cfg->nbrands, 1);
+    cr_assert_str_eq(cfg->brands[0].sector, "autos");
+    config_free(cfg);
+}
+
+Test(config, conflict_window_zero_and_max_window)
+{
+    config *cfg = load_ok("[conflict]\nwindow = 0\nsector.finance = 7d\n");
+    cr_assert_eq(cfg->conflict_window_ms, 0);
+    cr_assert_eq(cfg->conflict_max_window_ms, 7 * DAY_MS);
+    cr_assert_eq(config_sector_window(cfg, "anything"), 0);
+    config_free(cfg);
+}
+
+Test(config, bad_conflict_keys_are_refused)
+{
+    expect_errors("[conflict]\n"
+                  "sector. = 1d\n"
+                  "sector.cars = soon\n"
+                  "brand. = cars\n"
+                  "brand.vw =\n"
+                  "sector.cars = 3651d\n"
+                  "window = 1w\n"
+                  "color.red = 1\n",
+                  "engaged.conf:2: \"sector.\" names no sector: write "
+                  "sector.NAME = window\n"
+                  "engaged.conf:3: sector.cars must be a duration, got "
+                  "\"soon\": it must start with a whole number\n"
+                  "engaged.conf:4: \"brand.\" names no brand: write "
+                  "brand.NAME = sector\n"
+                  "engaged.conf:5: brand.vw must name a sector\n"
+                  "engaged.conf:6: sector.cars must be at most 3650d, got "
+                  "\"3651d\"\n"
+                  "engaged.conf:7: window must be a duration, got \"1w\": "
+                  "unknown unit \"w\" (use ms, s, m, h or d)\n"
+                  "engaged.conf:8: unknown key \"color.red\" in [conflict]\n");
+}
+
+Test(config, name_normalisation_trims_and_lowers_ascii)
+{
+    char out[32];
+    cr_assert_eq(config_name_normalize("  Coca-Cola \t", out, sizeof out), 9);
+    cr_assert_str_eq(out, "coca-cola");
+    cr_assert_eq(config_name_normalize("\xc3\x89vian", out, sizeof out), 6);
+    cr_assert_str_eq(out, "\xc3\x89vian", "non-ASCII bytes are kept");
+    cr_assert_eq(config_name_normalize("   ", out, sizeof out), 0);
+    cr_assert_str_eq(out, "");
+    cr_assert_eq(config_name_normalize("ABCDEF", out, 4), 6);
+    cr_assert_str_eq(out, "abc", "truncated as snprintf");
+    char in_place[] = "  PePsi ";
+    config_name_normalize(in_place, in_place, sizeof in_place);
+    cr_assert_str_eq(in_place, "pepsi");
+}
+
+/* --- [alerts] and [http] ------------------------------------------------- */
+
+Test(config, alerts_stream_maxlen_is_a_positive_count)
+{
+    config *cfg = load_ok("[alerts]\nstream_maxlen = 5\n");
+    cr_assert_eq(cfg->alerts_stream_maxlen, 5);
+    config_free(cfg);
+    expect_errors("[alerts]\nstream_maxlen = 0\n",
+                  "engaged.conf:2: stream_maxlen must be an integer from 1 "
+                  "to 1000000000, got \"0\"\n");
+}
+
+Test(config, http_listen_takes_hosts_and_bracketed_ipv6)
+{
+    static const struct {
+        const char *listen, *host;
+        int port;
+    } ok[] = {
+        {"0.0.0.0:80", "0.0.0.0", 80},
+        {"[::1]:65535", "::1", 65535},
+        {"[::]:9187", "::", 9187},
+        {"localhost:9187", "localhost", 9187},
+        {":9187", "", 9187},
+        {"127.0.0.1:0", "127.0.0.1", 0},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char text[128];
+        snprintf(text, sizeof text, "[http]\nlisten = %s\n", ok[i].listen);
+        config *cfg = load_ok(text);
+        cr_assert_str_eq(cfg->http_listen, ok[i].listen);
+        cr_assert_str_eq(cfg->http_host, ok[i].host);
+        cr_assert_eq(cfg->http_port, ok[i].port);
+        config_free(cfg);
+    }
+}
+
+Test(config, empty_http_listen_disables_the_endpoint)
+{
+    config *cfg = load_ok("[http]\nlisten =\n");
+    cr_assert_str_eq(cfg->http_listen, "");
+    cr_assert_str_eq(cfg->http_host, "");
+    cr_assert_eq(cfg->http_port, 0);
+    config_free(cfg);
+}
+
+Test(config, bad_http_listen_is_refused)
+{
+    static const char *const bad[] = {
+        "9187", "127.0.0.1", "127.0.0.1:65536", "127.0.0.1:-1",
+        "127.0.0.1:+80", "::1:9187", "[::1]9187", "[::1]:", "[127.0.0.1]:80",
+        "[]:80", "host_name:80", "-x:80", "a b:80", "127.0.0.1:http",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[128], want[256];
+        snprintf(text, sizeof text, "[http]\nlisten = %s\n", bad[i]);
+        snprintf(want, sizeof want, "engaged.conf:2: listen must be "
+                 "HOST:PORT or [IPV6]:PORT with a port from 0 to 65535, or "
+                 "empty to disable, got \"%s\"\n", bad[i]);
+        expect_errors(text, want);
+    }
+}
+
+Test(config, new_sections_are_known)
+{
+    expect_errors("[decay]\nnope = 1\n[conflict]\nnope = 1\n[alerts]\n"
+                  "nope = 1\n[http]\nnope = 1\n",
+                  "engaged.conf:2: unknown key \"nope\" in [decay]\n"
+                  "engaged.conf:4: unknown key \"nope\" in [conflict]\n"
+                  "engaged.conf:6: unknown key \"nope\" in [alerts]\n"
+                  "engaged.conf:8: unknown key \"nope\" in [http]\n");
 }

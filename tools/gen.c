@@ -19,6 +19,11 @@
  *   - ts is an RFC 3339 string (Z or an offset, with or without
  *     milliseconds) or epoch milliseconds.
  *
+ * With --stories, three scripted creators are woven into that stream, one
+ * per alert kind of issue 3 (see "Stories" below), and each background
+ * creator keeps to one brand and to its tier, so that only the stories
+ * raise brand conflicts and tier changes.
+ *
  * The hot path formats with snprintf into a stack buffer: no JSON library,
  * no allocation per event.
  */
@@ -65,6 +70,7 @@ typedef struct gen_options {
     const char *props[64];  /* -X name=value, in order */
     size_t nprops;
     bool quiet;
+    bool stories;           /* weave in the scripted creators */
 } gen_options;
 
 static volatile sig_atomic_t stop_requested;
@@ -102,6 +108,13 @@ static void usage(FILE *out)
 "                            (default 2026-11-01T00:00:00Z)\n"
 "      --days D              event time span in days (default 7)\n"
 "      --rate R              at most R events per second (default: no limit)\n"
+"      --stories             also play three scripted creators, one per\n"
+"                            alert kind: story-mega (engagement decay),\n"
+"                            story-conflict (Pepsi, then Coca-Cola),\n"
+"                            story-rising (macro to mega); -n counts the\n"
+"                            other events, and each other creator keeps\n"
+"                            to one brand and one tier.  Meant for\n"
+"                            --days 30 or more\n"
 "\n"
 "  -q, --quiet               no progress on stderr\n"
 "  -h, --help                this help\n"
@@ -542,12 +555,44 @@ typedef struct gen_stats {
 } gen_stats;
 
 /*
- * Generates event number i of n into key/json.  Returns the JSON length.
- * Everything random comes from r, so the stream depends only on the seed.
+ * The one brand background creator ci promotes with --stories: a hash of
+ * its index, so it needs no state and no draw from the stream's rng.
+ */
+static size_t creator_brand(uint32_t ci)
+{
+    rng h = {0x5EED0B4A4D5ULL ^ ((uint64_t)ci << 20)};
+    return (size_t)rng_below(&h, NBRANDS);
+}
+
+/*
+ * next, kept inside the default tier (nano 0, micro 10k, mid 50k, macro
+ * 500k, mega 1M) of now.  With --stories a background creator stays in
+ * its tier: its drift would otherwise cross 10 to 20 tier boundaries in
+ * the demo's 30 days (and flap, with the daemon's 5% hysteresis), and
+ * their tier_change alerts would bury story-rising's.
+ */
+static double keep_tier(int64_t now, double next)
+{
+    static const double tier_min[] = {0, 10000, 50000, 500000, 1000000};
+    int t = 4;
+    while (t > 0 && (double)now < tier_min[t])
+        t--;
+    if (next < tier_min[t])
+        return tier_min[t];
+    if (t < 4 && next >= tier_min[t + 1])
+        return tier_min[t + 1] - 1;
+    return next;
+}
+
+/*
+ * Generates event number i of n into key/json.  Returns the JSON length,
+ * and in *ontime the time the event would have had without its late
+ * jitter (where the stories are merged in).  Everything random comes from
+ * r, so the stream depends only on the seed.
  */
 static int make_event(world *w, rng *r, const gen_options *o, uint64_t i,
                       char *key, int *keylen, char *json, size_t size,
-                      gen_stats *st)
+                      gen_stats *st, int64_t *ontime)
 {
     uint32_t ci = pick_creator(w, r);
     creator *c = &w->creators[ci];
@@ -558,6 +603,7 @@ static int make_event(world *w, rng *r, const gen_options *o, uint64_t i,
     double slot = o->events ? span / (double)o->events : 0;
     int64_t ts = o->start_ms + (int64_t)(slot * (double)i +
                                          rng_unit(r) * slot);
+    *ontime = ts;
     if (rng_unit(r) < JITTER_PROBABILITY) {
         ts -= (int64_t)rng_below(r, JITTER_MAX_MS);
         if (ts < o->start_ms)
@@ -582,6 +628,13 @@ static int make_event(world *w, rng *r, const gen_options *o, uint64_t i,
             c->nposts++;
         if (rng_unit(r) < 0.20) {
             size_t b = (size_t)rng_below(r, NBRANDS);
+            /* With the demo's catalogue and 90d window, creators drawing
+             * brands at random would raise hundreds of brand conflicts and
+             * drown story-conflict's.  The draw above still happens, so
+             * that the rest of the stream is the same with and without
+             * --stories. */
+            if (o->stories)
+                b = creator_brand(ci);
             campaign = (int)(b * CAMPAIGNS_PER_BRAND +
                              rng_below(r, CAMPAIGNS_PER_BRAND));
             char name[32];
@@ -622,6 +675,8 @@ static int make_event(world *w, rng *r, const gen_options *o, uint64_t i,
     } else if (k == KIND_FOLLOWERS) {
         st->followers++;
         double f = (double)c->followers * (1.0 + 0.002 + 0.02 * rng_normal(r));
+        if (o->stories)
+            f = keep_tier(c->followers, f);
         c->followers = f < 1 ? 1 : (int64_t)f;
         n = snprintf(json, size,
                      "{\"type\":\"followers\",\"creator_id\":\"%s\","
@@ -657,6 +712,387 @@ static int make_event(world *w, rng *r, const gen_options *o, uint64_t i,
     }
     st->events++;
     return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Stories (--stories)                                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Three scripted creators, woven into the background stream in event-time
+ * order, so that `make demo` (--days 30, the daemon's default [decay] and
+ * [conflict], a catalogue with brand.pepsi = brand.coca-cola = beverages)
+ * shows each alert kind of issue 3 fire once.  Each plays on a grid of
+ * ticks of its own, at most one event per tick at a random time inside the
+ * tick (so its events are in order), from its own rng: a story does not
+ * depend on -n or --creators.  Every story's first event is at --start
+ * exactly, and every story plays until the end of the span, so the
+ * watermark of its partition keeps moving through it (the background, at
+ * the demo's 200,000 events over 30 days and 4 partitions, adds an event
+ * every minute or so to each partition as well, never 20 minutes apart in
+ * the seeds tried).
+ *
+ * Times are in days from --start.  With --days under 30 they are all
+ * scaled by days/30 and the decay story cannot fire: its baseline needs 28
+ * days of history.  With more than 30 days they stay where they are.
+ *
+ * story-mega: 2,500,000 followers (mega, watched for decay), a post a day
+ * and a tick every 10 minutes: 139 ticks a day that are neither a post nor
+ * a followers update, 78% of them an engagement (like, comment, share or
+ * save) of count 5 to 10, the rest views, which the decay does not count.
+ * That is 139 x 0.78 x 7.5 = 813 engagements a day.  From day 26.5 to day
+ * 28.5 only 10% of the ticks are engagements, of count 1 to 5: 139 x 0.10
+ * x 3 = 42 a day, 5% of the steady rate.  With the defaults (current 24h,
+ * baseline 28d, ratio 0.5, critical 0.25, resolve 0.7, for 30m,
+ * min_baseline 100), expected = engagements in (W-28d, W-24h] x 24h/27d:
+ *   day 28     the first verdict: until then the creator's first event
+ *              (day 0) is later than W - 28d.  current = 42 (the last 24h
+ *              are all collapsed), expected = (26.5 x 813 + 0.5 x 42) / 27
+ *              = 799, ratio 0.05: pending, and once 30 minutes have
+ *              passed (at the next 24-minute evaluation, 00:48, unless the
+ *              daemon also evaluates at the deadline) firing, critical.
+ *              The collapse starts a day and a half before the first
+ *              verdict on purpose: a 24h window that slides into a
+ *              collapse passes from 0.5 to 0.25 in about 6 hours, so an
+ *              alert that first sees it mid-slide fires as a warning.
+ *   day 28.5   engagement back to the steady rate.
+ *   day 29.15  current = 0.65 x 813 + 0.35 x 42 = 543, expected =
+ *              (25.35 x 813 + 1.65 x 42) / 27 = 766, ratio 0.71: resolved,
+ *              about 20 hours before the end of a 30-day span (between
+ *              day 29.1 and 29.2 with the seeds tried: noise).
+ * Day-to-day noise in the steady rate is about 2%; tests/test_gen.c
+ * checks these numbers on the events themselves.
+ *
+ * story-conflict: 80,000 followers (mid), ordinary posts and engagement
+ * (about 45 engagements a day), a sponsored post for "Pepsi" with sector
+ * "beverages" at day 5 14:00 and one for "Coca-Cola" without a sector
+ * (the catalogue has it) at day 15 14:00: a brand_conflict in beverages,
+ * 10 days apart, well inside the 90d window.
+ *
+ * story-rising: 900,000 followers at day 0 (macro), 5,000 more a day
+ * through a followers update every 6 hours, so it reaches 1,000,000 at day
+ * 20: tier_change macro -> mega.  It engages about 40 times a day, under
+ * min_baseline, so once mega it gets no decay verdict at all.
+ *
+ * With the default --start 2026-11-01T00:00:00Z and --days 30:
+ *   2026-11-01T00:00Z  all three start
+ *   2026-11-06T14:00Z  story-conflict: Pepsi (beverages)
+ *   2026-11-16T14:00Z  story-conflict: Coca-Cola -> brand_conflict
+ *   2026-11-21T00:xxZ  story-rising: 1,000,000 followers -> tier_change
+ *   2026-11-27T12:00Z  story-mega: engagement collapses
+ *   2026-11-29T00:48Z  story-mega: engagement_decay firing, critical
+ *   2026-11-29T12:00Z  story-mega: engagement recovers
+ *   2026-11-30T03:00Z  story-mega: engagement_decay resolved (+-1h)
+ *   2026-12-01T00:00Z  end of the span
+ */
+
+#define STORY_SPAN_DAYS 30.0
+#define STORY_MEGA_COLLAPSE_DAY 26.5
+#define STORY_MEGA_RECOVER_DAY 28.5
+#define STORY_PEPSI_DAY (5 + 14 / 24.0)
+#define STORY_COKE_DAY (15 + 14 / 24.0)
+#define STORY_RISING_FROM 900000
+#define STORY_RISING_TO 1000000
+#define STORY_RISING_CROSS_DAY 20.0
+
+typedef enum story_kind {
+    STORY_MEGA,
+    STORY_CONFLICT,
+    STORY_RISING,
+    NSTORIES
+} story_kind;
+
+typedef struct story {
+    story_kind kind;
+    const char *key;
+    rng r;
+    int64_t step_ms;        /* one tick, at most one event, per step */
+    int64_t tick;           /* the next tick to play */
+    int64_t followers;
+    int posts;              /* posts so far; the latest is number posts */
+    const char *campaign;   /* the latest post's campaign, NULL if none */
+    bool ready;             /* json holds the next event, at ts */
+    kind what;              /* its type */
+    int64_t ts;
+    int keylen, len;
+    char json[512];
+} story;
+
+typedef struct stories {
+    story s[NSTORIES];
+    int64_t start_ms, end_ms;           /* the span, end excluded */
+    int64_t collapse_ms, recover_ms;    /* story-mega */
+    int64_t pepsi_ms, coke_ms;          /* story-conflict */
+    double rising_per_day;              /* story-rising's growth */
+    int64_t crossed_ms;                 /* its first 1,000,000, or -1 */
+    double scale;                       /* min(1, days / 30) */
+} stories;
+
+static int64_t story_day(const stories *ss, double day)
+{
+    return ss->start_ms + (int64_t)llround(day * ss->scale * (double)MS_DAY);
+}
+
+static int story_followers(story *s, const char *ts, char *json, size_t size)
+{
+    s->what = KIND_FOLLOWERS;
+    return snprintf(json, size,
+                    "{\"type\":\"followers\",\"creator_id\":\"%s\","
+                    "\"ts\":%s,\"followers\":%" PRId64 "}",
+                    s->key, ts, s->followers);
+}
+
+/* A new post: sponsored when brand_name is given, with sector when given. */
+static int story_post(story *s, const char *ts, const char *brand_name,
+                      const char *sector, const char *campaign, char *json,
+                      size_t size)
+{
+    s->what = KIND_POST;
+    s->posts++;
+    s->campaign = campaign;
+    int n = snprintf(json, size,
+                     "{\"type\":\"post\",\"creator_id\":\"%s\",\"ts\":%s,"
+                     "\"post_id\":\"%s-p%d\",\"sponsored\":%s",
+                     s->key, ts, s->key, s->posts,
+                     brand_name ? "true" : "false");
+    if (brand_name)
+        n += snprintf(json + n, size - (size_t)n, ",\"brand\":\"%s\"",
+                      brand_name);
+    if (sector)
+        n += snprintf(json + n, size - (size_t)n, ",\"sector\":\"%s\"",
+                      sector);
+    if (campaign)
+        n += snprintf(json + n, size - (size_t)n, ",\"campaign_id\":\"%s\"",
+                      campaign);
+    n += snprintf(json + n, size - (size_t)n, "}");
+    return n;
+}
+
+/* An engagement on the latest post; action NULL draws one of the four
+ * that the decay counts (likes, comments, shares, saves). */
+static int story_engagement(story *s, const char *ts, const char *action,
+                            int64_t count, char *json, size_t size)
+{
+    s->what = KIND_ENGAGEMENT;
+    if (!action) {
+        double a = rng_unit(&s->r);
+        action = a < 0.6 ? "like" : a < 0.8 ? "comment"
+                 : a < 0.9 ? "share" : "save";
+    }
+    int n = snprintf(json, size,
+                     "{\"type\":\"engagement\",\"creator_id\":\"%s\","
+                     "\"ts\":%s,\"action\":\"%s\",\"count\":%" PRId64,
+                     s->key, ts, action, count);
+    if (s->posts > 0)
+        n += snprintf(json + n, size - (size_t)n,
+                      ",\"post_id\":\"%s-p%d\"", s->key, s->posts);
+    if (s->campaign)
+        n += snprintf(json + n, size - (size_t)n, ",\"campaign_id\":\"%s\"",
+                      s->campaign);
+    if (rng_unit(&s->r) < 0.3)
+        n += snprintf(json + n, size - (size_t)n, ",\"followers\":%" PRId64,
+                      s->followers);
+    n += snprintf(json + n, size - (size_t)n, "}");
+    return n;
+}
+
+/*
+ * Plays tick k of story s, which covers [t0, t0 + step), into s->json.
+ * *ts is the event's time, drawn in the tick; a tick that holds a scripted
+ * moment moves it there.  Returns the JSON length, 0 for no event.
+ */
+static int story_tick(stories *ss, story *s, int64_t k, int64_t t0,
+                      int64_t *ts)
+{
+    char tsbuf[40];
+    rng *r = &s->r;
+    int64_t t1 = t0 + s->step_ms;
+    const char *pepsi = NULL, *coke = NULL;
+    if (s->kind == STORY_CONFLICT && ss->pepsi_ms >= t0 && ss->pepsi_ms < t1)
+        *ts = ss->pepsi_ms, pepsi = "Pepsi";
+    if (s->kind == STORY_CONFLICT && ss->coke_ms >= t0 && ss->coke_ms < t1)
+        *ts = ss->coke_ms, coke = "Coca-Cola";
+    format_ts(r, *ts, tsbuf);
+    char *json = s->json;
+    size_t size = sizeof s->json;
+    double u;
+
+    switch (s->kind) {
+    case STORY_MEGA: {
+        /* 144 ticks a day; the collapse is judged by the tick's start. */
+        bool low = t0 >= ss->collapse_ms && t0 < ss->recover_ms;
+        if (k % 36 == 0) {
+            if (k > 0)
+                s->followers += low ? -(int64_t)rng_below(r, 2000)
+                                    : 300 + (int64_t)rng_below(r, 900);
+            return story_followers(s, tsbuf, json, size);
+        }
+        if (k % 144 == 57)
+            return story_post(s, tsbuf, NULL, NULL, NULL, json, size);
+        u = rng_unit(r);
+        if (!low && u < 0.78)
+            return story_engagement(s, tsbuf, NULL,
+                                    5 + (int64_t)rng_below(r, 6), json, size);
+        if (low && u < 0.10)
+            return story_engagement(s, tsbuf, NULL,
+                                    1 + (int64_t)rng_below(r, 5), json, size);
+        if (!low || u < 0.35)
+            return story_engagement(s, tsbuf, "view",
+                                    (int64_t)rng_logu(r, 20, 2000), json,
+                                    size);
+        return 0;
+    }
+    case STORY_CONFLICT:
+        /* 48 ticks a day. */
+        if (pepsi)
+            return story_post(s, tsbuf, pepsi, "beverages", "k-story-pepsi",
+                              json, size);
+        if (coke) /* no sector: the daemon's catalogue knows coca-cola */
+            return story_post(s, tsbuf, coke, NULL, "k-story-coca-cola",
+                              json, size);
+        if (k % 48 == 0) {
+            if (k > 0)
+                s->followers += (int64_t)rng_below(r, 300) - 100;
+            return story_followers(s, tsbuf, json, size);
+        }
+        if (k % 96 == 21)
+            return story_post(s, tsbuf, NULL, NULL, NULL, json, size);
+        u = rng_unit(r);
+        if (u < 0.45)
+            return story_engagement(s, tsbuf, NULL,
+                                    1 + (int64_t)rng_below(r, 3), json, size);
+        if (u < 0.75)
+            return story_engagement(s, tsbuf, "view",
+                                    (int64_t)rng_logu(r, 5, 500), json, size);
+        return 0;
+    case STORY_RISING:
+        /* 72 ticks a day.  Followers grow by rising_per_day / 4 (at least
+         * 1,250) every 6 hours with under 200 of noise: strictly up. */
+        if (k % 18 == 0) {
+            s->followers = STORY_RISING_FROM +
+                           (int64_t)(ss->rising_per_day *
+                                     (double)(t0 - ss->start_ms) /
+                                     (double)MS_DAY) +
+                           (k > 0 ? (int64_t)rng_below(r, 200) : 0);
+            if (s->followers >= STORY_RISING_TO && ss->crossed_ms < 0)
+                ss->crossed_ms = *ts;
+            return story_followers(s, tsbuf, json, size);
+        }
+        if (k % 72 == 40)
+            return story_post(s, tsbuf, NULL, NULL, NULL, json, size);
+        u = rng_unit(r);
+        if (u < 0.40)
+            return story_engagement(s, tsbuf, NULL,
+                                    1 + (int64_t)rng_below(r, 2), json, size);
+        if (u < 0.70)
+            return story_engagement(s, tsbuf, "view",
+                                    (int64_t)rng_logu(r, 5, 1000), json,
+                                    size);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* Prepares story s's next event; s->ready is false once it is over. */
+static void story_advance(stories *ss, story *s)
+{
+    s->ready = false;
+    for (;;) {
+        int64_t t0 = ss->start_ms + s->tick * s->step_ms;
+        if (t0 >= ss->end_ms)
+            return;
+        int64_t k = s->tick++;
+        /* The first event is at the start exactly: the decay's history
+         * guard counts from a creator's first event. */
+        int64_t ts = k == 0 ? t0
+                            : t0 + (int64_t)rng_below(&s->r,
+                                                      (uint64_t)s->step_ms);
+        if (ts >= ss->end_ms)
+            ts = ss->end_ms - 1;
+        int len = story_tick(ss, s, k, t0, &ts);
+        if (len > 0) {
+            s->ready = true;
+            s->ts = ts;
+            s->len = len;
+            return;
+        }
+    }
+}
+
+static void stories_init(stories *ss, const gen_options *o)
+{
+    static const struct {
+        const char *key;
+        int64_t step_ms;
+        int64_t followers;
+    } cast[NSTORIES] = {
+        [STORY_MEGA] = {"story-mega", 10 * 60000, 2500000},
+        [STORY_CONFLICT] = {"story-conflict", 30 * 60000, 80000},
+        [STORY_RISING] = {"story-rising", 20 * 60000, STORY_RISING_FROM},
+    };
+    memset(ss, 0, sizeof *ss);
+    ss->start_ms = o->start_ms;
+    ss->end_ms = o->start_ms + (int64_t)(o->days * (double)MS_DAY);
+    ss->scale = o->days < STORY_SPAN_DAYS ? o->days / STORY_SPAN_DAYS : 1.0;
+    ss->collapse_ms = story_day(ss, STORY_MEGA_COLLAPSE_DAY);
+    ss->recover_ms = story_day(ss, STORY_MEGA_RECOVER_DAY);
+    ss->pepsi_ms = story_day(ss, STORY_PEPSI_DAY);
+    ss->coke_ms = story_day(ss, STORY_COKE_DAY);
+    ss->rising_per_day = (double)(STORY_RISING_TO - STORY_RISING_FROM) /
+                         (STORY_RISING_CROSS_DAY * ss->scale);
+    ss->crossed_ms = -1;
+    for (int i = 0; i < NSTORIES; i++) {
+        story *s = &ss->s[i];
+        s->kind = (story_kind)i;
+        s->key = cast[i].key;
+        s->keylen = (int)strlen(s->key);
+        s->step_ms = cast[i].step_ms;
+        s->followers = cast[i].followers;
+        /* Seeded apart from the background's rng, which stays untouched. */
+        s->r.state = o->seed ^ (0xA24BAED4963EE407ULL * (uint64_t)(i + 1));
+        story_advance(ss, s);
+    }
+}
+
+/* The story whose next event comes first, or NULL when all are over. */
+static story *stories_next(stories *ss)
+{
+    story *best = NULL;
+    for (int i = 0; i < NSTORIES; i++)
+        if (ss->s[i].ready && (!best || ss->s[i].ts < best->ts))
+            best = &ss->s[i];
+    return best;
+}
+
+/* One line per story on stderr: what happens when. */
+static void stories_report(const stories *ss, const gen_options *o)
+{
+    char a[40], b[40], c[40];
+    format_rfc3339(ss->collapse_ms, 0, false, a);
+    format_rfc3339(ss->recover_ms, 0, false, b);
+    format_rfc3339(ss->start_ms + 28 * MS_DAY, 0, false, c);
+    fprintf(stderr, "story: story-mega engagement collapses at %s, recovers "
+            "at %s", a, b);
+    if (o->days >= STORY_SPAN_DAYS)
+        fprintf(stderr, " (first decay verdict at %s)", c);
+    fputc('\n', stderr);
+    format_rfc3339(ss->pepsi_ms, 0, false, a);
+    format_rfc3339(ss->coke_ms, 0, false, b);
+    fprintf(stderr, "story: story-conflict sponsors Pepsi (beverages) at %s "
+            "and Coca-Cola (no sector) at %s\n", a, b);
+    if (ss->crossed_ms >= 0) {
+        format_rfc3339(ss->crossed_ms, 0, false, a);
+        fprintf(stderr, "story: story-rising reaches %d followers at %s\n",
+                STORY_RISING_TO, a);
+    } else {
+        fprintf(stderr, "story: story-rising has not reached %d followers\n",
+                STORY_RISING_TO);
+    }
+    if (o->days < STORY_SPAN_DAYS)
+        fprintf(stderr, "story: with --days under %.0f the times are scaled "
+                "down and the decay (28d baseline) gives no verdict\n",
+                STORY_SPAN_DAYS);
 }
 
 /* ------------------------------------------------------------------ */
@@ -843,6 +1279,71 @@ static void producer_close(producer *p)
     rd_kafka_destroy(p->rk);
 }
 
+/* Where events go, and the pacing and progress of the run. */
+typedef struct output {
+    const gen_options *o;
+    producer *p;            /* NULL with --stdout */
+    FILE *ndjson;           /* NULL without --ndjson-out */
+    uint64_t sent;          /* events written or queued */
+    uint64_t background;    /* of which background events */
+    double t0, last_report;
+} output;
+
+/* Writes or queues one event, then paces and reports.  Returns 0, or -1
+ * when the producer refused it or failed. */
+static int output_event(output *out, const char *key, int keylen,
+                        char *json, int len)
+{
+    const gen_options *o = out->o;
+    if (out->ndjson) {
+        fwrite(key, 1, (size_t)keylen, out->ndjson);
+        putc('\t', out->ndjson);
+        fwrite(json, 1, (size_t)len, out->ndjson);
+        putc('\n', out->ndjson);
+    }
+    uint64_t i = out->sent;
+    if (out->p) {
+        if (producer_send(out->p, key, keylen, json, len))
+            return -1;
+        out->sent++;
+        if ((i & 1023) == 0)
+            rd_kafka_poll(out->p->rk, 0);
+        if (out->p->fatal)
+            return -1;
+    } else {
+        fwrite(key, 1, (size_t)keylen, stdout);
+        putchar('\t');
+        fwrite(json, 1, (size_t)len, stdout);
+        putchar('\n');
+        out->sent++;
+    }
+    if (o->rate > 0) {
+        /* Paced from the start, so pauses do not accumulate drift. */
+        double ahead = out->t0 + (double)(i + 1) / o->rate - mono_s();
+        if (ahead > 0.001) {
+            if (out->p) {
+                rd_kafka_poll(out->p->rk, (int)(ahead * 1000));
+            } else {
+                fflush(stdout);
+                time_t whole = (time_t)ahead;
+                struct timespec ts = {
+                    whole, (long)((ahead - (double)whole) * 1e9)};
+                nanosleep(&ts, NULL);
+            }
+        }
+    }
+    if (((i & 4095) == 0 || o->rate > 0) && !o->quiet) {
+        double now = mono_s();
+        if (now - out->last_report >= 1.0) {
+            fprintf(stderr, "engaged-gen: %" PRIu64 "/%" PRIu64
+                    " events, %.0f events/s\n", out->background, o->events,
+                    (double)(i + 1) / (now - out->t0));
+            out->last_report = now;
+        }
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ */
 
 enum {
@@ -854,6 +1355,7 @@ enum {
     OPT_RATE,
     OPT_STDOUT,
     OPT_NDJSON_OUT,
+    OPT_STORIES,
 };
 
 static int parse_args(int argc, char **argv, gen_options *o)
@@ -872,6 +1374,7 @@ static int parse_args(int argc, char **argv, gen_options *o)
         {"rate", required_argument, NULL, OPT_RATE},
         {"stdout", no_argument, NULL, OPT_STDOUT},
         {"ndjson-out", required_argument, NULL, OPT_NDJSON_OUT},
+        {"stories", no_argument, NULL, OPT_STORIES},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -931,6 +1434,7 @@ static int parse_args(int argc, char **argv, gen_options *o)
             break;
         case OPT_STDOUT: o->to_stdout = true; break;
         case OPT_NDJSON_OUT: o->ndjson_out = optarg; break;
+        case OPT_STORIES: o->stories = true; break;
         case 'q': o->quiet = true; break;
         case 'h': usage(stdout); exit(0);
         default:
@@ -1012,81 +1516,61 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    stories ss;
+    memset(&ss, 0, sizeof ss);
+    if (o.stories)
+        stories_init(&ss, &o);
+
     gen_stats st = {0, 0, 0};
     int status = 0;
-    double t0 = mono_s(), last_report = t0;
-    for (uint64_t i = 0; i < o.events && !stop_requested; i++) {
+    output out = {.o = &o, .p = kafka ? &p : NULL, .ndjson = ndjson};
+    out.t0 = out.last_report = mono_s();
+    double t0 = out.t0;
+    for (uint64_t i = 0; !stop_requested; i++) {
         char key[16], json[1024];
-        int keylen;
-        int len = make_event(&w, &r, &o, i, key, &keylen, json, sizeof json,
-                             &st);
-        if (ndjson) {
-            fwrite(key, 1, (size_t)keylen, ndjson);
-            putc('\t', ndjson);
-            fwrite(json, 1, (size_t)len, ndjson);
-            putc('\n', ndjson);
-        }
-        if (kafka) {
-            if (producer_send(&p, key, keylen, json, len)) {
-                st.events--;
+        int keylen = 0, len = 0;
+        int64_t ontime = INT64_MAX;
+        if (i < o.events)
+            len = make_event(&w, &r, &o, i, key, &keylen, json, sizeof json,
+                             &st, &ontime);
+        /* Story events due by this background event go first; after the
+         * last one, the rest of the stories. */
+        story *s;
+        while (o.stories && !stop_requested && (s = stories_next(&ss)) &&
+               s->ts <= ontime) {
+            if (output_event(&out, s->key, s->keylen, s->json, s->len)) {
                 status = 1;
                 break;
             }
-            if ((i & 1023) == 0)
-                rd_kafka_poll(p.rk, 0);
-            if (p.fatal) {
-                status = 1;
-                break;
-            }
-        } else {
-            fwrite(key, 1, (size_t)keylen, stdout);
-            putchar('\t');
-            fwrite(json, 1, (size_t)len, stdout);
-            putchar('\n');
+            st.posts += s->what == KIND_POST;
+            st.followers += s->what == KIND_FOLLOWERS;
+            story_advance(&ss, s);
         }
-        if (o.rate > 0) {
-            /* Paced from the start, so pauses do not accumulate drift. */
-            double ahead = t0 + (double)(i + 1) / o.rate - mono_s();
-            if (ahead > 0.001) {
-                if (!kafka)
-                    fflush(stdout);
-                if (kafka)
-                    rd_kafka_poll(p.rk, (int)(ahead * 1000));
-                else {
-                    time_t whole = (time_t)ahead;
-                    struct timespec ts = {
-                        whole, (long)((ahead - (double)whole) * 1e9)};
-                    nanosleep(&ts, NULL);
-                }
-            }
+        if (status || i >= o.events || stop_requested)
+            break;
+        if (output_event(&out, key, keylen, json, len)) {
+            status = 1;
+            break;
         }
-        if (((i & 4095) == 0 || o.rate > 0) && !o.quiet) {
-            double now = mono_s();
-            if (now - last_report >= 1.0) {
-                fprintf(stderr, "engaged-gen: %" PRIu64 "/%" PRIu64
-                        " events, %.0f events/s\n", i + 1, o.events,
-                        (double)(i + 1) / (now - t0));
-                last_report = now;
-            }
-        }
+        out.background++;
     }
     if (stop_requested) {
         fprintf(stderr, "engaged-gen: interrupted after %" PRIu64
-                " events\n", st.events);
+                " events\n", out.sent);
         status = 1;
     }
 
-    uint64_t delivered = st.events;
+    uint64_t delivered = out.sent;
     if (kafka) {
         if (producer_drain(&p, o.quiet)) {
             fprintf(stderr, "engaged-gen: some deliveries never finished\n");
             status = 1;
         }
         /* Purged messages were reported as failed deliveries. */
-        delivered = p.failed > st.events ? 0 : st.events - p.failed;
+        delivered = p.failed > out.sent ? 0 : out.sent - p.failed;
         if (p.failed) {
             fprintf(stderr, "engaged-gen: %" PRIu64 " of %" PRIu64
-                    " deliveries failed\n", p.failed, st.events);
+                    " deliveries failed\n", p.failed, out.sent);
             status = 1;
         }
         if (p.fatal)
@@ -1105,6 +1589,11 @@ int main(int argc, char **argv)
     fprintf(stderr, "%s %" PRIu64 " events (%" PRIu64 " posts, %" PRIu64
             " followers updates) in %.2f s\n", kafka ? "produced" : "wrote",
             delivered, st.posts, st.followers, secs);
+    if (o.stories && !o.quiet) {
+        fprintf(stderr, "story: %" PRIu64 " of those events are the "
+                "stories'\n", out.sent - out.background);
+        stories_report(&ss, &o);
+    }
     world_free(&w);
     return status;
 }

@@ -1,0 +1,54 @@
+/*
+ * http: the monitoring endpoint, served by libmicrohttpd from its own
+ * thread ([http] listen).
+ *
+ *   GET /metrics  200, the Prometheus text format 0.0.4 (metrics.h)
+ *   GET /healthz  200 "ok" while the main loop's heartbeat is recent
+ *                 (metrics_alive()), else 503
+ *   GET /readyz   200 "ready" once metrics_set_ready(true), else 503
+ *   anything else 404; a method other than GET or HEAD gets 405
+ * HEAD is answered like GET without the body.  Query strings are ignored.
+ *
+ * The server only reads the registry; it never blocks the main thread
+ * (metrics.h: atomics, and a mutex held only while the partition table is
+ * rendered).  Requests are served one at a time by the one server thread;
+ * at most 64 connections, each closed after 10 s of inactivity.
+ * libmicrohttpd's own error messages go to the log at warning level,
+ * rate-limited.
+ *
+ * Threads: http_start(), http_port() and http_stop() from the main thread.
+ */
+#ifndef ENGAGED_HTTP_H
+#define ENGAGED_HTTP_H
+
+#include <stddef.h>
+
+#include "metrics.h"
+
+typedef struct http http;
+
+/*
+ * Starts serving.
+ *   listen: "HOST:PORT": HOST an IPv4 address, an IPv6 address in
+ *           brackets ("[::1]:9187"), or a name resolved once now (its first
+ *           address); an empty HOST (":9187") or 0.0.0.0 listens on every
+ *           IPv4 address, [::] on every IPv6 address (IPv6 only: the
+ *           socket is IPV6_V6ONLY).  PORT 0 picks a free port (see
+ *           http_port()).
+ *   m:      the registry to serve; must outlive the server.
+ * The signals engaged handles are blocked in the server thread, so that
+ * they always reach the main thread.
+ * Returns the server, owned by the caller (http_stop()), or NULL with
+ * errstr ("[http] listen = \"...\": ...") when the address is malformed,
+ * cannot be resolved or cannot be bound.
+ */
+http *http_start(const char *listen, metrics *m, char *errstr,
+                 size_t errstr_size);
+
+/* The TCP port the server listens on (the chosen one after port 0). */
+unsigned http_port(const http *h);
+
+/* Stops the server, waits for its thread, frees it.  NULL is fine. */
+void http_stop(http *h);
+
+#endif

@@ -1,0 +1,515 @@
+#include "metrics.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "event.h"
+
+/* The label tables below follow event.h's enums. */
+_Static_assert(EVENT_ENGAGEMENT == 0 && EVENT_POST == 1 && EVENT_FOLLOWERS == 2,
+               "event_type order changed: update type_names");
+_Static_assert(EVENT_ERR_INVALID_JSON == 1 && EVENT_ERR_KEY_MISMATCH == 5 &&
+                   EVENT_ERR_COUNT == 6,
+               "event_error changed: update reason_names");
+
+#define NTYPES 4            /* the three event types, then unknown */
+#define TYPE_UNKNOWN 3
+
+static const char *const type_names[NTYPES] = {"engagement", "post",
+                                               "followers", "unknown"};
+static const char *const reason_names[EVENT_ERR_COUNT] = {
+    NULL, "invalid_json", "invalid_event", "too_large", "too_late",
+    "key_mismatch"};
+static const char *const kind_names[METRICS_ALERT_KIND_COUNT] = {
+    "engagement_decay", "brand_conflict", "tier_change"};
+static const char *const status_names[METRICS_ALERT_STATUS_COUNT] = {
+    "firing", "resolved"};
+static const char *const ckpt_names[METRICS_CHECKPOINT_RESULT_COUNT] = {
+    "ok", "error", "fenced"};
+
+/* Checkpoint duration buckets: upper bounds in ns, and as written in `le`. */
+#define NBUCKETS 13
+static const uint64_t bucket_ns[NBUCKETS] = {
+    1000000,   2500000,   5000000,    10000000,   25000000,
+    50000000,  100000000, 250000000,  500000000,  1000000000,
+    2500000000, 5000000000, 10000000000};
+static const char *const bucket_le[NBUCKETS] = {
+    "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1",
+    "0.25",  "0.5",    "1",     "2.5",  "5",     "10"};
+
+#define HEALTH_TIMEOUT_MIN_MS 10000
+
+typedef struct pslot {
+    bool used;
+    int32_t partition;
+    int64_t lag;
+    int64_t watermark_ms;
+    char topic[METRICS_TOPIC_MAX + 1];
+} pslot;
+
+/* Separate allocation so that the renderer, which gets a const metrics *,
+ * can still take the lock. */
+typedef struct ptable {
+    pthread_mutex_t lock;
+    size_t hi;               /* 1 + the highest slot in use */
+    pslot slots[METRICS_PARTITIONS_MAX];
+} ptable;
+
+struct metrics {
+    char *version;
+    double start_time;       /* Unix seconds */
+    atomic_uint_fast64_t events[NTYPES][2];
+    atomic_uint_fast64_t dlq[EVENT_ERR_COUNT];
+    atomic_uint_fast64_t alerts[METRICS_ALERT_KIND_COUNT]
+                               [METRICS_ALERT_STATUS_COUNT];
+    atomic_uint_fast64_t conflict_skipped;
+    atomic_uint_fast64_t checkpoints[METRICS_CHECKPOINT_RESULT_COUNT];
+    /* Per bucket, not cumulative (summed when rendering); the last one is
+     * above the largest bound. */
+    atomic_uint_fast64_t ckpt_bucket[NBUCKETS + 1];
+    atomic_uint_fast64_t ckpt_sum_ns;
+    atomic_int_fast64_t creators;
+    atomic_int_fast64_t state_bytes;
+    atomic_uint_fast64_t redis_errors;
+    atomic_uint_fast64_t redis_reconnects;
+    atomic_uint_fast64_t kafka_errors;
+    atomic_bool ready;
+    atomic_int_fast64_t heartbeat_ms;
+    atomic_int_fast64_t health_timeout_ms;
+    ptable *parts;
+};
+
+#define INC(counter) atomic_fetch_add_explicit(&(counter), 1, memory_order_relaxed)
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+#define STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
+
+static int64_t clock_ms(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+metrics *metrics_new(const char *version, char *errstr, size_t errstr_size)
+{
+    metrics *m = calloc(1, sizeof *m);
+    if (m != NULL) {
+        m->version = strdup(version);
+        m->parts = calloc(1, sizeof *m->parts);
+    }
+    if (m == NULL || m->version == NULL || m->parts == NULL) {
+        snprintf(errstr, errstr_size, "out of memory creating the metrics");
+        metrics_free(m);
+        return NULL;
+    }
+    pthread_mutex_init(&m->parts->lock, NULL);
+    m->start_time = (double)clock_ms(CLOCK_REALTIME) / 1000.0;
+    /* calloc's zero bytes are zero atomics on every platform engaged builds
+     * on; the values that are not zero are stored explicitly. */
+    STORE(m->heartbeat_ms, clock_ms(CLOCK_MONOTONIC));
+    STORE(m->health_timeout_ms, HEALTH_TIMEOUT_MIN_MS);
+    STORE(m->ready, false);
+    return m;
+}
+
+void metrics_free(metrics *m)
+{
+    if (m == NULL)
+        return;
+    if (m->parts != NULL)
+        pthread_mutex_destroy(&m->parts->lock);
+    free(m->parts);
+    free(m->version);
+    free(m);
+}
+
+/* --- updates ---------------------------------------------------------------- */
+
+void metrics_event(metrics *m, int type, bool refused)
+{
+    if (type < 0 || type >= TYPE_UNKNOWN) {
+        type = TYPE_UNKNOWN;
+        refused = true;
+    }
+    INC(m->events[type][refused ? 1 : 0]);
+}
+
+void metrics_dlq(metrics *m, int reason)
+{
+    if (reason > EVENT_OK && reason < EVENT_ERR_COUNT)
+        INC(m->dlq[reason]);
+}
+
+void metrics_alert(metrics *m, metrics_alert_kind kind,
+                   metrics_alert_status status)
+{
+    if ((int)kind >= 0 && kind < METRICS_ALERT_KIND_COUNT &&
+        (int)status >= 0 && status < METRICS_ALERT_STATUS_COUNT)
+        INC(m->alerts[kind][status]);
+}
+
+void metrics_conflict_check_skipped(metrics *m)
+{
+    INC(m->conflict_skipped);
+}
+
+void metrics_checkpoint(metrics *m, metrics_checkpoint_result result,
+                        double seconds)
+{
+    if ((int)result < 0 || result >= METRICS_CHECKPOINT_RESULT_COUNT)
+        return;
+    INC(m->checkpoints[result]);
+    /* NaN and negatives count as 0; anything beyond 100 years is capped so
+     * that the conversion cannot overflow. */
+    uint64_t ns = 0;
+    if (seconds > 0)
+        ns = seconds < 3.15e9 ? (uint64_t)llround(seconds * 1e9)
+                              : UINT64_C(3150000000000000000);
+    size_t b = 0;
+    while (b < NBUCKETS && ns > bucket_ns[b])
+        b++;
+    INC(m->ckpt_bucket[b]);
+    atomic_fetch_add_explicit(&m->ckpt_sum_ns, ns, memory_order_relaxed);
+}
+
+static pslot *find_slot(ptable *t, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < t->hi; i++)
+        if (t->slots[i].used && t->slots[i].partition == partition &&
+            strcmp(t->slots[i].topic, topic) == 0)
+            return &t->slots[i];
+    return NULL;
+}
+
+int metrics_partition_set(metrics *m, const char *topic, int32_t partition,
+                          int64_t lag, int64_t watermark_ms)
+{
+    if (strlen(topic) > METRICS_TOPIC_MAX)
+        return -1;
+    ptable *t = m->parts;
+    int rc = 0;
+    pthread_mutex_lock(&t->lock);
+    pslot *s = find_slot(t, topic, partition);
+    if (s == NULL) {
+        for (size_t i = 0; i < METRICS_PARTITIONS_MAX; i++)
+            if (!t->slots[i].used) {
+                s = &t->slots[i];
+                if (i + 1 > t->hi)
+                    t->hi = i + 1;
+                break;
+            }
+        if (s != NULL) {
+            s->used = true;
+            s->partition = partition;
+            snprintf(s->topic, sizeof s->topic, "%s", topic);
+        }
+    }
+    if (s != NULL) {
+        s->lag = lag;
+        s->watermark_ms = watermark_ms;
+    } else {
+        rc = -1;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
+void metrics_partition_remove(metrics *m, const char *topic,
+                              int32_t partition)
+{
+    ptable *t = m->parts;
+    pthread_mutex_lock(&t->lock);
+    pslot *s = find_slot(t, topic, partition);
+    if (s != NULL) {
+        memset(s, 0, sizeof *s);
+        while (t->hi > 0 && !t->slots[t->hi - 1].used)
+            t->hi--;
+    }
+    pthread_mutex_unlock(&t->lock);
+}
+
+void metrics_set_creators(metrics *m, int64_t creators)
+{
+    STORE(m->creators, creators);
+}
+
+void metrics_set_state_bytes(metrics *m, int64_t bytes)
+{
+    STORE(m->state_bytes, bytes);
+}
+
+void metrics_redis_error(metrics *m)
+{
+    INC(m->redis_errors);
+}
+
+void metrics_redis_reconnect(metrics *m)
+{
+    INC(m->redis_reconnects);
+}
+
+void metrics_kafka_error(metrics *m)
+{
+    INC(m->kafka_errors);
+}
+
+void metrics_set_ready(metrics *m, bool ready)
+{
+    STORE(m->ready, ready);
+}
+
+void metrics_heartbeat(metrics *m, int64_t mono_ms)
+{
+    STORE(m->heartbeat_ms, mono_ms);
+}
+
+void metrics_set_watchdog_interval(metrics *m, int64_t interval_ms)
+{
+    int64_t t = interval_ms > 0 && interval_ms < INT64_MAX / 3 ? 3 * interval_ms
+                                                               : 0;
+    STORE(m->health_timeout_ms, t > HEALTH_TIMEOUT_MIN_MS ? t
+                                                          : HEALTH_TIMEOUT_MIN_MS);
+}
+
+/* --- reads ------------------------------------------------------------------ */
+
+bool metrics_ready(const metrics *m)
+{
+    return LOAD(m->ready);
+}
+
+bool metrics_alive(const metrics *m, int64_t now_mono_ms, int64_t *age_ms)
+{
+    int64_t age = now_mono_ms - LOAD(m->heartbeat_ms);
+    if (age_ms != NULL)
+        *age_ms = age;
+    return age <= LOAD(m->health_timeout_ms);
+}
+
+uint64_t metrics_events_total(const metrics *m)
+{
+    uint64_t n = 0;
+    for (int t = 0; t < NTYPES; t++)
+        n += LOAD(m->events[t][0]) + LOAD(m->events[t][1]);
+    return n;
+}
+
+/* --- rendering -------------------------------------------------------------- */
+
+static void family(buf *b, const char *name, const char *type,
+                   const char *help)
+{
+    buf_append_str(b, "# HELP ");
+    buf_append_str(b, name);
+    buf_append_byte(b, ' ');
+    buf_append_str(b, help);
+    buf_append_str(b, "\n# TYPE ");
+    buf_append_str(b, name);
+    buf_append_byte(b, ' ');
+    buf_append_str(b, type);
+    buf_append_byte(b, '\n');
+}
+
+/* A label value, quoted, with \ " and newline escaped as the format says. */
+static void label_value(buf *b, const char *v)
+{
+    buf_append_byte(b, '"');
+    for (; *v; v++) {
+        if (*v == '\\')
+            buf_append_str(b, "\\\\");
+        else if (*v == '"')
+            buf_append_str(b, "\\\"");
+        else if (*v == '\n')
+            buf_append_str(b, "\\n");
+        else
+            buf_append_byte(b, (uint8_t)*v);
+    }
+    buf_append_byte(b, '"');
+}
+
+/* name{l1="v1",l2="v2"} with constant values (no escaping needed); l2 may be
+ * NULL, and so may l1 (no braces). */
+static void sample_name(buf *b, const char *name, const char *l1,
+                        const char *v1, const char *l2, const char *v2)
+{
+    buf_append_str(b, name);
+    if (l1 == NULL)
+        return;
+    buf_append_byte(b, '{');
+    buf_append_str(b, l1);
+    buf_append_byte(b, '=');
+    label_value(b, v1);
+    if (l2 != NULL) {
+        buf_append_byte(b, ',');
+        buf_append_str(b, l2);
+        buf_append_byte(b, '=');
+        label_value(b, v2);
+    }
+    buf_append_byte(b, '}');
+}
+
+static void value_u64(buf *b, uint64_t v)
+{
+    char s[32];
+    int n = snprintf(s, sizeof s, " %" PRIu64 "\n", v);
+    buf_append(b, s, (size_t)n);
+}
+
+static void value_i64(buf *b, int64_t v)
+{
+    buf_append_byte(b, ' ');
+    buf_append_int(b, v);
+    buf_append_byte(b, '\n');
+}
+
+static void value_double(buf *b, const char *fmt, double v)
+{
+    char s[64];
+    int n = snprintf(s, sizeof s, fmt, v);
+    buf_append_byte(b, ' ');
+    buf_append(b, s, (size_t)n);
+    buf_append_byte(b, '\n');
+}
+
+static void render_partitions(const metrics *m, buf *b)
+{
+    ptable *t = m->parts;
+    char part[16];
+    pthread_mutex_lock(&t->lock);
+    family(b, "engaged_consumer_lag", "gauge",
+           "Messages between the consumer's position and the partition's "
+           "high watermark.");
+    for (size_t i = 0; i < t->hi; i++) {
+        const pslot *s = &t->slots[i];
+        if (!s->used || s->lag < 0)
+            continue;
+        snprintf(part, sizeof part, "%" PRId32, s->partition);
+        buf_append_str(b, "engaged_consumer_lag{topic=");
+        label_value(b, s->topic);
+        buf_append_str(b, ",partition=");
+        label_value(b, part);
+        buf_append_byte(b, '}');
+        value_i64(b, s->lag);
+    }
+    family(b, "engaged_watermark_seconds", "gauge",
+           "Event-time watermark of the partition (newest event time "
+           "applied), in Unix seconds.");
+    for (size_t i = 0; i < t->hi; i++) {
+        const pslot *s = &t->slots[i];
+        if (!s->used || s->watermark_ms == METRICS_NO_WATERMARK)
+            continue;
+        snprintf(part, sizeof part, "%" PRId32, s->partition);
+        buf_append_str(b, "engaged_watermark_seconds{topic=");
+        label_value(b, s->topic);
+        buf_append_str(b, ",partition=");
+        label_value(b, part);
+        buf_append_byte(b, '}');
+        value_double(b, "%.3f", (double)s->watermark_ms / 1000.0);
+    }
+    pthread_mutex_unlock(&t->lock);
+}
+
+int metrics_render(const metrics *m, buf *b)
+{
+    family(b, "engaged_events_total", "counter",
+           "Messages consumed, by event type and result (refused: sent to "
+           "the dead-letter topic; unknown: the message did not parse).");
+    for (int t = 0; t < NTYPES; t++)
+        for (int r = 0; r < 2; r++) {
+            if (t == TYPE_UNKNOWN && r == 0)
+                continue; /* never happens: not exported */
+            sample_name(b, "engaged_events_total", "type", type_names[t],
+                        "result", r ? "refused" : "ok");
+            value_u64(b, LOAD(m->events[t][r]));
+        }
+
+    family(b, "engaged_dlq_messages_total", "counter",
+           "Messages sent to the dead-letter topic, by reason.");
+    for (int r = EVENT_OK + 1; r < EVENT_ERR_COUNT; r++) {
+        sample_name(b, "engaged_dlq_messages_total", "reason", reason_names[r],
+                    NULL, NULL);
+        value_u64(b, LOAD(m->dlq[r]));
+    }
+
+    family(b, "engaged_alerts_total", "counter",
+           "Alerts emitted, by kind and status.");
+    for (int k = 0; k < METRICS_ALERT_KIND_COUNT; k++)
+        for (int s = 0; s < METRICS_ALERT_STATUS_COUNT; s++) {
+            sample_name(b, "engaged_alerts_total", "kind", kind_names[k],
+                        "status", status_names[s]);
+            value_u64(b, LOAD(m->alerts[k][s]));
+        }
+
+    family(b, "engaged_conflict_checks_skipped_total", "counter",
+           "Sponsored posts not checked for brand conflicts because their "
+           "sector is unknown.");
+    sample_name(b, "engaged_conflict_checks_skipped_total", NULL, NULL, NULL,
+                NULL);
+    value_u64(b, LOAD(m->conflict_skipped));
+
+    family(b, "engaged_checkpoints_total", "counter",
+           "Checkpoint attempts, by result (fenced: another instance owns a "
+           "partition).");
+    for (int r = 0; r < METRICS_CHECKPOINT_RESULT_COUNT; r++) {
+        sample_name(b, "engaged_checkpoints_total", "result", ckpt_names[r],
+                    NULL, NULL);
+        value_u64(b, LOAD(m->checkpoints[r]));
+    }
+
+    family(b, "engaged_checkpoint_duration_seconds", "histogram",
+           "Duration of checkpoint attempts.");
+    uint64_t cum = 0;
+    for (int i = 0; i <= NBUCKETS; i++) {
+        cum += LOAD(m->ckpt_bucket[i]);
+        sample_name(b, "engaged_checkpoint_duration_seconds_bucket", "le",
+                    i < NBUCKETS ? bucket_le[i] : "+Inf", NULL, NULL);
+        value_u64(b, cum);
+    }
+    buf_append_str(b, "engaged_checkpoint_duration_seconds_sum");
+    value_double(b, "%.9f", (double)LOAD(m->ckpt_sum_ns) / 1e9);
+    buf_append_str(b, "engaged_checkpoint_duration_seconds_count");
+    value_u64(b, cum);
+
+    render_partitions(m, b);
+
+    family(b, "engaged_creators", "gauge", "Creators held in memory.");
+    buf_append_str(b, "engaged_creators");
+    value_i64(b, LOAD(m->creators));
+    family(b, "engaged_state_bytes", "gauge",
+           "Memory held by the creators' state, in bytes.");
+    buf_append_str(b, "engaged_state_bytes");
+    value_i64(b, LOAD(m->state_bytes));
+
+    family(b, "engaged_redis_errors_total", "counter",
+           "Failed Redis commands and connections.");
+    buf_append_str(b, "engaged_redis_errors_total");
+    value_u64(b, LOAD(m->redis_errors));
+    family(b, "engaged_redis_reconnects_total", "counter",
+           "Successful reconnections to Redis.");
+    buf_append_str(b, "engaged_redis_reconnects_total");
+    value_u64(b, LOAD(m->redis_reconnects));
+    family(b, "engaged_kafka_errors_total", "counter",
+           "Errors reported by the Kafka client.");
+    buf_append_str(b, "engaged_kafka_errors_total");
+    value_u64(b, LOAD(m->kafka_errors));
+
+    family(b, "engaged_build_info", "gauge",
+           "Always 1; the version is in the label.");
+    sample_name(b, "engaged_build_info", "version", m->version, NULL, NULL);
+    value_u64(b, 1);
+    family(b, "engaged_up", "gauge", "Always 1 while the daemon answers.");
+    buf_append_str(b, "engaged_up");
+    value_u64(b, 1);
+    family(b, "engaged_start_time_seconds", "gauge",
+           "When the daemon started, in Unix seconds.");
+    buf_append_str(b, "engaged_start_time_seconds");
+    value_double(b, "%.3f", m->start_time);
+
+    return buf_failed(b) ? -1 : 0;
+}

@@ -1,0 +1,205 @@
+/*
+ * metrics: engaged's counters and gauges, rendered in the Prometheus text
+ * exposition format 0.0.4 for GET /metrics (http.h), plus the liveness and
+ * readiness state behind /healthz and /readyz.
+ *
+ * The families are fixed; only the per-partition gauges have a label set
+ * that changes at run time:
+ *   engaged_events_total{type,result}        counter  type engagement, post,
+ *                                                     followers, unknown
+ *                                                     (unparseable); result
+ *                                                     ok or refused (DLQ)
+ *   engaged_dlq_messages_total{reason}       counter  invalid_json,
+ *                                                     invalid_event, too_large,
+ *                                                     too_late, key_mismatch
+ *   engaged_alerts_total{kind,status}        counter  engagement_decay,
+ *                                                     brand_conflict,
+ *                                                     tier_change x firing,
+ *                                                     resolved
+ *   engaged_conflict_checks_skipped_total    counter  sponsored posts with no
+ *                                                     known sector
+ *   engaged_checkpoints_total{result}        counter  ok, error, fenced
+ *   engaged_checkpoint_duration_seconds      histogram
+ *   engaged_consumer_lag{topic,partition}    gauge    messages
+ *   engaged_watermark_seconds{topic,partition} gauge  event time, Unix seconds
+ *   engaged_creators                         gauge    creators in memory
+ *   engaged_state_bytes                      gauge    memory held by the state
+ *   engaged_redis_errors_total               counter
+ *   engaged_redis_reconnects_total           counter
+ *   engaged_kafka_errors_total               counter
+ *   engaged_build_info{version}              gauge    always 1
+ *   engaged_up                               gauge    always 1
+ *   engaged_start_time_seconds               gauge    Unix seconds
+ *
+ * Threads.  One writer, the main thread, calls every update function; the
+ * HTTP thread calls metrics_render(), metrics_alive() and metrics_ready().
+ * Counters and gauges are C11 atomics updated with relaxed ordering: an
+ * update is one atomic add or store, no lock, so the hot path (one
+ * metrics_event() per message) costs next to nothing.  The partition table
+ * alone is guarded by a mutex, taken by metrics_partition_set()/_remove()
+ * and by the renderer (partitions change rarely, and the main thread
+ * updates them once per checkpoint, not per event).
+ * A scrape is not a snapshot: counters read while the main thread runs can
+ * be from slightly different instants, which Prometheus tolerates.  The
+ * histogram's +Inf bucket and _count are computed from the same reads, so
+ * they always agree.
+ */
+#ifndef ENGAGED_METRICS_H
+#define ENGAGED_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+typedef struct metrics metrics;
+
+/* Capacity of the per-partition table (metrics_partition_set()). */
+#define METRICS_PARTITIONS_MAX 1024
+
+/* Kafka allows topic names of up to 249 characters. */
+#define METRICS_TOPIC_MAX 249
+
+/* metrics_event() type for a message that could not be parsed. */
+#define METRICS_EVENT_UNKNOWN (-1)
+
+/* metrics_partition_set(): the gauge is unknown and not exported. */
+#define METRICS_NO_LAG (-1)
+#define METRICS_NO_WATERMARK INT64_MIN   /* same as STATE_NO_WATERMARK */
+
+typedef enum metrics_alert_kind {
+    METRICS_ALERT_ENGAGEMENT_DECAY = 0,
+    METRICS_ALERT_BRAND_CONFLICT,
+    METRICS_ALERT_TIER_CHANGE,
+    METRICS_ALERT_KIND_COUNT
+} metrics_alert_kind;
+
+typedef enum metrics_alert_status {
+    METRICS_ALERT_FIRING = 0,
+    METRICS_ALERT_RESOLVED,
+    METRICS_ALERT_STATUS_COUNT
+} metrics_alert_status;
+
+typedef enum metrics_checkpoint_result {
+    METRICS_CHECKPOINT_OK = 0,
+    METRICS_CHECKPOINT_ERROR,
+    METRICS_CHECKPOINT_FENCED,
+    METRICS_CHECKPOINT_RESULT_COUNT
+} metrics_checkpoint_result;
+
+/*
+ * Creates the registry, all counters at zero, not ready, heartbeat "now".
+ *   version: exported as engaged_build_info{version=...}; copied.
+ * Reads the wall clock once (engaged_start_time_seconds) and the monotonic
+ * clock once (so that /healthz answers 200 during start-up, before the
+ * first metrics_heartbeat()).
+ * Returns a registry owned by the caller (metrics_free()), or NULL with
+ * errstr when out of memory.  Main thread.
+ */
+metrics *metrics_new(const char *version, char *errstr, size_t errstr_size);
+
+/* Frees the registry; NULL is fine.  Only once no thread can read it any
+ * more (after http_stop()).  Main thread. */
+void metrics_free(metrics *m);
+
+/* --- updates: main thread ------------------------------------------------- */
+
+/*
+ * One consumed message.
+ *   type:    an event_type (EVENT_ENGAGEMENT, EVENT_POST, EVENT_FOLLOWERS), or
+ *            METRICS_EVENT_UNKNOWN (any other value counts as unknown) for a
+ *            message whose type is not known because it did not parse.
+ *   refused: true when the message went to the dead-letter topic.  An
+ *            unknown message is always counted as refused.
+ */
+void metrics_event(metrics *m, int type, bool refused);
+
+/* One dead-letter message; reason is an event_error other than EVENT_OK
+ * (other values are ignored). */
+void metrics_dlq(metrics *m, int reason);
+
+/* One alert emitted. Out-of-range values are ignored. */
+void metrics_alert(metrics *m, metrics_alert_kind kind,
+                   metrics_alert_status status);
+
+/* A sponsored post whose sector is unknown: no brand-conflict check. */
+void metrics_conflict_check_skipped(metrics *m);
+
+/*
+ * One checkpoint attempt and how long it took (seconds, from the monotonic
+ * clock; negative counts as 0).  Every result is observed in the histogram.
+ */
+void metrics_checkpoint(metrics *m, metrics_checkpoint_result result,
+                        double seconds);
+
+/*
+ * Sets the gauges of one partition, adding it to the table when new.
+ *   topic:        copied; at most METRICS_TOPIC_MAX bytes.
+ *   lag:          messages behind the high watermark, or METRICS_NO_LAG.
+ *   watermark_ms: the partition's event-time watermark in ms since the
+ *                 epoch, or METRICS_NO_WATERMARK.
+ * An unknown value is not exported (no sample rather than a fake 0).
+ * Returns 0, or -1 when the topic is too long or the table is full (the
+ * partition is then not exported).
+ */
+int metrics_partition_set(metrics *m, const char *topic, int32_t partition,
+                          int64_t lag, int64_t watermark_ms);
+
+/* Removes a partition (revoked, lost, fenced); unknown ones are ignored. */
+void metrics_partition_remove(metrics *m, const char *topic,
+                              int32_t partition);
+
+/* Creators held in memory, and the state's memory in bytes. */
+void metrics_set_creators(metrics *m, int64_t creators);
+void metrics_set_state_bytes(metrics *m, int64_t bytes);
+
+/* A failed Redis command or connection; a successful reconnection. */
+void metrics_redis_error(metrics *m);
+void metrics_redis_reconnect(metrics *m);
+
+/* A Kafka error reported by librdkafka (consume or producer errors). */
+void metrics_kafka_error(metrics *m);
+
+/*
+ * Readiness for /readyz: true once partitions are assigned (claimed) and
+ * Redis answers; set it false again while Redis is unreachable or no
+ * partition is held.
+ */
+void metrics_set_ready(metrics *m, bool ready);
+
+/*
+ * The main loop is alive at `mono_ms` (CLOCK_MONOTONIC, milliseconds).
+ * Call once per loop iteration, where the watchdog is fed.
+ */
+void metrics_heartbeat(metrics *m, int64_t mono_ms);
+
+/*
+ * The systemd watchdog interval (notify_watchdog_interval_ms(), 0 when
+ * disabled).  /healthz fails once the last heartbeat is older than
+ * max(10 s, 3 x interval).  Default: 10 s.
+ */
+void metrics_set_watchdog_interval(metrics *m, int64_t interval_ms);
+
+/* --- reads: any thread ---------------------------------------------------- */
+
+/* The value given to metrics_set_ready(). */
+bool metrics_ready(const metrics *m);
+
+/*
+ * Whether the last heartbeat is recent at `now_mono_ms`.  *age_ms (may be
+ * NULL) gets its age.
+ */
+bool metrics_alive(const metrics *m, int64_t now_mono_ms, int64_t *age_ms);
+
+/* Messages counted by metrics_event(), all types and results: for a rate in
+ * the STATUS line. */
+uint64_t metrics_events_total(const metrics *m);
+
+/*
+ * Appends the whole exposition (HELP and TYPE lines, then the samples) to
+ * out.  Returns 0, or -1 when out of memory (buf_failed(out)).
+ */
+int metrics_render(const metrics *m, buf *out);
+
+#endif
