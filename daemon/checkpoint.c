@@ -55,21 +55,20 @@ static const char lua_claim[] =
     "end\n"
     "return out\n";
 
-/* ARGV: p g np (tp expect new)*np ner er_fields*ner
- *       then per creator: id tp wake blob nfields del field value ... */
+/* ARGV: p g np (tp expect new)*np
+ *       then per creator: id tp wake blob nfields ndel field value ...
+ *       deleted_field ... */
 static const char lua_creators[] =
     "local PARTARGS = 3\n" LUA_FENCE_CHECK
-    "local ner = tonumber(ARGV[i]) i = i + 1\n"
-    "local er = {}\n"
-    "for k = 1, ner do er[k] = ARGV[i] i = i + 1 end\n"
     "while i <= #ARGV do\n"
     "  local id, tp, wake, blob = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]\n"
-    "  local nf, del = tonumber(ARGV[i + 4]), ARGV[i + 5]\n"
+    "  local nf, nd = tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])\n"
     "  i = i + 6\n"
     "  local key = p .. 'creator:' .. id\n"
     "  redis.call('HSET', key, unpack(ARGV, i, i + 2 * nf - 1))\n"
     "  i = i + 2 * nf\n"
-    "  if del == '1' then redis.call('HDEL', key, unpack(er)) end\n"
+    "  if nd > 0 then redis.call('HDEL', key, unpack(ARGV, i, i + nd - 1)) end\n"
+    "  i = i + nd\n"
     "  redis.call('SET', p .. 'state:' .. id, blob)\n"
     "  local wk = p .. 'wake:' .. g .. ':' .. tp\n"
     "  if wake == '' then redis.call('ZREM', wk, id)\n"
@@ -78,7 +77,8 @@ static const char lua_creators[] =
     "return {'OK'}\n";
 
 /* ARGV: p g np (tp expect new offset watermark)*np nw window_labels*nw
- *       ntiers then per tier: name nfields field delta ... */
+ *       ntiers then per tier: name nfields field delta ...
+ *       maxlen nalerts alert_json ... */
 static const char lua_finish[] =
     "local PARTARGS = 5\n" LUA_FENCE_CHECK
     "local function ratio(a, b)\n"
@@ -119,6 +119,12 @@ static const char lua_finish[] =
     "      redis.call('HSET', key, 'er_' .. wl[k], ratio(e, fol))\n"
     "    else redis.call('HDEL', key, 'er_' .. wl[k]) end\n"
     "  end\n"
+    "end\n"
+    "local maxlen = ARGV[i]\n"
+    "local na = tonumber(ARGV[i + 1]) i = i + 2\n"
+    "for k = 1, na do\n"
+    "  redis.call('XADD', p .. 'alerts', 'MAXLEN', '~', maxlen, '*', 'alert', ARGV[i])\n"
+    "  i = i + 1\n"
     "end\n"
     "return {'OK'}\n";
 
@@ -614,10 +620,15 @@ static void creator_args(checkpoint *ck, cmd *c, const state *st,
     state_creator_encode(st, cr, &ck->tmp);
     cmd_arg(c, ck->tmp.data, ck->tmp.len);
     bool er = followers > 0;
-    size_t nfields = 2 + (followers >= 0) +
+    double ratio = state_creator_decay_ratio(cr);
+    bool has_ratio = !isnan(ratio);
+    size_t nfields = 3 + (followers >= 0) + has_ratio +
                      cfg->nwindows * (STATE_METRICS + (er ? 1 : 0));
+    /* Fields that may have been written before and must go now. */
+    bool del_er = was && wfollowers > 0 && !er;
+    bool del_ratio = !has_ratio && state_creator_written_ratio(cr);
     cmd_int(c, (int64_t)nfields);
-    cmd_str(c, was && wfollowers > 0 && !er ? "1" : "0");
+    cmd_int(c, (int64_t)((del_er ? cfg->nwindows : 0) + del_ratio));
     cmd_str(c, "tier");
     cmd_str(c, tier == TIER_UNKNOWN ? "unknown" : cfg->tiers[tier].name);
     if (followers >= 0) {
@@ -626,6 +637,14 @@ static void creator_args(checkpoint *ck, cmd *c, const state *st,
     }
     cmd_str(c, "last_event_ms");
     cmd_int(c, state_creator_last_event(cr));
+    cmd_str(c, "decay_state");
+    cmd_str(c, state_creator_decay_state(cr));
+    if (has_ratio) {
+        char r[32];
+        snprintf(r, sizeof r, "%.4f", ratio);
+        cmd_str(c, "decay_ratio");
+        cmd_str(c, r);
+    }
     for (size_t w = 0; w < cfg->nwindows; w++) {
         int64_t v[STATE_METRICS];
         state_creator_values(st, cr, w, v);
@@ -644,6 +663,13 @@ static void creator_args(checkpoint *ck, cmd *c, const state *st,
                                                r, sizeof r));
         }
     }
+    for (size_t w = 0; del_er && w < cfg->nwindows; w++) {
+        char f[48];
+        snprintf(f, sizeof f, "er_%s", ck->wlabel[w]);
+        cmd_str(c, f);
+    }
+    if (del_ratio)
+        cmd_str(c, "decay_ratio");
 }
 
 /* Per-tier deltas: row t+1 for tier t, row 0 for unknown. */
@@ -689,12 +715,6 @@ static int build(checkpoint *ck, const state *st, const checkpoint_part *parts,
             script = script_cmd(ck, lua_creators, parts, nparts, false);
             if (script == NULL)
                 goto oom;
-            cmd_int(script, (int64_t)cfg->nwindows);
-            for (size_t w = 0; w < cfg->nwindows; w++) {
-                char f[48];
-                snprintf(f, sizeof f, "er_%s", ck->wlabel[w]);
-                cmd_str(script, f);
-            }
             in_script = 0;
         }
         creator_args(ck, script, st, cr, p);
@@ -750,6 +770,18 @@ static int build(checkpoint *ck, const state *st, const checkpoint_part *parts,
             cmd_str(fin, f);
             cmd_int(fin, row[k]);
         }
+    }
+    /* The alerts join the Redis stream in this same transaction: each
+     * exactly once, whatever crashes and replays. */
+    cmd_int(fin, cfg->alerts_stream_maxlen);
+    size_t nalerts = 0;
+    for (size_t i = 0; i < state_alert_count(st); i++)
+        nalerts += part_of(parts, nparts, state_alert_get(st, i)->slot) != NULL;
+    cmd_int(fin, (int64_t)nalerts);
+    for (size_t i = 0; i < state_alert_count(st); i++) {
+        const state_alert *a = state_alert_get(st, i);
+        if (part_of(parts, nparts, a->slot) != NULL)
+            cmd_arg(fin, a->json, a->json_len);
     }
     c = new_cmd(ck);
     if (c == NULL)

@@ -101,6 +101,7 @@ struct engine {
     int64_t next_gauges_ms, next_status_ms;
     uint64_t status_events;      /* events total at the last STATUS= */
     int64_t status_at_ms;
+    uint64_t unchecked_seen;     /* conflict checks skipped, counted */
 };
 
 /* --- small helpers ---------------------------------------------------------- */
@@ -666,7 +667,7 @@ static int build_ck_parts(engine *e, bool *changed)
     e->ck_parts = calloc(e->nparts ? e->nparts : 1, sizeof *e->ck_parts);
     if (e->ck_parts == NULL)
         return -1;
-    *changed = state_dirty_count(e->st) > 0;
+    *changed = state_dirty_count(e->st) > 0 || state_alert_count(e->st) > 0;
     for (size_t i = 0; i < e->nparts; i++) {
         epart *p = &e->parts[i];
         if (!p->used || !p->claimed)
@@ -712,6 +713,36 @@ static void after_commit(engine *e)
 }
 
 /*
+ * Produces to the alerts topic every alert decided since the last
+ * checkpoint and not sent yet, and logs each as one line.  The checkpoint
+ * that records them in the Redis stream waits for their delivery: at least
+ * once on Kafka, exactly once in Redis, the same alert_id on both.
+ */
+static int send_alerts(engine *e, char *err, size_t err_size)
+{
+    uint64_t unchecked = state_conflicts_unchecked(e->st);
+    for (; e->unchecked_seen < unchecked; e->unchecked_seen++)
+        metrics_conflict_check_skipped(e->m);
+    for (size_t i = 0; i < state_alert_count(e->st); i++) {
+        const state_alert *a = state_alert_get(e->st, i);
+        if (a->sent)
+            continue;
+        if (sink_send(e->snk, e->cfg->alerts_topic, a->creator_id,
+                      a->creator_len, a->json, a->json_len, err,
+                      err_size) < 0)
+            return -1;
+        state_alert_set_sent(e->st, i);
+        metrics_alert(e->m, (metrics_alert_kind)a->kind,
+                      a->status == ALERT_RESOLVED ? METRICS_ALERT_RESOLVED
+                                                  : METRICS_ALERT_FIRING);
+        log_notice("alert %s %s %s: %s alert_id=%s",
+                   alert_status_name(a->status), alert_kind_name(a->kind),
+                   alert_severity_name(a->severity), a->summary, a->alert_id);
+    }
+    return 0;
+}
+
+/*
  * Writes a checkpoint when something changed (or when force and anything
  * changed).  Returns 0 when Redis is up to date, -1 otherwise.
  */
@@ -732,10 +763,16 @@ static int do_checkpoint(engine *e, bool force)
                 e->events_since_ckpt = 0;
                 return 0;
             }
-            /* The DLQ messages before these offsets must be in Kafka. */
+            if (send_alerts(e, err, sizeof err) < 0) {
+                block(e, err);
+                return -1;
+            }
+            /* The DLQ messages and alerts before these offsets must be in
+             * Kafka before Redis records the offsets. */
             if (sink_flush(e->snk, FLUSH_TIMEOUT_MS, err, sizeof err) < 0) {
                 char why[600];
-                snprintf(why, sizeof why, "DLQ not delivered: %s", err);
+                snprintf(why, sizeof why, "DLQ or alerts not delivered: %s",
+                         err);
                 block(e, why);
                 return -1;
             }

@@ -1,9 +1,13 @@
 #include "state.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert.h"
+#include "conflict.h"
+#include "decay.h"
 #include "tier.h"
 #include "timefmt.h"
 #include "window.h"
@@ -11,14 +15,19 @@
 #define NBUCKETS 60          /* buckets per window: width = window / 60 */
 #define NOT_IN_HEAP UINT32_MAX
 #define BLOB_MAGIC 'E'
-#define BLOB_VERSION 1
+#define BLOB_VERSION 2
+
+/* Window kinds: every metric, or only engagements (decay's own windows). */
+#define WK_FULL 0
+#define WK_ENG 1
 
 /* What the last checkpoint wrote for a creator; kept only while dirty. */
 typedef struct written {
     int tier;
     bool existed;
+    bool had_ratio;          /* decay_ratio was written */
     int64_t followers;
-    int64_t values[];        /* nwindows x STATE_METRICS */
+    int64_t values[];        /* exported windows x STATE_METRICS */
 } written;
 
 struct state_creator {
@@ -29,6 +38,9 @@ struct state_creator {
     int64_t followers_ts;    /* ts of the event that gave `followers` */
     int64_t first_ts, last_ts;
     written *written;        /* non-NULL exactly while dirty */
+    conflict_history *conflicts; /* sponsored posts; NULL for none */
+    int64_t decay_eval_at;   /* next decay evaluation, or INT64_MAX */
+    decay_state decay;
     uint32_t heap_pos;
     int32_t slot;
     int16_t tier;
@@ -51,9 +63,17 @@ typedef struct part {
 
 struct state {
     const config *cfg;
-    size_t nwin;
-    window_spec spec[CONFIG_MAX_WINDOWS];
+    size_t nwin;             /* windows held per creator */
+    size_t nexp;             /* the first nexp are the exported ones */
+    window_spec spec[CONFIG_MAX_WINDOWS + 2];
+    uint8_t wkind[CONFIG_MAX_WINDOWS + 2];
+    size_t wcur, wbase;      /* decay's current and baseline windows */
     int64_t horizon_ms;      /* late_grace + longest window */
+    state_alert *alerts;     /* decided since the last checkpoint */
+    size_t nalerts, alerts_cap;
+    conflict_result cres;
+    buf scratch;
+    uint64_t unchecked;      /* sponsored posts with no known sector */
     size_t creator_size;     /* bytes of a creator before its id */
     state_creator **table;
     size_t table_size, ncreators;
@@ -103,15 +123,36 @@ static uint64_t hash_id(const char *id, size_t len)
 
 /* --- state ---------------------------------------------------------------- */
 
+/* The window holding `ms` of kind `kind`, added when missing. */
+static size_t window_for(state *st, int64_t ms, uint8_t kind)
+{
+    for (size_t w = 0; w < st->nwin; w++)
+        if (st->spec[w].width_ms == ms / NBUCKETS &&
+            (st->wkind[w] == WK_FULL || st->wkind[w] == kind))
+            return w;
+    st->spec[st->nwin].width_ms = ms / NBUCKETS;
+    st->spec[st->nwin].nbuckets = NBUCKETS;
+    st->wkind[st->nwin] = kind;
+    return st->nwin++;
+}
+
 static void apply_config(state *st, const config *cfg)
 {
     st->cfg = cfg;
-    st->nwin = cfg->nwindows;
+    st->nwin = st->nexp = cfg->nwindows;
     for (size_t i = 0; i < st->nwin; i++) {
         st->spec[i].width_ms = cfg->windows_ms[i] / NBUCKETS;
         st->spec[i].nbuckets = NBUCKETS;
+        st->wkind[i] = WK_FULL;
     }
-    st->horizon_ms = cfg->late_grace_ms + cfg->windows_ms[cfg->nwindows - 1];
+    /* Decay's windows share an exported window of the same length, else
+     * get one of their own that counts engagements only. */
+    st->wcur = window_for(st, cfg->decay_current_ms, WK_ENG);
+    st->wbase = window_for(st, cfg->decay_baseline_ms, WK_ENG);
+    int64_t longest = cfg->windows_ms[cfg->nwindows - 1];
+    if (cfg->decay_baseline_ms > longest)
+        longest = cfg->decay_baseline_ms;
+    st->horizon_ms = cfg->late_grace_ms + longest;
 }
 
 state *state_new(const config *cfg, char *errstr, size_t errstr_size)
@@ -147,11 +188,15 @@ void state_remap_tiers(state *st, const int *map, size_t n)
             if (c->written != NULL && c->written->tier >= 0 &&
                 (size_t)c->written->tier < n)
                 c->written->tier = map[c->written->tier];
+            if (c->decay.tier >= 0 && (size_t)c->decay.tier < n)
+                c->decay.tier = (int16_t)map[c->decay.tier];
         }
 }
 
 static void creator_free(state *st, state_creator *c)
 {
+    st->memory -= conflict_memory(c->conflicts);
+    conflict_free(c->conflicts);
     for (size_t w = 0; w < st->nwin; w++) {
         st->memory -= window_memory(&wins(c)[w]);
         window_free(&wins(c)[w]);
@@ -180,6 +225,10 @@ void state_free(state *st)
     free(st->parts);
     free(st->table);
     free(st->dirty);
+    state_alerts_clear(st);
+    free(st->alerts);
+    conflict_result_free(&st->cres);
+    buf_free(&st->scratch);
     free(st);
 }
 
@@ -236,16 +285,26 @@ static void heap_remove(part *p, state_creator *c)
     heap_down(p, p->heap[i]->heap_pos);
 }
 
+/* The first decay evaluation time (a bucket boundary of the current
+ * window) at or after t. */
+static int64_t grid_ceil(const state *st, int64_t t)
+{
+    return t == INT64_MIN ? t : decay_next_evaluation(st->cfg, t - 1);
+}
+
 /* Recomputes the creator's wake and its place in its partition's heap. */
 static int update_wake(state *st, state_creator *c)
 {
     part *p = &st->parts[c->slot];
-    int64_t wake = STATE_NO_WAKE;
+    int64_t wake = c->decay_eval_at;
     for (size_t w = 0; w < st->nwin; w++) {
         int64_t e = window_next_expiry(&wins(c)[w], &st->spec[w]);
         if (e < wake)
             wake = e;
     }
+    int64_t deadline = decay_deadline(&c->decay, st->cfg);
+    if (deadline != INT64_MAX && grid_ceil(st, deadline) < wake)
+        wake = grid_ceil(st, deadline);
     c->wake = wake;
     if (wake == STATE_NO_WAKE) {
         if (c->heap_pos != NOT_IN_HEAP)
@@ -295,13 +354,14 @@ static int touch(state *st, state_creator *c)
         st->dirty_cap = cap;
     }
     written *wr = malloc(sizeof *wr +
-                         st->nwin * STATE_METRICS * sizeof(int64_t));
+                         st->nexp * STATE_METRICS * sizeof(int64_t));
     if (wr == NULL)
         return -1;
     wr->tier = c->tier;
     wr->existed = c->persisted;
+    wr->had_ratio = !isnan(c->decay.ratio);
     wr->followers = c->followers;
-    for (size_t w = 0; w < st->nwin; w++)
+    for (size_t w = 0; w < st->nexp; w++)
         current_values(st, c, w, wr->values + w * STATE_METRICS);
     c->written = wr;
     st->dirty[st->ndirty++] = c;
@@ -327,6 +387,7 @@ void state_checkpoint_done(state *st)
         c->persisted = 1;
     }
     st->ndirty = 0;
+    state_alerts_clear(st);
     if (st->dirty_cap > 65536) {
         free(st->dirty);
         st->dirty = NULL;
@@ -400,6 +461,17 @@ void state_partition_drop(state *st, int slot)
         if (st->dirty[i]->slot != slot)
             st->dirty[k++] = st->dirty[i];
     st->ndirty = k;
+    k = 0;
+    for (size_t i = 0; i < st->nalerts; i++) {
+        if (st->alerts[i].slot == slot) {
+            free(st->alerts[i].creator_id);
+            free(st->alerts[i].json);
+            free(st->alerts[i].summary);
+        } else {
+            st->alerts[k++] = st->alerts[i];
+        }
+    }
+    st->nalerts = k;
     for (size_t i = 0; i < st->table_size; i++) {
         state_creator **pp = &st->table[i];
         while (*pp != NULL) {
@@ -428,14 +500,151 @@ size_t state_partition_creators(const state *st, int slot)
     return st->parts[slot].ncreators;
 }
 
-/* Expires the creator's buckets at watermark W. Returns -1 out of memory. */
+/* --- alerts ----------------------------------------------------------------- */
+
+static const char *tier_name(const state *st, int tier)
+{
+    return tier >= 0 && (size_t)tier < st->cfg->ntiers ? st->cfg->tiers[tier].name
+                                                       : "unknown";
+}
+
+/* Queues an alert for the next checkpoint.  Returns -1 out of memory. */
+static int queue_alert(state *st, const state_creator *c, const alert *a)
+{
+    if (st->nalerts == st->alerts_cap) {
+        size_t cap = st->alerts_cap ? st->alerts_cap * 2 : 16;
+        state_alert *n = realloc(st->alerts, cap * sizeof *n);
+        if (n == NULL)
+            return -1;
+        st->alerts = n;
+        st->alerts_cap = cap;
+    }
+    char summary[512];
+    alert_summary(a, summary, sizeof summary);
+    buf_reset(&st->scratch);
+    if (alert_json(a, &st->scratch) < 0 || buf_failed(&st->scratch))
+        return -1;
+    state_alert *q = &st->alerts[st->nalerts];
+    memset(q, 0, sizeof *q);
+    q->slot = c->slot;
+    q->kind = a->kind;
+    q->status = a->status;
+    q->severity = a->severity;
+    q->creator_len = c->id_len;
+    q->creator_id = strndup(idp(st, c), c->id_len);
+    q->json = strndup(st->scratch.data, st->scratch.len);
+    q->json_len = st->scratch.len;
+    q->summary = strdup(summary);
+    if (!q->creator_id || !q->json || !q->summary) {
+        free(q->creator_id);
+        free(q->json);
+        free(q->summary);
+        return -1;
+    }
+    alert_id_format(a->fingerprint, q->alert_id);
+    st->nalerts++;
+    return 0;
+}
+
+size_t state_alert_count(const state *st)
+{
+    return st->nalerts;
+}
+
+const state_alert *state_alert_get(const state *st, size_t i)
+{
+    return i < st->nalerts ? &st->alerts[i] : NULL;
+}
+
+void state_alert_set_sent(state *st, size_t i)
+{
+    if (i < st->nalerts)
+        st->alerts[i].sent = true;
+}
+
+void state_alerts_clear(state *st)
+{
+    for (size_t i = 0; i < st->nalerts; i++) {
+        free(st->alerts[i].creator_id);
+        free(st->alerts[i].json);
+        free(st->alerts[i].summary);
+    }
+    st->nalerts = 0;
+}
+
+uint64_t state_conflicts_unchecked(const state *st)
+{
+    return st->unchecked;
+}
+
+/* --- decay ------------------------------------------------------------------ */
+
+static int64_t engagements(const state *st, const state_creator *c, size_t w)
+{
+    const int64_t *s = sums(st, c) + w * STATE_METRICS;
+    return st->wkind[w] == WK_ENG ? s[STATE_ENGAGEMENTS]
+                                  : s[STATE_LIKES] + s[STATE_COMMENTS] +
+                                        s[STATE_SHARES] + s[STATE_SAVES];
+}
+
+/* Whether the decay detector has anything to decide for this creator. */
+static bool decay_relevant(const state *st, const state_creator *c)
+{
+    return c->decay.status != DECAY_OK ||
+           config_decay_watches(st->cfg, c->tier);
+}
+
+/* Asks for an evaluation at the first boundary at or after t. */
+static void decay_schedule(state *st, state_creator *c, int64_t t)
+{
+    if (!decay_relevant(st, c))
+        return;
+    int64_t at = grid_ceil(st, t);
+    if (at < c->decay_eval_at)
+        c->decay_eval_at = at;
+}
+
+/*
+ * Evaluates the decay detector at the boundary W.  Evaluations happen when
+ * something that feeds the verdict changed (an engagement, a bucket leaving
+ * a decay window, a tier change), when a pending creator's `for` runs out,
+ * and when its history becomes long enough: at every other boundary the
+ * verdict would be the same, so skipping them changes nothing.
+ */
+static int decay_eval(state *st, state_creator *c, int64_t W)
+{
+    c->decay_eval_at = INT64_MAX;
+    decay_input in = {W, c->tier, engagements(st, c, st->wcur),
+                      engagements(st, c, st->wbase), c->first_ts};
+    decay_verdict v;
+    decay_action act = decay_evaluate(st->cfg, &c->decay, &in, &v);
+    /* No verdict yet for lack of history: come back when there is. */
+    if (config_decay_watches(st->cfg, c->tier) && c->first_ts != INT64_MAX &&
+        c->first_ts > W - st->cfg->decay_baseline_ms)
+        decay_schedule(st, c, c->first_ts + st->cfg->decay_baseline_ms);
+    if (act == DECAY_NONE)
+        return 0;
+    alert a;
+    decay_alert(&v, st->cfg, idp(st, c), &a);
+    return queue_alert(st, c, &a);
+}
+
+/* Expires the creator's buckets at watermark W, then evaluates decay when
+ * due.  Returns -1 out of memory. */
 static int bring_up_to_date(state *st, state_creator *c, int64_t W)
 {
     if (touch(st, c) < 0)
         return -1;
     for (size_t w = 0; w < st->nwin; w++)
-        window_expire(&wins(c)[w], &st->spec[w], W,
-                      sums(st, c) + w * STATE_METRICS);
+        if (window_expire(&wins(c)[w], &st->spec[w], W,
+                          sums(st, c) + w * STATE_METRICS) &&
+            (w == st->wcur || w == st->wbase))
+            decay_schedule(st, c, W);
+    int64_t deadline = decay_deadline(&c->decay, st->cfg);
+    if (W >= c->decay_eval_at ||
+        (deadline != INT64_MAX && W >= grid_ceil(st, deadline)))
+        if (decay_eval(st, c, W) < 0)
+            return -1;
     return update_wake(st, c);
 }
 
@@ -503,6 +712,8 @@ state_creator *state_creator_new(state *st, int slot, const char *id,
     c->heap_pos = NOT_IN_HEAP;
     c->slot = slot;
     c->tier = TIER_UNKNOWN;
+    c->decay_eval_at = INT64_MAX;
+    decay_init(&c->decay);
     c->id_len = (uint32_t)len;
     memcpy(idp(st, c), id, len);
     if (st->ncreators >= st->table_size)
@@ -538,6 +749,21 @@ int64_t state_creator_followers(const state_creator *c) { return c->followers; }
 int64_t state_creator_last_event(const state_creator *c) { return c->last_ts; }
 int64_t state_creator_wake(const state_creator *c) { return c->wake; }
 
+bool state_creator_written_ratio(const state_creator *c)
+{
+    return c->written != NULL && c->written->existed && c->written->had_ratio;
+}
+
+const char *state_creator_decay_state(const state_creator *c)
+{
+    return decay_state_name(&c->decay);
+}
+
+double state_creator_decay_ratio(const state_creator *c)
+{
+    return c->decay.ratio;
+}
+
 void state_creator_values(const state *st, const state_creator *c, size_t w,
                           int64_t *values)
 {
@@ -554,13 +780,52 @@ size_t state_memory(const state *st)
     return st->memory + st->table_size * sizeof(state_creator *);
 }
 
-/* --- events --------------------------------------------------------------- */
+/* --- events ------------------------------------------------------------------ */
 
-static void classify(state *st, state_creator *c)
+/* New follower count (event time ts, watermark W): reclassify, and say so
+ * when a known tier changes. */
+static int classify(state *st, state_creator *c, int64_t ts, int64_t W)
 {
+    int old = c->tier;
     c->tier = (int16_t)tier_classify(st->cfg->tiers, st->cfg->ntiers,
                                      st->cfg->hysteresis, c->tier,
                                      c->followers);
+    if (old == c->tier)
+        return 0;
+    decay_schedule(st, c, W + 1);
+    if (old == TIER_UNKNOWN)
+        return 0; /* the first classification is no change */
+    alert a;
+    alert_tier_change(&a, idp(st, c), tier_name(st, old),
+                      tier_name(st, c->tier), c->followers, ts);
+    return queue_alert(st, c, &a);
+}
+
+static int check_conflicts(state *st, state_creator *c, const event *ev,
+                           int64_t W)
+{
+    conflict_post post = {ev->ts_ms, ev->brand, ev->sector, ev->post_id,
+                          ev->campaign_id};
+    size_t before = conflict_memory(c->conflicts);
+    conflict_prune(st->cfg, &c->conflicts, W);
+    conflict_outcome o = conflict_check(st->cfg, &c->conflicts, idp(st, c),
+                                        c->id_len, W, &post, &st->cres);
+    st->memory += conflict_memory(c->conflicts);
+    st->memory -= before;
+    if (o == CONFLICT_ERROR)
+        return -1;
+    if (o == CONFLICT_NO_SECTOR)
+        st->unchecked++;
+    if (o != CONFLICT_CHECKED)
+        return 0;
+    for (size_t i = 0; i < st->cres.nfound; i++) {
+        alert a;
+        conflict_alert(&st->cres.found[i], idp(st, c), tier_name(st, c->tier),
+                       &a);
+        if (queue_alert(st, c, &a) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 event_error state_apply(state *st, int slot, state_creator *c,
@@ -577,9 +842,8 @@ event_error state_apply(state *st, int slot, state_creator *c,
                  timefmt_format_rfc3339(p->watermark, wm, sizeof wm),
                  timefmt_format_duration(st->cfg->late_grace_ms, grace,
                                          sizeof grace),
-                 timefmt_format_duration(
-                     st->cfg->windows_ms[st->cfg->nwindows - 1], longest,
-                     sizeof longest));
+                 timefmt_format_window(st->horizon_ms - st->cfg->late_grace_ms,
+                                       longest, sizeof longest));
         return EVENT_ERR_TOO_LATE;
     }
     if (p->watermark == STATE_NO_WATERMARK || ev->ts_ms > p->watermark)
@@ -587,26 +851,29 @@ event_error state_apply(state *st, int slot, state_creator *c,
     if (touch(st, c) < 0)
         goto oom;
     int64_t W = p->watermark;
+    if (ev->ts_ms < c->first_ts)
+        c->first_ts = ev->ts_ms;
+    if (ev->ts_ms > c->last_ts)
+        c->last_ts = ev->ts_ms;
     /* The latest follower count by event time wins, so that replays and
      * out-of-order arrivals agree. */
     if (ev->followers >= 0 && ev->ts_ms >= c->followers_ts) {
         c->followers = ev->followers;
         c->followers_ts = ev->ts_ms;
-        classify(st, c);
+        if (classify(st, c, ev->ts_ms, W) < 0)
+            goto oom;
     }
-    if (ev->ts_ms < c->first_ts)
-        c->first_ts = ev->ts_ms;
-    if (ev->ts_ms > c->last_ts)
-        c->last_ts = ev->ts_ms;
 
     unsigned metric[2];
     int64_t count = 1;
     size_t nm = 0;
+    bool engagement = false;
     switch (ev->type) {
     case EVENT_ENGAGEMENT:
         /* event_action and the first seven metrics share their order. */
         metric[nm++] = (unsigned)ev->action;
         count = ev->count;
+        engagement = ev->action <= EVENT_SAVE;
         break;
     case EVENT_POST:
         metric[nm++] = STATE_POSTS;
@@ -618,13 +885,26 @@ event_error state_apply(state *st, int slot, state_creator *c,
     }
     for (size_t w = 0; w < st->nwin; w++) {
         window *win = &wins(c)[w];
+        int64_t *s = sums(st, c) + w * STATE_METRICS;
         size_t before = window_memory(win);
-        for (size_t i = 0; i < nm; i++)
-            if (window_add(win, &st->spec[w], W, ev->ts_ms, metric[i], count,
-                           sums(st, c) + w * STATE_METRICS) < 0)
+        if (st->wkind[w] == WK_ENG) {
+            if (engagement &&
+                window_add(win, &st->spec[w], W, ev->ts_ms, STATE_ENGAGEMENTS,
+                           count, s) < 0)
                 goto oom;
+        } else {
+            for (size_t i = 0; i < nm; i++)
+                if (window_add(win, &st->spec[w], W, ev->ts_ms, metric[i],
+                               count, s) < 0)
+                    goto oom;
+        }
         st->memory += window_memory(win) - before;
     }
+    if (engagement)
+        decay_schedule(st, c, W + 1);
+    if (ev->type == EVENT_POST && ev->sponsored &&
+        check_conflicts(st, c, ev, W) < 0)
+        goto oom;
     if (update_wake(st, c) < 0)
         goto oom;
     return EVENT_OK;
@@ -633,14 +913,16 @@ oom:
     return EVENT_ERR_INVALID_EVENT;
 }
 
-/* --- the persistent blob -------------------------------------------------- */
+/* --- the persistent blob --------------------------------------------------- */
 /*
- * Version 1, all integers varints (zigzag for signed):
- *   'E' 1 followers followers_ts first_ts last_ts
+ * Version 2, integers as varints (zigzag for signed):
+ *   'E' 2 followers followers_ts first_ts last_ts decay_eval_at
  *   tier_len tier_name nwindows
- *   per window: width_ms ncells, per cell: bucket (first absolute, then the
- *   delta from the previous), metric (one byte), count
- * Windows are matched by width on restore: a window whose width is no longer
+ *   per window: width_ms kind (0 every metric, 1 engagements only) ncells,
+ *   per cell: bucket (first absolute, then the delta from the previous),
+ *   metric (one byte), count
+ *   then decay_encode() and conflict_encode().
+ * Windows are matched by width and kind on restore: one no longer
  * configured is dropped, a new one starts empty.
  */
 
@@ -652,14 +934,15 @@ void state_creator_encode(const state *st, const state_creator *c, buf *out)
     buf_append_varint(out, c->followers_ts);
     buf_append_varint(out, c->first_ts);
     buf_append_varint(out, c->last_ts);
-    const char *tier = c->tier == TIER_UNKNOWN ? ""
-                                               : st->cfg->tiers[c->tier].name;
+    buf_append_varint(out, c->decay_eval_at);
+    const char *tier = c->tier == TIER_UNKNOWN ? "" : tier_name(st, c->tier);
     buf_append_uvarint(out, strlen(tier));
     buf_append_str(out, tier);
     buf_append_uvarint(out, st->nwin);
     for (size_t w = 0; w < st->nwin; w++) {
         const window *win = &wins(c)[w];
         buf_append_uvarint(out, (uint64_t)st->spec[w].width_ms);
+        buf_append_byte(out, st->wkind[w]);
         buf_append_uvarint(out, win->n);
         int64_t prev = 0;
         for (uint32_t i = 0; i < win->n; i++) {
@@ -670,6 +953,8 @@ void state_creator_encode(const state *st, const state_creator *c, buf *out)
             buf_append_varint(out, win->cells[i].count);
         }
     }
+    decay_encode(&c->decay, out);
+    conflict_encode(c->conflicts, out);
 }
 
 static int decode(state *st, state_creator *c, const char *d, size_t len,
@@ -686,6 +971,7 @@ static int decode(state *st, state_creator *c, const char *d, size_t len,
         buf_read_varint(d, len, &pos, &c->followers_ts) < 0 ||
         buf_read_varint(d, len, &pos, &c->first_ts) < 0 ||
         buf_read_varint(d, len, &pos, &c->last_ts) < 0 ||
+        buf_read_varint(d, len, &pos, &c->decay_eval_at) < 0 ||
         buf_read_uvarint(d, len, &pos, &tlen) < 0 || tlen > len - pos)
         goto corrupt;
     char tier[CONFIG_TIER_NAME_MAX + 1] = "";
@@ -698,20 +984,24 @@ static int decode(state *st, state_creator *c, const char *d, size_t len,
     if (tlen > 0) {
         int t = config_tier_index(st->cfg, tier);
         c->tier = (int16_t)t;
-        /* A tier no longer configured: classify afresh. */
+        /* A tier no longer configured: classify afresh, silently. */
         if (t < 0 && c->followers >= 0)
-            classify(st, c);
+            c->tier = (int16_t)tier_classify(st->cfg->tiers, st->cfg->ntiers,
+                                             st->cfg->hysteresis, TIER_UNKNOWN,
+                                             c->followers);
     }
     if (buf_read_uvarint(d, len, &pos, &nwin) < 0)
         goto corrupt;
     for (uint64_t k = 0; k < nwin; k++) {
         uint64_t width, ncells;
-        if (buf_read_uvarint(d, len, &pos, &width) < 0 ||
-            buf_read_uvarint(d, len, &pos, &ncells) < 0)
+        if (buf_read_uvarint(d, len, &pos, &width) < 0 || pos >= len)
+            goto corrupt;
+        uint8_t kind = (uint8_t)d[pos++];
+        if (buf_read_uvarint(d, len, &pos, &ncells) < 0)
             goto corrupt;
         window *win = NULL;
         for (size_t w = 0; w < st->nwin; w++)
-            if ((uint64_t)st->spec[w].width_ms == width)
+            if ((uint64_t)st->spec[w].width_ms == width && st->wkind[w] == kind)
                 win = &wins(c)[w];
         int64_t b = 0;
         for (uint64_t i = 0; i < ncells; i++) {
@@ -720,13 +1010,17 @@ static int decode(state *st, state_creator *c, const char *d, size_t len,
                 goto corrupt;
             unsigned metric = (uint8_t)d[pos++];
             if (buf_read_varint(d, len, &pos, &count) < 0 ||
-                metric >= STATE_METRICS || metric == STATE_ENGAGEMENTS)
+                metric >= STATE_METRICS ||
+                (metric == STATE_ENGAGEMENTS) != (kind == WK_ENG))
                 goto corrupt;
             b += delta;
             if (win != NULL && window_restore_cell(win, b, metric, count) < 0)
                 goto corrupt;
         }
     }
+    if (decay_decode(&c->decay, d, len, &pos) < 0 ||
+        conflict_decode(&c->conflicts, d, len, &pos) < 0)
+        goto corrupt;
     if (pos != len)
         goto corrupt;
     return 0;
@@ -756,6 +1050,7 @@ state_creator *state_creator_restore(state *st, int slot, const char *id,
         st->memory += window_memory(&wins(c)[w]);
     }
     c->persisted = 1;
+    st->memory += conflict_memory(c->conflicts);
     if (update_wake(st, c) < 0) {
         remove_creator(st, c);
         snprintf(errstr, errstr_size, "out of memory restoring a creator");

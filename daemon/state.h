@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alert.h"
 #include "buf.h"
 #include "config.h"
 #include "event.h"
@@ -168,6 +169,15 @@ bool state_creator_written(const state *st, const state_creator *c,
                            int *tier, int64_t *followers,
                            const int64_t **values);
 
+/*
+ * The creator's decay state name ("ok", "pending", "firing") and last ratio
+ * (NaN when none), for its hash.
+ */
+const char *state_creator_decay_state(const state_creator *c);
+/* Whether the last checkpoint wrote a decay_ratio for this dirty creator. */
+bool state_creator_written_ratio(const state_creator *c);
+double state_creator_decay_ratio(const state_creator *c);
+
 /* Appends the creator's persistent state to out (versioned binary). */
 void state_creator_encode(const state *st, const state_creator *c, buf *out);
 
@@ -178,10 +188,44 @@ size_t state_dirty_count(const state *st);
 state_creator *state_dirty_get(const state *st, size_t i);
 
 /*
- * Records that the dirty creators were written: their current values become
- * the written ones and the dirty list empties.
+ * Records that the dirty creators and the alerts were written: the current
+ * values become the written ones, the dirty list and the alerts empty.
  */
 void state_checkpoint_done(state *st);
+
+/* --- alerts ---------------------------------------------------------------- */
+
+/*
+ * An alert decided since the last checkpoint (engagement_decay,
+ * brand_conflict, tier_change), already formatted.  Alerts are decided on
+ * event time only, so a replay decides the same ones with the same ids.
+ */
+typedef struct state_alert {
+    int slot;                       /* partition it belongs to */
+    alert_kind kind;
+    alert_status status;
+    alert_severity severity;
+    char alert_id[ALERT_ID_LEN + 1];
+    char *creator_id;               /* the Kafka key */
+    size_t creator_len;
+    char *json;                     /* schemas/alert.schema.json */
+    size_t json_len;
+    char *summary;                  /* one readable line */
+    bool sent;                      /* produced to Kafka already */
+} state_alert;
+
+/* Alerts decided since the last state_checkpoint_done(), in order. */
+size_t state_alert_count(const state *st);
+const state_alert *state_alert_get(const state *st, size_t i);
+
+/* Records that alert i was produced to Kafka. */
+void state_alert_set_sent(state *st, size_t i);
+
+/* Forgets the alerts (state_checkpoint_done() does it too). */
+void state_alerts_clear(state *st);
+
+/* Sponsored posts whose sector was unknown (no conflict check), so far. */
+uint64_t state_conflicts_unchecked(const state *st);
 
 /* Creators in memory, and bytes held for them (approximate). */
 size_t state_creator_count(const state *st);

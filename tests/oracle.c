@@ -29,15 +29,18 @@ struct oracle {
     int64_t windows[8];
     size_t nwin;
     int64_t grace;
+    int64_t horizon_window;
     int64_t wm[MAXP];
     bool has_wm[MAXP];
     ocreator *c;
     size_t n, cap;
 };
 
-oracle *oracle_new(const int64_t *windows, size_t nwindows, int64_t late_grace)
+oracle *oracle_new(const int64_t *windows, size_t nwindows, int64_t late_grace,
+                   int64_t horizon_window)
 {
     oracle *o = calloc(1, sizeof *o);
+    o->horizon_window = horizon_window;
     memcpy(o->windows, windows, nwindows * sizeof *windows);
     o->nwin = nwindows;
     o->grace = late_grace;
@@ -96,8 +99,7 @@ static int classify(int cur, int64_t f)
 bool oracle_add(oracle *o, const oracle_event *ev)
 {
     int p = ev->partition;
-    int64_t longest = o->windows[o->nwin - 1];
-    if (o->has_wm[p] && ev->ts < o->wm[p] - o->grace - longest)
+    if (o->has_wm[p] && ev->ts < o->wm[p] - o->grace - o->horizon_window)
         return false;
     if (!o->has_wm[p] || ev->ts > o->wm[p])
         o->wm[p] = ev->ts;

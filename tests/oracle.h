@@ -28,8 +28,13 @@ typedef struct oracle_event {
 
 typedef struct oracle oracle;
 
-/* windows: lengths in ms (sorted); late_grace in ms; default tiers. */
-oracle *oracle_new(const int64_t *windows, size_t nwindows, int64_t late_grace);
+/*
+ * windows: lengths in ms (sorted); late_grace in ms; horizon_window: the
+ * longest window of all, decay's baseline included (events older than
+ * W - late_grace - horizon_window are too_late); default tiers.
+ */
+oracle *oracle_new(const int64_t *windows, size_t nwindows, int64_t late_grace,
+                   int64_t horizon_window);
 void oracle_free(oracle *o);
 
 /*

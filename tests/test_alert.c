@@ -450,7 +450,7 @@ static void schema_validate(const char *docs, int n, bool *valid)
     size_t cmd_len = 0;
     FILE *c = open_memstream(&cmd, &cmd_len);
     cr_assert_not_null(c);
-    fprintf(c, "python3 - '%s' '%s' <<'EOF'\n"
+    fprintf(c, "/usr/bin/python3 - '%s' '%s' <<'EOF'\n"
                "import json, sys\n"
                "import jsonschema\n"
                "with open(sys.argv[1], encoding='utf-8') as f:\n"

@@ -887,7 +887,8 @@ static void schema_validate(char **paths, int n, bool *valid)
     FILE *f = open_memstream(&cmd, &cmd_len);
     cr_assert_not_null(f);
     char *schema = root_file("schemas/event.schema.json");
-    fputs("python3 - ", f);
+    /* Debian's interpreter: make deps installs python3-jsonschema for it. */
+    fputs("/usr/bin/python3 - ", f);
     shell_quote(f, schema);
     for (int i = 0; i < n; i++) {
         fputc(' ', f);

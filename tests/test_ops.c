@@ -247,6 +247,15 @@ static int readyz_is_200(void *arg)
     return r.status == 200;
 }
 
+static int creators_gauge_is_2(void *arg)
+{
+    (void)arg;
+    reply r = http_get(readyz_port, "/metrics");
+    int ok = r.body != NULL && strstr(r.body, "\nengaged_creators 2\n") != NULL;
+    free(r.body);
+    return ok;
+}
+
 Test(ops, metrics_count_what_was_sent_and_readyz_follows_redis,
      .timeout = 150)
 {
@@ -280,6 +289,8 @@ Test(ops, metrics_count_what_was_sent_and_readyz_follows_redis,
     world_wait_caught_up(60000);
     world_assert_truth();
 
+    /* Gauges are refreshed every second: wait for this one. */
+    cr_assert_eq(harness_wait(creators_gauge_is_2, NULL, 10000), 0);
     r = http_get(port, "/metrics");
     cr_assert_eq(r.status, 200);
     char *listing = prom_parse(r.body, strlen(r.body));

@@ -73,7 +73,7 @@ Test(pipeline, refused_messages_go_to_the_dlq_with_reason_and_source,
 {
     world_up("[kafka]\nmax_event_bytes = 1000\n");
     int p = world_partition_of("c1");
-    world_send(world_engagement("c1", T0 + 10 * DAY, 0, 1));
+    world_send(world_engagement("c1", T0 + 40 * DAY, 0, 1));
     const char *bad_json = "{\"type\":";
     world_send_raw(p, "c1", bad_json, strlen(bad_json));
     const char *bad_count = "{\"type\":\"engagement\",\"creator_id\":\"c1\","
@@ -89,10 +89,10 @@ Test(pipeline, refused_messages_go_to_the_dlq_with_reason_and_source,
              ",\"action\":\"like\"}", T0);
     world_send_raw(p, "c1", late, strlen(late));
     const char *other = "{\"type\":\"engagement\",\"creator_id\":\"c2\","
-                        "\"ts\":1794355200000,\"action\":\"like\"}";
+                        "\"ts\":1796947200000,\"action\":\"like\"}";
     world_send_raw(p, "c1", other, strlen(other));
     world_send_raw(p, NULL, other, strlen(other));
-    world_send(world_engagement("c1", T0 + 10 * DAY + 1, 1, 2));
+    world_send(world_engagement("c1", T0 + 40 * DAY + 1, 1, 2));
 
     harness_daemon *d = harness_daemon_start(W.config);
     cr_assert_not_null(d);

@@ -116,7 +116,12 @@ Test(state, windows_roll_for_a_creator_with_no_new_event)
     event c = eng("busy", T0 + 8 * DAY, EVENT_LIKE, 1);
     cr_assert_eq(apply(&c), EVENT_OK);
     cr_assert_eq(value("quiet", 2, STATE_LIKES), 0, "left the 7d window");
-    cr_assert_eq(state_creator_wake(creator("quiet")), STATE_NO_WAKE);
+    cr_assert_neq(state_creator_wake(creator("quiet")), STATE_NO_WAKE,
+                  "still in decay's 28d baseline");
+    event d = eng("busy", T0 + 29 * DAY, EVENT_LIKE, 1);
+    cr_assert_eq(apply(&d), EVENT_OK);
+    cr_assert_eq(state_creator_wake(creator("quiet")), STATE_NO_WAKE,
+                 "nothing left to expire");
 }
 
 Test(state, out_of_order_event_counts_in_its_bucket)
@@ -133,18 +138,19 @@ Test(state, out_of_order_event_counts_in_its_bucket)
 
 Test(state, too_late_is_refused_without_moving_anything)
 {
-    event a = eng("c1", T0 + 30 * DAY, EVENT_LIKE, 1);
+    event a = eng("c1", T0 + 60 * DAY, EVENT_LIKE, 1);
     cr_assert_eq(apply(&a), EVENT_OK);
-    /* horizon = W - late_grace (5m) - longest window (7d) */
-    event edge = eng("c2", T0 + 23 * DAY - 5 * MIN, EVENT_LIKE, 1);
-    event old = eng("c2", T0 + 23 * DAY - 5 * MIN - 1, EVENT_LIKE, 1);
+    /* horizon = W - late_grace (5m) - the longest window: decay's 28d
+     * baseline, longer than the 7d metric window */
+    event edge = eng("c2", T0 + 32 * DAY - 5 * MIN, EVENT_LIKE, 1);
+    event old = eng("c2", T0 + 32 * DAY - 5 * MIN - 1, EVENT_LIKE, 1);
     char detail[256] = "";
     state_creator *c2 = creator("c2");
     cr_assert_eq(state_apply(st, slot, c2, &edge, detail, sizeof detail), EVENT_OK);
     cr_assert_eq(state_apply(st, slot, c2, &old, detail, sizeof detail),
                  EVENT_ERR_TOO_LATE);
     cr_assert(strstr(detail, "older than the watermark") != NULL, "%s", detail);
-    cr_assert_eq(state_partition_watermark(st, slot), T0 + 30 * DAY);
+    cr_assert_eq(state_partition_watermark(st, slot), T0 + 60 * DAY);
 }
 
 Test(state, latest_follower_count_by_event_time_sets_the_tier)

@@ -15,10 +15,10 @@ void world_up(const char *extra_config)
     memset(&W, 0, sizeof W);
     W.redis = harness_redis_start();
     cr_assert_not_null(W.redis);
-    const char *topics[] = {TOPIC, DLQ, ALERTS};
-    W.kafka = harness_kafka_start(1, NPART, topics, 3);
+    const char *topics[] = {TOPIC, DLQ, ALERTS, ALERTS_B};
+    W.kafka = harness_kafka_start(1, NPART, topics, 4);
     cr_assert_not_null(W.kafka);
-    W.truth = oracle_new(windows, 3, 5 * MIN);
+    W.truth = oracle_new(windows, 3, 5 * MIN, 28 * DAY);
     snprintf(W.config, sizeof W.config,
              "[kafka]\nbootstrap.servers = %s\nsession.timeout.ms = 6000\n"
              "[redis]\nport = %d\n"

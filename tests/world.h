@@ -14,6 +14,7 @@
 #define TOPIC "engagement.events"
 #define DLQ "engagement.dlq"
 #define ALERTS "engagement.alerts"
+#define ALERTS_B "engagement.alerts.b"  /* for a second daemon */
 #define NPART 4
 #define MIN INT64_C(60000)
 #define HOUR (60 * MIN)

@@ -3,8 +3,12 @@
 #   a throwaway redis-server on a free loopback port
 #   engaged with its embedded Kafka broker
 #   a synthetic stream from engaged-gen: thousands of creators over every
-#   tier, a week of event time compressed into seconds
-# then the per-tier metrics read back from Redis, and everything cleaned up.
+#   tier, thirty days of event time compressed into seconds, with three
+#   stories: a mega-influencer whose engagement collapses (decay fires, then
+#   resolves), a creator paid by two beverage brands ten days apart
+#   (conflict), a macro creator crossing a million followers (tier change)
+# each alert printed as it fires, then the per-tier metrics read back from
+# Redis, and everything cleaned up.
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -14,14 +18,18 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 work=$(mktemp -d /tmp/engaged-demo.XXXXXX)
 redis_pid= engaged_pid=
+tail_pid=
 cleanup() {
+    [ -n "$tail_pid" ] && kill "$tail_pid" 2>/dev/null || true
     [ -n "$engaged_pid" ] && kill "$engaged_pid" 2>/dev/null && wait "$engaged_pid" 2>/dev/null || true
     [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+http_port=$(free_port)
 say "starting a throwaway redis-server on 127.0.0.1:$port"
 redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
     --dir "$work" --logfile "$work/redis.log" &
@@ -38,6 +46,13 @@ embedded.partitions = 4
 [redis]
 port = $port
 
+[http]
+listen = 127.0.0.1:$http_port
+
+[conflict]
+brand.pepsi = beverages
+brand.coca-cola = beverages
+
 [checkpoint]
 interval_ms = 500
 
@@ -49,9 +64,19 @@ say "starting engaged with its embedded Kafka broker (log: engaged.log)"
 "$BUILD/engaged" -c "$work/engaged.conf" 2> "$work/engaged.log" &
 engaged_pid=$!
 
-say "producing $EVENTS events for $CREATORS creators, 7 days of event time"
-"$BUILD/engaged-gen" --bootstrap-file "$work/bootstrap" -n "$EVENTS" \
-    -c "$CREATORS" --days 7 --seed 42 -q
+# Alerts, one readable line each, as engaged logs them.
+tail -n +1 -F "$work/engaged.log" 2>/dev/null |
+    sed -un 's/^<5>alert \([a-z]*\) \([a-z_]*\) \([a-z]*\): \(.*\) alert_id=\(.*\)/    ALERT \1 \3 \2: \4 (id \5)/p' &
+tail_pid=$!
+
+# Thirty days ending now: the daemon refuses events from the future.
+start=$(date -u -d '30 days ago' +%Y-%m-%dT00:00:00Z)
+say "producing $EVENTS events for $CREATORS creators and three stories, 30 days of event time from $start"
+produced=$("$BUILD/engaged-gen" --bootstrap-file "$work/bootstrap" -n "$EVENTS" \
+    -c "$CREATORS" --days 30 --start "$start" --seed 42 --stories -q 2>&1 |
+    sed -n 's/^produced \([0-9]*\) events.*/\1/p')
+[ -n "$produced" ] || { echo "engaged-gen failed"; exit 1; }
+EVENTS=$produced
 
 say "waiting for engaged to checkpoint every event into Redis"
 consumed() { redis-cli -p "$port" hvals eng:offsets:engaged | awk '{s+=$1} END {print s+0}'; }
@@ -66,6 +91,7 @@ while [ "$(consumed)" -lt "$EVENTS" ]; do
     fi
     sleep 0.2
 done
+sleep 0.3; kill "$tail_pid" 2>/dev/null || true
 say "all $EVENTS events are in Redis"
 
 echo
@@ -95,6 +121,16 @@ if [ -n "$mega" ]; then
         awk '{ printf "    %-24s %s\n", $1, $2 }'
     echo
 fi
+say "the alert stream in Redis: XLEN eng:alerts = $(redis-cli -p "$port" xlen eng:alerts)"
+say "Prometheus metrics at http://127.0.0.1:$http_port/metrics, for example:"
+python3 - "$http_port" <<'PY'
+import sys, urllib.request
+text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1]).read().decode()
+for line in text.splitlines():
+    if line.startswith(("engaged_events_total", "engaged_alerts_total", "engaged_creators ")) and not line.endswith(" 0"):
+        print("    " + line)
+PY
+echo
 say "stopping engaged (SIGTERM: final checkpoint, clean exit)"
 kill -TERM "$engaged_pid"
 wait "$engaged_pid" && rc=0 || rc=$?
