@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "secret.h"
 #include "tier.h"
 #include "timefmt.h"
 
@@ -291,23 +292,6 @@ static int fail(checkpoint *ck, redisReply *r, const char *what, char *errstr,
     return -1;
 }
 
-static int read_password(const char *path, char *pw, size_t size,
-                         char *errstr, size_t errstr_size)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        snprintf(errstr, errstr_size, "cannot read password_file %s: %s",
-                 path, strerror(errno));
-        return -1;
-    }
-    size_t n = fread(pw, 1, size - 1, f);
-    fclose(f);
-    pw[n] = 0;
-    while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
-        pw[--n] = 0;
-    return 0;
-}
-
 int checkpoint_connect(checkpoint *ck, char *errstr, size_t errstr_size)
 {
     if (ck->ctx != NULL)
@@ -324,13 +308,14 @@ int checkpoint_connect(checkpoint *ck, char *errstr, size_t errstr_size)
     redisSetTimeout(ck->ctx, tv);
     redisEnableKeepAlive(ck->ctx);
     redisReply *r;
-    if (cfg->redis_password_file[0]) {
-        char pw[1024];
-        if (read_password(cfg->redis_password_file, pw, sizeof pw, errstr,
-                          errstr_size) < 0) {
-            disconnect(ck);
-            return -1;
-        }
+    char pw[SECRET_MAX];
+    int has = secret_read(cfg->redis_password_file, "redis-password", pw,
+                          sizeof pw, errstr, errstr_size);
+    if (has < 0) {
+        disconnect(ck);
+        return -1;
+    }
+    if (has > 0) {
         if (cfg->redis_user[0])
             r = redisCommand(ck->ctx, "AUTH %s %s", cfg->redis_user, pw);
         else

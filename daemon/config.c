@@ -58,13 +58,14 @@ enum section_id {
     SEC_ALERTS,
     SEC_HTTP,
     SEC_CHECKPOINT,
+    SEC_STATE,
     SEC_LOG,
     NSECTIONS
 };
 
 static const char *const section_names[NSECTIONS] = {
     "kafka", "redis", "tiers", "metrics", "decay", "conflict", "alerts",
-    "http", "checkpoint", "log",
+    "http", "checkpoint", "state", "log",
 };
 
 enum key_kind {
@@ -124,6 +125,9 @@ static const struct key_desc keys[] = {
      1024, 0},
     {SEC_KAFKA, "embedded.bootstrap_file", KIND_STRING,
      F(embedded_bootstrap_file), 0, 0, 0},
+    /* Read by engaged and handed to librdkafka as sasl.password. */
+    {SEC_KAFKA, "sasl.password_file", KIND_STRING,
+     F(kafka_sasl_password_file), 0, 0, 0},
 
     {SEC_REDIS, "host", KIND_STRING, F(redis_host), 0, 0, STR_NOSPACE},
     {SEC_REDIS, "port", KIND_INT, F(redis_port), 1, 65535, 0},
@@ -167,6 +171,7 @@ static const struct key_desc keys[] = {
 
     {SEC_CHECKPOINT, "interval_ms", KIND_I64, F(checkpoint_interval_ms), 10,
      3600000, 0},
+    {SEC_STATE, "max_creators", KIND_I64, F(max_creators), 0, 1000000000, 0},
     {SEC_CHECKPOINT, "max_events", KIND_I64, F(checkpoint_max_events), 1,
      100000000, 0},
 
@@ -199,6 +204,7 @@ static const config defaults = {
     .redis_db = 0,
     .redis_user = "",
     .redis_password_file = "",
+    .kafka_sasl_password_file = "",
     .redis_prefix = "eng:",
     .redis_timeout_ms = 2000,
 
@@ -238,6 +244,7 @@ static const config defaults = {
 
     .checkpoint_interval_ms = 1000,
     .checkpoint_max_events = 100000,
+    .max_creators = 1000000,
 
     .log_level = LOG_LEVEL_INFO,
 };

@@ -69,6 +69,7 @@ typedef struct config {
     char *embedded_bootstrap_file;  /* "" when unset */
     config_kafka_prop *kafka_props;
     size_t nkafka_props;
+    char *kafka_sasl_password_file; /* sasl.password_file; "" when unset */
 
     /* [redis] */
     char *redis_host;
@@ -130,6 +131,9 @@ typedef struct config {
     /* [checkpoint] */
     int64_t checkpoint_interval_ms;
     int64_t checkpoint_max_events;
+
+    /* [state] creators held in memory at most; 0: no cap */
+    int64_t max_creators;
 
     /* [log] */
     int log_level;                  /* LOG_LEVEL_* */

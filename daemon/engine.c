@@ -102,6 +102,10 @@ struct engine {
     uint64_t status_events;      /* events total at the last STATUS= */
     int64_t status_at_ms;
     uint64_t unchecked_seen;     /* conflict checks skipped, counted */
+    /* Kafka timestamps of the messages since the last checkpoint, for the
+     * event-to-checkpoint latency. */
+    int64_t *produced_at;
+    size_t nproduced_at, produced_at_cap;
 };
 
 /* --- small helpers ---------------------------------------------------------- */
@@ -576,6 +580,22 @@ static void send_dlq(engine *e, bitem *it, event_error err, const char *detail)
     }
 }
 
+static void note_produce_time(engine *e, const rd_kafka_message_t *m)
+{
+    int64_t ts = rd_kafka_message_timestamp(m, NULL);
+    if (ts < 0)
+        return;
+    if (e->nproduced_at == e->produced_at_cap) {
+        size_t cap = e->produced_at_cap ? e->produced_at_cap * 2 : 4096;
+        int64_t *p = realloc(e->produced_at, cap * sizeof *p);
+        if (p == NULL)
+            return; /* a latency sample lost, nothing else */
+        e->produced_at = p;
+        e->produced_at_cap = cap;
+    }
+    e->produced_at[e->nproduced_at++] = ts;
+}
+
 static void apply(engine *e)
 {
     for (size_t i = 0; i < e->nbatch; i++) {
@@ -607,6 +627,7 @@ static void apply(engine *e)
                 send_dlq(e, it, err, it->detail);
             p->next_offset = m->offset + 1;
             e->events_since_ckpt++;
+            note_produce_time(e, m);
             e->applied_total++;
         }
     next:
@@ -692,6 +713,10 @@ static int build_ck_parts(engine *e, bool *changed)
 static void after_commit(engine *e)
 {
     state_checkpoint_done(e->st);
+    int64_t now = wall_ms();
+    for (size_t i = 0; i < e->nproduced_at; i++)
+        metrics_event_latency(e->m, now - e->produced_at[i], 1);
+    e->nproduced_at = 0;
     rd_kafka_topic_partition_list_t *l =
         rd_kafka_topic_partition_list_new((int)e->nck_parts);
     for (size_t i = 0; i < e->nck_parts; i++) {
@@ -710,6 +735,18 @@ static void after_commit(engine *e)
     rd_kafka_topic_partition_list_destroy(l);
     free_ck_parts(e);
     e->checkpoints++;
+    /* Bounded memory: whoever goes now is read back from Redis when an
+     * event or a bucket expiry of theirs comes. */
+    if (e->cfg->max_creators > 0 &&
+        state_creator_count(e->st) > (size_t)e->cfg->max_creators) {
+        size_t n = state_evict(e->st, (size_t)e->cfg->max_creators);
+        if (n > 0) {
+            for (size_t i = 0; i < e->nparts; i++)
+                e->parts[i].nonresident = true;
+            log_debug("evicted creators=%zu remaining=%zu", n,
+                      state_creator_count(e->st));
+        }
+    }
 }
 
 /*
@@ -951,6 +988,7 @@ static void reload(engine *e)
     c->max_future_ms = n->max_future_ms;
     c->checkpoint_interval_ms = n->checkpoint_interval_ms;
     c->checkpoint_max_events = n->checkpoint_max_events;
+    c->max_creators = n->max_creators;
     c->log_level = n->log_level;
     log_set_level(c->log_level);
     config_free(n);
@@ -1161,6 +1199,7 @@ void engine_free(engine *e)
         free(e->parts[i].topic);
     free(e->parts);
     free(e->batch);
+    free(e->produced_at);
     free_ck_parts(e);
     free(e->fl.off);
     free(e->fl.len);

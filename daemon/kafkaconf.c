@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "secret.h"
+
 static int set_pairs(rd_kafka_conf_t *conf, const char *const *kv,
                      char *errstr, size_t errstr_size)
 {
@@ -39,6 +41,26 @@ static int set_file_props(const config *cfg, rd_kafka_conf_t *conf,
     return bad;
 }
 
+/* sasl.password from sasl.password_file or the kafka-sasl-password
+ * credential, never from the configuration file itself. */
+static int set_sasl_password(const config *cfg, rd_kafka_conf_t *conf,
+                             char *errstr, size_t errstr_size)
+{
+    char pw[SECRET_MAX], err[512];
+    int has = secret_read(cfg->kafka_sasl_password_file, "kafka-sasl-password",
+                          pw, sizeof pw, errstr, errstr_size);
+    if (has <= 0)
+        return has;
+    int rc = 0;
+    if (rd_kafka_conf_set(conf, "sasl.password", pw, err, sizeof err) !=
+        RD_KAFKA_CONF_OK) {
+        snprintf(errstr, errstr_size, "librdkafka: sasl.password: %s", err);
+        rc = -1;
+    }
+    memset(pw, 0, sizeof pw);
+    return rc;
+}
+
 rd_kafka_conf_t *kafkaconf_new(const config *cfg, const char *bootstrap,
                                const char *const *defaults,
                                const char *const *forced, char *errstr,
@@ -50,7 +72,8 @@ rd_kafka_conf_t *kafkaconf_new(const config *cfg, const char *bootstrap,
     if (set_pairs(conf, boot, errstr, errstr_size) < 0 ||
         set_pairs(conf, defaults, errstr, errstr_size) < 0 ||
         set_file_props(cfg, conf, errstr, errstr_size) > 0 ||
-        set_pairs(conf, forced, errstr, errstr_size) < 0) {
+        set_pairs(conf, forced, errstr, errstr_size) < 0 ||
+        set_sasl_password(cfg, conf, errstr, errstr_size) < 0) {
         size_t n = strlen(errstr);
         if (n > 0 && errstr[n - 1] == '\n')
             errstr[n - 1] = 0;

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "secret.h"
 
 static void usage(FILE *out)
 {
@@ -69,6 +70,11 @@ int main(int argc, char **argv)
         fputs(errbuf, stderr);
         return 1;
     }
+    char key[128];
+    if (secret_config_exposed(cfg, key, sizeof key))
+        log_warning("%s is readable by other users and holds a secret "
+                    "([kafka] %s): restrict it (chmod o-r) or use "
+                    "sasl.password_file or a systemd credential", path, key);
     if (check) {
         printf("configuration OK\n");
         config_free(cfg);

@@ -43,6 +43,18 @@ static const char *const bucket_le[NBUCKETS] = {
     "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1",
     "0.25",  "0.5",    "1",     "2.5",  "5",     "10"};
 
+/* Event-to-checkpoint latency buckets: produce time (the Kafka message
+ * timestamp) to the commit of the checkpoint that holds the event. */
+#define NLAT 16
+static const uint64_t lat_ns[NLAT] = {
+    50000000,   100000000,  250000000,  500000000,  750000000,
+    1000000000, 1100000000, 1250000000, 1500000000, 2000000000,
+    3000000000, 5000000000, 10000000000, 30000000000, 60000000000,
+    300000000000};
+static const char *const lat_le[NLAT] = {
+    "0.05", "0.1", "0.25", "0.5", "0.75", "1", "1.1", "1.25", "1.5", "2",
+    "3",    "5",   "10",   "30",  "60",   "300"};
+
 #define HEALTH_TIMEOUT_MIN_MS 10000
 
 typedef struct pslot {
@@ -74,6 +86,8 @@ struct metrics {
      * above the largest bound. */
     atomic_uint_fast64_t ckpt_bucket[NBUCKETS + 1];
     atomic_uint_fast64_t ckpt_sum_ns;
+    atomic_uint_fast64_t lat_bucket[NLAT + 1];
+    atomic_uint_fast64_t lat_sum_ns;
     atomic_int_fast64_t creators;
     atomic_int_fast64_t state_bytes;
     atomic_uint_fast64_t redis_errors;
@@ -159,6 +173,18 @@ void metrics_conflict_check_skipped(metrics *m)
     INC(m->conflict_skipped);
 }
 
+/* Adds n observations of ns to a histogram of per-bucket counts. */
+static void observe(atomic_uint_fast64_t *buckets, const uint64_t *bounds,
+                    size_t nbounds, atomic_uint_fast64_t *sum_ns, uint64_t ns,
+                    uint64_t n)
+{
+    size_t b = 0;
+    while (b < nbounds && ns > bounds[b])
+        b++;
+    atomic_fetch_add_explicit(&buckets[b], n, memory_order_relaxed);
+    atomic_fetch_add_explicit(sum_ns, ns * n, memory_order_relaxed);
+}
+
 void metrics_checkpoint(metrics *m, metrics_checkpoint_result result,
                         double seconds)
 {
@@ -171,11 +197,13 @@ void metrics_checkpoint(metrics *m, metrics_checkpoint_result result,
     if (seconds > 0)
         ns = seconds < 3.15e9 ? (uint64_t)llround(seconds * 1e9)
                               : UINT64_C(3150000000000000000);
-    size_t b = 0;
-    while (b < NBUCKETS && ns > bucket_ns[b])
-        b++;
-    INC(m->ckpt_bucket[b]);
-    atomic_fetch_add_explicit(&m->ckpt_sum_ns, ns, memory_order_relaxed);
+    observe(m->ckpt_bucket, bucket_ns, NBUCKETS, &m->ckpt_sum_ns, ns, 1);
+}
+
+void metrics_event_latency(metrics *m, int64_t ms, uint64_t n)
+{
+    uint64_t ns = ms > 0 ? (uint64_t)ms * 1000000 : 0;
+    observe(m->lat_bucket, lat_ns, NLAT, &m->lat_sum_ns, ns, n);
 }
 
 static pslot *find_slot(ptable *t, const char *topic, int32_t partition)
@@ -415,6 +443,28 @@ static void render_partitions(const metrics *m, buf *b)
     pthread_mutex_unlock(&t->lock);
 }
 
+static void render_histogram(buf *b, const char *name, const char *help,
+                             const atomic_uint_fast64_t *buckets,
+                             const char *const *le, size_t nbounds,
+                             const atomic_uint_fast64_t *sum_ns)
+{
+    char sample[128];
+    family(b, name, "histogram", help);
+    snprintf(sample, sizeof sample, "%s_bucket", name);
+    uint64_t cum = 0;
+    for (size_t i = 0; i <= nbounds; i++) {
+        cum += LOAD(buckets[i]);
+        sample_name(b, sample, "le", i < nbounds ? le[i] : "+Inf", NULL, NULL);
+        value_u64(b, cum);
+    }
+    buf_append_str(b, name);
+    buf_append_str(b, "_sum");
+    value_double(b, "%.9f", (double)LOAD(*sum_ns) / 1e9);
+    buf_append_str(b, name);
+    buf_append_str(b, "_count");
+    value_u64(b, cum);
+}
+
 int metrics_render(const metrics *m, buf *b)
 {
     family(b, "engaged_events_total", "counter",
@@ -462,19 +512,13 @@ int metrics_render(const metrics *m, buf *b)
         value_u64(b, LOAD(m->checkpoints[r]));
     }
 
-    family(b, "engaged_checkpoint_duration_seconds", "histogram",
-           "Duration of checkpoint attempts.");
-    uint64_t cum = 0;
-    for (int i = 0; i <= NBUCKETS; i++) {
-        cum += LOAD(m->ckpt_bucket[i]);
-        sample_name(b, "engaged_checkpoint_duration_seconds_bucket", "le",
-                    i < NBUCKETS ? bucket_le[i] : "+Inf", NULL, NULL);
-        value_u64(b, cum);
-    }
-    buf_append_str(b, "engaged_checkpoint_duration_seconds_sum");
-    value_double(b, "%.9f", (double)LOAD(m->ckpt_sum_ns) / 1e9);
-    buf_append_str(b, "engaged_checkpoint_duration_seconds_count");
-    value_u64(b, cum);
+    render_histogram(b, "engaged_checkpoint_duration_seconds",
+                     "Duration of checkpoint attempts.", m->ckpt_bucket,
+                     bucket_le, NBUCKETS, &m->ckpt_sum_ns);
+    render_histogram(b, "engaged_event_checkpoint_latency_seconds",
+                     "From an event's produce time (its Kafka timestamp) to "
+                     "the commit of the checkpoint that holds it.",
+                     m->lat_bucket, lat_le, NLAT, &m->lat_sum_ns);
 
     render_partitions(m, b);
 

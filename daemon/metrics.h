@@ -134,6 +134,13 @@ void metrics_checkpoint(metrics *m, metrics_checkpoint_result result,
                         double seconds);
 
 /*
+ * Records n events whose produce time was `ms` milliseconds before the
+ * commit of the checkpoint that holds them
+ * (engaged_event_checkpoint_latency_seconds).  Main thread.
+ */
+void metrics_event_latency(metrics *m, int64_t ms, uint64_t n);
+
+/*
  * Sets the gauges of one partition, adding it to the table when new.
  *   topic:        copied; at most METRICS_TOPIC_MAX bytes.
  *   lag:          messages behind the high watermark, or METRICS_NO_LAG.

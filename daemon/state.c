@@ -32,6 +32,7 @@ typedef struct written {
 
 struct state_creator {
     state_creator *hnext;    /* hash chain */
+    state_creator *lru_prev, *lru_next; /* most recently active first */
     uint64_t hash;
     int64_t wake;            /* earliest W at which a bucket expires */
     int64_t followers;       /* -1 unknown */
@@ -81,6 +82,7 @@ struct state {
     size_t nparts;
     state_creator **dirty;
     size_t ndirty, dirty_cap;
+    state_creator *lru_head, *lru_tail;
     size_t memory;
 };
 
@@ -193,8 +195,37 @@ void state_remap_tiers(state *st, const int *map, size_t n)
         }
 }
 
+/* --- recency, for eviction --------------------------------------------- */
+
+static void lru_unlink(state *st, state_creator *c)
+{
+    if (c->lru_prev)
+        c->lru_prev->lru_next = c->lru_next;
+    else if (st->lru_head == c)
+        st->lru_head = c->lru_next;
+    if (c->lru_next)
+        c->lru_next->lru_prev = c->lru_prev;
+    else if (st->lru_tail == c)
+        st->lru_tail = c->lru_prev;
+    c->lru_prev = c->lru_next = NULL;
+}
+
+static void lru_front(state *st, state_creator *c)
+{
+    if (st->lru_head == c)
+        return;
+    lru_unlink(st, c);
+    c->lru_next = st->lru_head;
+    if (st->lru_head)
+        st->lru_head->lru_prev = c;
+    st->lru_head = c;
+    if (st->lru_tail == NULL)
+        st->lru_tail = c;
+}
+
 static void creator_free(state *st, state_creator *c)
 {
+    lru_unlink(st, c);
     st->memory -= conflict_memory(c->conflicts);
     conflict_free(c->conflicts);
     for (size_t w = 0; w < st->nwin; w++) {
@@ -723,6 +754,7 @@ state_creator *state_creator_new(state *st, int slot, const char *id,
     st->ncreators++;
     st->parts[slot].ncreators++;
     st->memory += size;
+    lru_front(st, c);
     return c;
 }
 
@@ -733,6 +765,22 @@ static void remove_creator(state *st, state_creator *c)
     unlink_creator(st, c);
     st->parts[c->slot].ncreators--;
     creator_free(st, c);
+}
+
+size_t state_evict(state *st, size_t max)
+{
+    size_t n = 0;
+    state_creator *c = st->lru_tail;
+    while (c != NULL && st->ncreators > max) {
+        state_creator *prev = c->lru_prev;
+        /* Only what Redis holds already may go. */
+        if (c->written == NULL) {
+            remove_creator(st, c);
+            n++;
+        }
+        c = prev;
+    }
+    return n;
 }
 
 const char *state_creator_id(const state *st, const state_creator *c,
@@ -850,6 +898,7 @@ event_error state_apply(state *st, int slot, state_creator *c,
         state_partition_advance(st, slot, ev->ts_ms);
     if (touch(st, c) < 0)
         goto oom;
+    lru_front(st, c);
     int64_t W = p->watermark;
     if (ev->ts_ms < c->first_ts)
         c->first_ts = ev->ts_ms;

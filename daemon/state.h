@@ -227,6 +227,13 @@ void state_alerts_clear(state *st);
 /* Sponsored posts whose sector was unknown (no conflict check), so far. */
 uint64_t state_conflicts_unchecked(const state *st);
 
+/*
+ * Evicts the least recently active clean creators (their state is in Redis
+ * already) until at most max remain.  They are restored from Redis when an
+ * event or a bucket expiry of theirs comes.  Returns how many went.
+ */
+size_t state_evict(state *st, size_t max);
+
 /* Creators in memory, and bytes held for them (approximate). */
 size_t state_creator_count(const state *st);
 size_t state_memory(const state *st);

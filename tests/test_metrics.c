@@ -7,6 +7,7 @@
 #include "metrics.h"
 
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -381,4 +382,50 @@ Test(metrics, rendering_while_the_main_thread_counts)
     free(l);
     buf_free(&text);
     metrics_free(m);
+}
+
+/* Every series the Grafana dashboard queries is one engaged exports. */
+Test(metrics, the_grafana_dashboard_queries_only_exported_series)
+{
+    const char *root = getenv("ENGAGED_ROOT");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/config/grafana-dashboard.json",
+             root ? root : ".");
+    json_error_t jerr;
+    json_t *dash = json_load_file(path, 0, &jerr);
+    cr_assert_not_null(dash, "%s: %s", path, jerr.text);
+    char err[256];
+    metrics *m = metrics_new("test", err, sizeof err);
+    buf out = BUF_INIT;
+    cr_assert_eq(metrics_render(m, &out), 0);
+    buf_append_byte(&out, 0);
+    size_t i, checked = 0;
+    json_t *panel;
+    json_array_foreach(json_object_get(dash, "panels"), i, panel) {
+        size_t k;
+        json_t *t;
+        json_array_foreach(json_object_get(panel, "targets"), k, t) {
+            const char *expr = json_string_value(json_object_get(t, "expr"));
+            cr_assert_not_null(expr);
+            for (const char *p = strstr(expr, "engaged_"); p;
+                 p = strstr(p + 1, "engaged_")) {
+                size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+                char name[128], type[160];
+                snprintf(name, sizeof name, "\n%.*s", (int)n, p);
+                /* Per-partition series have no sample before partitions
+                 * are assigned, but their family is always declared. */
+                snprintf(type, sizeof type, "# TYPE %.*s ", (int)n, p);
+                cr_assert(strstr(out.data, name) != NULL ||
+                              strstr(out.data, type) != NULL,
+                          "panel \"%s\" queries %s, which is not exported",
+                          json_string_value(json_object_get(panel, "title")),
+                          name + 1);
+                checked++;
+            }
+        }
+    }
+    cr_assert_gt(checked, 15);
+    buf_free(&out);
+    metrics_free(m);
+    json_decref(dash);
 }

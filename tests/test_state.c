@@ -319,3 +319,22 @@ Test(state, dropping_a_partition_forgets_its_creators)
     cr_assert_eq(state_partition_find(st, "t", 0), -1);
     cr_assert_eq(state_partition_find(st, "t", 1), other);
 }
+
+Test(state, eviction_takes_the_least_recently_active_clean_creators)
+{
+    event a = eng("old", T0, EVENT_LIKE, 1);
+    event b = eng("mid", T0 + 1, EVENT_LIKE, 1);
+    event c = eng("new", T0 + 2, EVENT_LIKE, 1);
+    cr_assert_eq(apply(&a), EVENT_OK);
+    cr_assert_eq(apply(&b), EVENT_OK);
+    cr_assert_eq(apply(&c), EVENT_OK);
+    cr_assert_eq(state_evict(st, 1), 0, "all dirty: nothing may go");
+    state_checkpoint_done(st);
+    event again = eng("old", T0 + 3, EVENT_LIKE, 1);
+    cr_assert_eq(apply(&again), EVENT_OK); /* old is active again, and dirty */
+    cr_assert_eq(state_evict(st, 1), 2);
+    cr_assert_not_null(state_creator_find(st, "old", 3), "dirty: kept");
+    cr_assert_null(state_creator_find(st, "mid", 3));
+    cr_assert_null(state_creator_find(st, "new", 3));
+    cr_assert_eq(state_creator_count(st), 1);
+}
