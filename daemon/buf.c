@@ -73,11 +73,29 @@ void buf_append_varint(buf *b, int64_t v)
     buf_append_uvarint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
+size_t buf_format_int(int64_t v, char out[24])
+{
+    /* By hand: this runs for every number of every checkpoint. */
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    size_t len = 0;
+    if (v < 0)
+        out[len++] = '-';
+    while (n > 0)
+        out[len++] = tmp[--n];
+    out[len] = 0;
+    return len;
+}
+
 void buf_append_int(buf *b, int64_t v)
 {
     char tmp[24];
-    int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
-    buf_append(b, tmp, (size_t)n);
+    buf_append(b, tmp, buf_format_int(v, tmp));
 }
 
 bool buf_failed(const buf *b)

@@ -32,6 +32,9 @@ void buf_append_uvarint(buf *b, uint64_t v);
 void buf_append_varint(buf *b, int64_t v);
 /* Decimal text of v. */
 void buf_append_int(buf *b, int64_t v);
+
+/* Writes the decimal text of v and a NUL into out; returns its length. */
+size_t buf_format_int(int64_t v, char out[24]);
 bool buf_failed(const buf *b);
 
 /*

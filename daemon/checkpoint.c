@@ -140,6 +140,9 @@ struct checkpoint {
     const config *cfg;
     redisContext *ctx;
     char wlabel[CONFIG_MAX_WINDOWS][24];
+    /* Field names, made once: "<metric>_<window>" and "er_<window>". */
+    char fname[CONFIG_MAX_WINDOWS][STATE_METRICS][48];
+    char ername[CONFIG_MAX_WINDOWS][32];
     /* The payload: commands of the last checkpoint sent. */
     cmd *cmds;
     size_t ncmds, cmds_cap;
@@ -181,8 +184,7 @@ static void cmd_str(cmd *c, const char *s)
 static void cmd_int(cmd *c, int64_t v)
 {
     char tmp[24];
-    int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
-    cmd_arg(c, tmp, (size_t)n);
+    cmd_arg(c, tmp, buf_format_int(v, tmp));
 }
 
 static cmd *new_cmd(checkpoint *ck)
@@ -633,26 +635,19 @@ static void creator_args(checkpoint *ck, cmd *c, const state *st,
     for (size_t w = 0; w < cfg->nwindows; w++) {
         int64_t v[STATE_METRICS];
         state_creator_values(st, cr, w, v);
-        char f[64];
         for (int m = 0; m < STATE_METRICS; m++) {
-            snprintf(f, sizeof f, "%s_%s", state_metric_name(m),
-                     ck->wlabel[w]);
-            cmd_str(c, f);
+            cmd_str(c, ck->fname[w][m]);
             cmd_int(c, v[m]);
         }
         if (er) {
             char r[64];
-            snprintf(f, sizeof f, "er_%s", ck->wlabel[w]);
-            cmd_str(c, f);
+            cmd_str(c, ck->ername[w]);
             cmd_str(c, checkpoint_format_ratio(v[STATE_ENGAGEMENTS], followers,
                                                r, sizeof r));
         }
     }
-    for (size_t w = 0; del_er && w < cfg->nwindows; w++) {
-        char f[48];
-        snprintf(f, sizeof f, "er_%s", ck->wlabel[w]);
-        cmd_str(c, f);
-    }
+    for (size_t w = 0; del_er && w < cfg->nwindows; w++)
+        cmd_str(c, ck->ername[w]);
     if (del_ratio)
         cmd_str(c, "decay_ratio");
 }
@@ -743,16 +738,10 @@ static int build(checkpoint *ck, const state *st, const checkpoint_part *parts,
         cmd_str(fin, t == 0 ? "unknown" : cfg->tiers[t - 1].name);
         cmd_int(fin, (int64_t)ncols);
         for (size_t k = 0; k < ncols; k++) {
-            char f[64];
-            if (k == 0)
-                snprintf(f, sizeof f, "creators");
-            else if (k == 1)
-                snprintf(f, sizeof f, "followers");
-            else
-                snprintf(f, sizeof f, "%s_%s",
-                         state_metric_name((int)((k - 2) % STATE_METRICS)),
-                         ck->wlabel[(k - 2) / STATE_METRICS]);
-            cmd_str(fin, f);
+            cmd_str(fin, k == 0   ? "creators"
+                         : k == 1 ? "followers"
+                                  : ck->fname[(k - 2) / STATE_METRICS]
+                                             [(k - 2) % STATE_METRICS]);
             cmd_int(fin, row[k]);
         }
     }

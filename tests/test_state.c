@@ -1,4 +1,5 @@
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "state.h"
@@ -337,4 +338,16 @@ Test(state, eviction_takes_the_least_recently_active_clean_creators)
     cr_assert_null(state_creator_find(st, "mid", 3));
     cr_assert_null(state_creator_find(st, "new", 3));
     cr_assert_eq(state_creator_count(st), 1);
+}
+
+Test(state, integers_format_like_printf)
+{
+    const int64_t v[] = {0, 7, -7, 10, 1793491200000LL, INT64_MAX, INT64_MIN};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char a[24], b[32];
+        size_t n = buf_format_int(v[i], a);
+        snprintf(b, sizeof b, "%lld", (long long)v[i]);
+        cr_assert_str_eq(a, b);
+        cr_assert_eq(n, strlen(b));
+    }
 }
