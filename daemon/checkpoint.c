@@ -235,9 +235,14 @@ checkpoint *checkpoint_new(const config *cfg, char *errstr, size_t errstr_size)
         return NULL;
     }
     ck->cfg = cfg;
-    for (size_t w = 0; w < cfg->nwindows; w++)
+    for (size_t w = 0; w < cfg->nwindows; w++) {
         timefmt_format_window(cfg->windows_ms[w], ck->wlabel[w],
-                                sizeof ck->wlabel[w]);
+                              sizeof ck->wlabel[w]);
+        for (int m = 0; m < STATE_METRICS; m++)
+            snprintf(ck->fname[w][m], sizeof ck->fname[w][m], "%s_%s",
+                     state_metric_name(m), ck->wlabel[w]);
+        snprintf(ck->ername[w], sizeof ck->ername[w], "er_%s", ck->wlabel[w]);
+    }
     return ck;
 }
 
