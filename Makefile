@@ -10,6 +10,11 @@
 VERSION  := 0.1.0
 PREFIX   ?= /usr/local
 CC       ?= cc
+# A sanitized build keeps its objects apart: flags are not in make's view of
+# what is up to date.
+ifneq ($(SANITIZE),)
+BUILD    ?= build-sanitize
+endif
 BUILD    ?= build
 OPT      ?= -O2 -g
 
@@ -19,7 +24,7 @@ TEST_PKGS := criterion
 # Debian packages: libraries, servers and tools the build, tests and demo use.
 DEB_PKGS := pkg-config gcc make libc6-dev librdkafka-dev libjansson-dev \
             libhiredis-dev libinih-dev libcriterion-dev redis-server kcat \
-            python3 python3-jsonschema libmicrohttpd-dev libsystemd-dev \
+            python3 python3-jsonschema valgrind libmicrohttpd-dev libsystemd-dev \
             python3-prometheus-client
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -91,15 +96,84 @@ $(BUILD)/.deps: | $(BUILD)/obj
 	$(MAKE) --no-print-directory deps
 	touch $@
 
+# make test runs every suite but the long ones (suites named long_*), which
+# make test-long runs: the big fault and scale-out runs, valgrind.
+TEST_FILTER ?= !(long_*)/*
 test: $(BUILD)/.deps
 	$(MAKE) --no-print-directory all $(BUILD)/engaged-tests
 	ENGAGED_BIN=$(CURDIR)/$(BUILD)/engaged ENGAGED_ROOT=$(CURDIR) \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
-	  $(BUILD)/engaged-tests --jobs 2 $(TEST_ARGS)
+	  $(BUILD)/engaged-tests --jobs 2 --filter '$(TEST_FILTER)' $(TEST_ARGS)
+
+test-long:
+	$(MAKE) --no-print-directory test TEST_FILTER='long_*/*'
+
+.PHONY: test-long
 
 demo: $(BUILD)/.deps
 	$(MAKE) --no-print-directory all
 	tools/demo.sh $(BUILD)
+
+# make bench [BENCH_RUNS=3] [BENCH_EVENTS=1000000] [BENCH_OUT=FILE]: engaged
+# against the kcat floor on a broker of its own (engaged-broker) and a
+# throwaway Redis (issue 6): events/s, Redis commands per event, latency,
+# memory and CPU, medians of the runs, then an exactness check.  Optimised
+# build in build-bench/; tools/bench.sh describes every BENCH_* setting.
+BENCH_BUILD := build-bench
+.PHONY: bench
+bench: $(BUILD)/.deps
+	$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) OPT='-O2 -DNDEBUG' all
+	tools/bench.sh $(BENCH_BUILD)
+
+# make fuzz [FUZZ_SECONDS=60]: libFuzzer targets (tests/fuzz/) for the event
+# parser and the config parser, built with clang and ASan/UBSan, each run for
+# FUZZ_SECONDS over its seed corpus (tests/fuzz/corpus/) plus a scratch corpus
+# in $(BUILD)/fuzz/.  A crash, leak or sanitizer report fails the target and
+# leaves the input in $(BUILD)/fuzz/crash-<target>/; put a minimized copy
+# (-minimize_crash=1) into the seed corpus, which `make test` replays.
+FUZZ_SECONDS  ?= 60
+FUZZ_CC       ?= clang
+FUZZ_DEB_PKGS := clang libclang-rt-14-dev
+FUZZ_PKGS     := jansson inih
+FUZZ_CFLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) \
+                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_CORE     := daemon/event.c daemon/timefmt.c daemon/config.c daemon/log.c \
+                 daemon/buf.c
+FUZZ_TARGETS  := event config
+# Extra seeds: the event corpora of the unit and hostile tests, the reference
+# configuration.
+FUZZ_SEEDS_event  := tests/corpus/events tests/corpus/hostile
+FUZZ_SEEDS_config := config
+
+.PHONY: fuzz
+fuzz: $(BUILD)/.deps
+	@$(MAKE) --no-print-directory deps DEB_PKGS='$(FUZZ_DEB_PKGS)'
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$t $(BUILD)/fuzz/crash-$$t; \
+	  echo "  FUZZ  $$t for $(FUZZ_SECONDS) s"; \
+	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+	    -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/crash-$$t/ \
+	    $(BUILD)/fuzz/corpus-$$t tests/fuzz/corpus/$$t \
+	    $$(case $$t in event) echo $(FUZZ_SEEDS_event);; \
+	                   config) echo $(FUZZ_SEEDS_config);; esac) \
+	    > $(BUILD)/fuzz/$$t.log 2>&1 \
+	    || { tail -n 60 $(BUILD)/fuzz/$$t.log; \
+	         echo "fuzz: $$t failed; reproducer in $(BUILD)/fuzz/crash-$$t/"; \
+	         exit 1; }; \
+	  grep -E '^#[0-9]+.* cov: ' $(BUILD)/fuzz/$$t.log | tail -n 1; \
+	  grep -E '^(Done|stat::average_exec)' $(BUILD)/fuzz/$$t.log | tr -s '\n ' ' '; \
+	  echo; \
+	done
+
+# tests/test_fuzz_replay.c includes the targets.
+$(BUILD)/obj/tests/test_fuzz_replay.o: $(wildcard tests/fuzz/*.c)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CORE) $(wildcard daemon/*.h)
+	@mkdir -p $(BUILD)/fuzz
+	@echo "  FUZZCC $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(FUZZ_PKGS)) \
+	  -Idaemon -o $@ $< $(FUZZ_CORE) $(shell pkg-config --libs $(FUZZ_PKGS)) -lm
 
 # make install [PREFIX=/usr/local] [DESTDIR=staging dir]: the daemon, its
 # systemd unit, its man pages and, only when none is there yet, the reference
