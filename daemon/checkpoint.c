@@ -614,8 +614,21 @@ static void creator_args(checkpoint *ck, cmd *c, const state *st,
     bool er = followers > 0;
     double ratio = state_creator_decay_ratio(cr);
     bool has_ratio = !isnan(ratio);
-    size_t nfields = 3 + (followers >= 0) + has_ratio +
-                     cfg->nwindows * (STATE_METRICS + (er ? 1 : 0));
+    /* Only what changed since the last write goes to Redis: a creator
+     * touched by one event changes a handful of its 30-odd fields, and the
+     * written values are exactly what Redis holds. */
+    int64_t v[CONFIG_MAX_WINDOWS][STATE_METRICS];
+    bool er_changed[CONFIG_MAX_WINDOWS];
+    size_t nfields = 3 + (followers >= 0) + has_ratio;
+    for (size_t w = 0; w < cfg->nwindows; w++) {
+        state_creator_values(st, cr, w, v[w]);
+        const int64_t *old = was ? wvalues + w * STATE_METRICS : NULL;
+        for (int m = 0; m < STATE_METRICS; m++)
+            nfields += old == NULL || old[m] != v[w][m];
+        er_changed[w] = er && (old == NULL || wfollowers != followers ||
+                               old[STATE_ENGAGEMENTS] != v[w][STATE_ENGAGEMENTS]);
+        nfields += er_changed[w];
+    }
     /* Fields that may have been written before and must go now. */
     bool del_er = was && wfollowers > 0 && !er;
     bool del_ratio = !has_ratio && state_creator_written_ratio(cr);
@@ -638,17 +651,18 @@ static void creator_args(checkpoint *ck, cmd *c, const state *st,
         cmd_str(c, r);
     }
     for (size_t w = 0; w < cfg->nwindows; w++) {
-        int64_t v[STATE_METRICS];
-        state_creator_values(st, cr, w, v);
+        const int64_t *old = was ? wvalues + w * STATE_METRICS : NULL;
         for (int m = 0; m < STATE_METRICS; m++) {
+            if (old != NULL && old[m] == v[w][m])
+                continue;
             cmd_str(c, ck->fname[w][m]);
-            cmd_int(c, v[m]);
+            cmd_int(c, v[w][m]);
         }
-        if (er) {
+        if (er_changed[w]) {
             char r[64];
             cmd_str(c, ck->ername[w]);
-            cmd_str(c, checkpoint_format_ratio(v[STATE_ENGAGEMENTS], followers,
-                                               r, sizeof r));
+            cmd_str(c, checkpoint_format_ratio(v[w][STATE_ENGAGEMENTS],
+                                               followers, r, sizeof r));
         }
     }
     for (size_t w = 0; del_er && w < cfg->nwindows; w++)
