@@ -575,7 +575,7 @@ static void send_dlq(engine *e, bitem *it, event_error err, const char *detail)
     while (sink_dlq(e->snk, it->msg, event_error_name(err), detail, msg,
                     sizeof msg) < 0) {
         /* The producer's queue is full: wait for room, never drop. */
-        log_warning("%s", msg);
+        log_limited("dlq-produce", LOG_LEVEL_WARNING, "%s", msg);
         sink_flush(e->snk, 100, msg, sizeof msg);
     }
 }

@@ -8,6 +8,11 @@
 #include "kafkaconf.h"
 #include "log.h"
 
+/* A DLQ message too large for the producer or the broker goes with this
+ * much of its value, and a `truncated` header giving the original size:
+ * refusing it forever would stop the partition (and the daemon). */
+#define DLQ_TRUNCATE 65536
+
 /* A message whose delivery failed, waiting to be produced again. */
 typedef struct retry {
     struct retry *next;
@@ -63,6 +68,15 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     r->len = m->len;
     if (rd_kafka_message_headers(m, &h) == 0 && h != NULL)
         r->headers = rd_kafka_headers_copy(h);
+    if (m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && r->len > DLQ_TRUNCATE) {
+        /* The broker will never take it whole. */
+        char size[32];
+        snprintf(size, sizeof size, "%zu", r->len);
+        if (r->headers == NULL)
+            r->headers = rd_kafka_headers_new(1);
+        rd_kafka_header_add(r->headers, "truncated", -1, size, -1);
+        r->len = DLQ_TRUNCATE;
+    }
     r->next = s->retries;
     s->retries = r;
 }
@@ -110,9 +124,11 @@ sink *sink_new(const config *cfg, const char *bootstrap, char *errstr,
     return s;
 }
 
-static int produce(sink *s, const char *topic, const void *key, size_t keylen,
-                   const void *value, size_t len, rd_kafka_headers_t *headers,
-                   char *errstr, size_t errstr_size)
+static rd_kafka_resp_err_t produce(sink *s, const char *topic,
+                                   const void *key, size_t keylen,
+                                   const void *value, size_t len,
+                                   rd_kafka_headers_t *headers, char *errstr,
+                                   size_t errstr_size)
 {
     /* On success librdkafka owns `headers`. */
     rd_kafka_resp_err_t err = rd_kafka_producev(
@@ -121,12 +137,10 @@ static int produce(sink *s, const char *topic, const void *key, size_t keylen,
         RD_KAFKA_V_VALUE((void *)(uintptr_t)value, len),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
-    if (err) {
+    if (err)
         snprintf(errstr, errstr_size, "cannot produce to %s: %s", topic,
                  rd_kafka_err2str(err));
-        return -1;
-    }
-    return 0;
+    return err;
 }
 
 int sink_dlq(sink *s, const rd_kafka_message_t *msg, const char *reason,
@@ -139,8 +153,17 @@ int sink_dlq(sink *s, const rd_kafka_message_t *msg, const char *reason,
     rd_kafka_header_add(h, "error", -1, reason, -1);
     rd_kafka_header_add(h, "detail", -1, detail, -1);
     rd_kafka_header_add(h, "source", -1, source, -1);
-    if (produce(s, s->dlq_topic, msg->key, msg->key_len, msg->payload,
-                msg->len, h, errstr, errstr_size) < 0) {
+    rd_kafka_resp_err_t err = produce(s, s->dlq_topic, msg->key, msg->key_len,
+                                      msg->payload, msg->len, h, errstr,
+                                      errstr_size);
+    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && msg->len > DLQ_TRUNCATE) {
+        char size[32];
+        snprintf(size, sizeof size, "%zu", msg->len);
+        rd_kafka_header_add(h, "truncated", -1, size, -1);
+        err = produce(s, s->dlq_topic, msg->key, msg->key_len, msg->payload,
+                      DLQ_TRUNCATE, h, errstr, errstr_size);
+    }
+    if (err) {
         rd_kafka_headers_destroy(h);
         return -1;
     }
@@ -151,7 +174,7 @@ int sink_send(sink *s, const char *topic, const void *key, size_t keylen,
               const void *value, size_t len, char *errstr, size_t errstr_size)
 {
     return produce(s, topic, key, keylen, value, len, NULL, errstr,
-                   errstr_size);
+                   errstr_size) ? -1 : 0;
 }
 
 void sink_poll(sink *s)
@@ -175,7 +198,7 @@ static void resend(sink *s)
         retry *next = r->next;
         char err[256];
         if (produce(s, r->topic, r->key, r->keylen, r->value, r->len,
-                    r->headers, err, sizeof err) == 0) {
+                    r->headers, err, sizeof err) == RD_KAFKA_RESP_ERR_NO_ERROR) {
             r->headers = NULL; /* now librdkafka's */
             free(r->topic);
             free(r->key);

@@ -28,7 +28,9 @@ void sink_free(sink *s);
 /*
  * Sends a refused message to the DLQ topic: its original key and value,
  * with the headers `error` (reason code), `detail` and `source`
- * ("topic:partition:offset").  The message is copied.
+ * ("topic:partition:offset").  The message is copied.  A value too
+ * large for the producer or the broker goes as its first 64 KiB, with a
+ * `truncated` header holding the original size.
  * Returns 0, or -1 with errstr when the producer refuses it outright (its
  * queue is full: flush and retry).
  */
