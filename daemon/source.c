@@ -73,6 +73,9 @@ source *source_new(const config *cfg, const char *bootstrap,
         "auto.offset.reset", "earliest",
         "session.timeout.ms", "10000",
         "max.poll.interval.ms", "300000",
+        /* librdkafka prefetches up to 64 MB by default; a few MB keep the
+         * loop fed and memory per creator honest. */
+        "queued.max.messages.kbytes", "16384",
         NULL,
     };
     /* Offsets live in Redis: these must not be overridden. */
