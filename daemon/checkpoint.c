@@ -58,7 +58,7 @@ static const char lua_claim[] =
 
 /* ARGV: p g np (tp expect new)*np
  *       then per creator: id tp wake blob nfields ndel field value ...
- *       deleted_field ... */
+ *       deleted_field ...; wake is '' for none, '=' for unchanged */
 static const char lua_creators[] =
     "local PARTARGS = 3\n" LUA_FENCE_CHECK
     "while i <= #ARGV do\n"
@@ -73,7 +73,7 @@ static const char lua_creators[] =
     "  redis.call('SET', p .. 'state:' .. id, blob)\n"
     "  local wk = p .. 'wake:' .. g .. ':' .. tp\n"
     "  if wake == '' then redis.call('ZREM', wk, id)\n"
-    "  else redis.call('ZADD', wk, wake, id) end\n"
+    "  elseif wake ~= '=' then redis.call('ZADD', wk, wake, id) end\n"
     "end\n"
     "return {'OK'}\n";
 
@@ -603,8 +603,10 @@ static void creator_args(checkpoint *ck, cmd *c, const state *st,
     cmd_arg(c, id, idlen);
     tp_name(&ck->tmp, p->topic, p->partition);
     cmd_arg(c, ck->tmp.data, ck->tmp.len);
-    int64_t wake = state_creator_wake(cr);
-    if (wake == STATE_NO_WAKE)
+    int64_t wake = state_creator_wake(cr), wwake;
+    if (state_creator_written_wake(cr, &wwake) && wwake == wake)
+        cmd_str(c, "="); /* the index has it already */
+    else if (wake == STATE_NO_WAKE)
         cmd_str(c, "");
     else
         cmd_int(c, wake);

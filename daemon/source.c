@@ -76,6 +76,9 @@ source *source_new(const config *cfg, const char *bootstrap,
         /* librdkafka prefetches up to 64 MB by default; a few MB keep the
          * loop fed and memory per creator honest. */
         "queued.max.messages.kbytes", "16384",
+        /* An idle fetch returns at once when data arrives on a real broker;
+         * the mock waits it out, so keep it short for latency. */
+        "fetch.wait.max.ms", "100",
         NULL,
     };
     /* Offsets live in Redis: these must not be overridden. */

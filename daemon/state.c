@@ -26,6 +26,7 @@ typedef struct written {
     int tier;
     bool existed;
     bool had_ratio;          /* decay_ratio was written */
+    int64_t wake;            /* the wake time the index holds */
     int64_t followers;
     int64_t values[];        /* exported windows x STATE_METRICS */
 } written;
@@ -391,6 +392,7 @@ static int touch(state *st, state_creator *c)
     wr->tier = c->tier;
     wr->existed = c->persisted;
     wr->had_ratio = !isnan(c->decay.ratio);
+    wr->wake = c->wake;
     wr->followers = c->followers;
     for (size_t w = 0; w < st->nexp; w++)
         current_values(st, c, w, wr->values + w * STATE_METRICS);
@@ -796,6 +798,14 @@ int state_creator_tier(const state_creator *c) { return c->tier; }
 int64_t state_creator_followers(const state_creator *c) { return c->followers; }
 int64_t state_creator_last_event(const state_creator *c) { return c->last_ts; }
 int64_t state_creator_wake(const state_creator *c) { return c->wake; }
+
+bool state_creator_written_wake(const state_creator *c, int64_t *wake)
+{
+    if (c->written == NULL || !c->written->existed)
+        return false;
+    *wake = c->written->wake;
+    return true;
+}
 
 bool state_creator_written_ratio(const state_creator *c)
 {

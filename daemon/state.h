@@ -174,6 +174,10 @@ bool state_creator_written(const state *st, const state_creator *c,
  * (NaN when none), for its hash.
  */
 const char *state_creator_decay_state(const state_creator *c);
+/* The wake time the last checkpoint indexed for this dirty creator; false
+ * when it was never written. */
+bool state_creator_written_wake(const state_creator *c, int64_t *wake);
+
 /* Whether the last checkpoint wrote a decay_ratio for this dirty creator. */
 bool state_creator_written_ratio(const state_creator *c);
 double state_creator_decay_ratio(const state_creator *c);
