@@ -843,6 +843,17 @@ static int do_checkpoint(engine *e, bool force)
                 continue;
             int k = find_part(e, e->ck_parts[i].topic,
                               e->ck_parts[i].partition);
+            if (k >= 0 && e->parts[k].claimed &&
+                e->parts[k].epoch != e->ck_parts[i].epoch) {
+                /* A payload left in doubt by an outage, refused because we
+                 * claimed the partition again since (it was revoked and came
+                 * back): the old state went with the revocation, the new
+                 * claim is ours to keep. */
+                log_notice("stale checkpoint refused for a partition claimed "
+                           "again since; keeping the new claim partition=%s:%d",
+                           e->ck_parts[i].topic, (int)e->ck_parts[i].partition);
+                continue;
+            }
             log_warning("partition fenced: another instance owns it now; "
                         "dropping its state partition=%s:%d",
                         e->ck_parts[i].topic, (int)e->ck_parts[i].partition);

@@ -20,8 +20,19 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     switch (err) {
     case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
         /* The owner assigns through source_assign() once it has claimed
-         * the partitions in Redis. */
+         * the partitions in Redis.  An empty assignment (a new member that
+         * gets nothing yet, or the "cooperative assign after revoke") must
+         * be answered all the same: the group waits for that call before
+         * it rebalances again. */
         s->cb.assigned(s->cb.arg, parts);
+        if (parts->cnt == 0) {
+            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+            if (e != NULL) {
+                log_warning("Kafka assign failed error=\"%s\"",
+                            rd_kafka_error_string(e));
+                rd_kafka_error_destroy(e);
+            }
+        }
         break;
     case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS: {
         bool lost = rd_kafka_assignment_lost(rk);

@@ -761,6 +761,41 @@ void harness_redis_stop(harness_redis *r)
     free(r);
 }
 
+int harness_redis_signal(harness_redis *r, int sig)
+{
+    if (r->pid <= 0)
+        return -1;
+    if (r->ctx) {
+        redisFree(r->ctx);
+        r->ctx = NULL;
+    }
+    return kill(r->pid, sig) == 0 ? 0 : -1;
+}
+
+int harness_redis_cmd(harness_redis *r, const char *fmt, ...)
+{
+    redisContext *c = harness_redis_ctx(r);
+    if (!c) {
+        fail("redis command %s: the server is down", fmt);
+        return -1;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *rep = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    if (!rep) {
+        fail("redis command %s: %s", fmt, c->errstr);
+        return -1;
+    }
+    int rc = 0;
+    if (rep->type == REDIS_REPLY_ERROR) {
+        fail("redis command %s: %s", fmt, rep->str);
+        rc = -1;
+    }
+    freeReplyObject(rep);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* Kafka                                                               */
 /* ------------------------------------------------------------------ */
@@ -1336,6 +1371,95 @@ int harness_daemon_wait_log(harness_daemon *d, const char *needle,
         free(log);
         nap(POLL_MS);
     }
+}
+
+static int count_in(const char *hay, const char *needle)
+{
+    int n = 0;
+    size_t len = strlen(needle);
+    for (const char *p = strstr(hay, needle); p && len;
+         p = strstr(p + len, needle))
+        n++;
+    return n;
+}
+
+int harness_daemon_log_count(const harness_daemon *d, const char *needle)
+{
+    char *log = harness_daemon_log(d);
+    int n = count_in(log, needle);
+    free(log);
+    return n;
+}
+
+int harness_daemon_wait_log_count(harness_daemon *d, const char *needle,
+                                  int count, int timeout_ms)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        bool gone = harness_daemon_wait(d, 0, NULL) == 0;
+        char *log = harness_daemon_log(d);
+        int n = count_in(log, needle);
+        if (n >= count) {
+            free(log);
+            return 0;
+        }
+        if (gone || now_ms() >= deadline) {
+            size_t len = strlen(log);
+            fail("daemon log has \"%s\" %d times, not %d, %s; the log%s:\n%s",
+                 needle, n, count,
+                 gone ? "and the daemon exited" : "in time",
+                 len > 4000 ? "'s end" : "",
+                 len > 4000 ? log + len - 4000 : log);
+            free(log);
+            return -1;
+        }
+        free(log);
+        nap(POLL_MS);
+    }
+}
+
+int harness_http_get(int port, const char *path, char **body)
+{
+    if (body)
+        *body = NULL;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd == -1)
+        return -1;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* A daemon that never answers must not hang the test. */
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == -1) {
+        close(fd);
+        return -1;
+    }
+    char *req = xasprintf("GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n",
+                          path);
+    size_t len = strlen(req);
+    ssize_t w = write(fd, req, len);
+    free(req);
+    if (w != (ssize_t)len) {
+        close(fd);
+        return -1;
+    }
+    char *resp = read_all(fd, NULL);
+    close(fd);
+    if (!resp)
+        return -1;
+    int status = -1;
+    if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1)
+        status = -1;
+    if (body) {
+        char *b = strstr(resp, "\r\n\r\n");
+        *body = xstrdup(b ? b + 4 : "");
+    }
+    free(resp);
+    return status;
 }
 
 void harness_daemon_stop(harness_daemon *d)

@@ -167,6 +167,22 @@ int harness_redis_restart(harness_redis *r);
  */
 void harness_redis_stop(harness_redis *r);
 
+/*
+ * Sends `sig` to the running server, for fault tests: SIGSTOP makes a
+ * Redis that accepts connections (the kernel completes them) and never
+ * answers, SIGCONT lets it go on.  The handle's own client is dropped
+ * first, so harness_redis_ctx() reconnects afterwards.
+ * Returns 0, or -1 when the server is not running.
+ */
+int harness_redis_signal(harness_redis *r, int sig);
+
+/*
+ * Runs one command (printf-like, hiredis's redisCommand format) on the
+ * handle's client and returns 0 when Redis answered anything but an error,
+ * -1 otherwise (the error is printed).  For CONFIG SET, REPLICAOF ...
+ */
+int harness_redis_cmd(harness_redis *r, const char *fmt, ...);
+
 /* ------------------------------------------------------------------ */
 /* Kafka: librdkafka's mock cluster, in the test process                */
 /* ------------------------------------------------------------------ */
@@ -333,6 +349,26 @@ char *harness_daemon_log(const harness_daemon *d);
  */
 int harness_daemon_wait_log(harness_daemon *d, const char *needle,
                             int timeout_ms);
+
+/*
+ * How many times `needle` occurs in the daemon's log so far.
+ */
+int harness_daemon_log_count(const harness_daemon *d, const char *needle);
+
+/*
+ * Polls the log until `needle` occurs at least `count` times, for up to
+ * timeout_ms.  Stops early when the daemon exits short of it.
+ * Returns 0 when it does, -1 otherwise (the log's end is then printed).
+ */
+int harness_daemon_wait_log_count(harness_daemon *d, const char *needle,
+                                  int count, int timeout_ms);
+
+/*
+ * GET http://127.0.0.1:port/path with HTTP/1.0.  Returns the status code
+ * (200, 503, ...), or -1 when nothing answered.  body, when not NULL, gets
+ * the malloc'd response body (owned by the caller), or NULL.
+ */
+int harness_http_get(int port, const char *path, char **body);
 
 /*
  * Stops the daemon (SIGTERM, up to 10 s, then SIGKILL), removes its

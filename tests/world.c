@@ -2,9 +2,11 @@
 
 #include <criterion/criterion.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 world W;
 
@@ -12,11 +14,19 @@ static const int64_t windows[] = {HOUR, DAY, 7 * DAY};
 
 void world_up(const char *extra_config)
 {
+    world_up_cluster(extra_config, 1, NPART);
+}
+
+void world_up_cluster(const char *extra_config, int brokers, int partitions)
+{
+    cr_assert(partitions >= 1 && partitions <= WORLD_MAXPART);
     memset(&W, 0, sizeof W);
+    W.nparts = partitions;
+    W.nbrokers = brokers;
     W.redis = harness_redis_start();
     cr_assert_not_null(W.redis);
     const char *topics[] = {TOPIC, DLQ, ALERTS, ALERTS_B};
-    W.kafka = harness_kafka_start(1, NPART, topics, 4);
+    W.kafka = harness_kafka_start(brokers, partitions, topics, 4);
     cr_assert_not_null(W.kafka);
     W.truth = oracle_new(windows, 3, 5 * MIN, 28 * DAY);
     snprintf(W.config, sizeof W.config,
@@ -42,7 +52,7 @@ int world_partition_of(const char *id)
     uint32_t h = 2166136261u;
     for (const char *p = id; *p; p++)
         h = (h ^ (uint8_t)*p) * 16777619u;
-    return (int)(h % NPART);
+    return (int)(h % (uint32_t)(W.nparts > 0 ? W.nparts : NPART));
 }
 
 void world_send(oracle_event ev)
@@ -114,7 +124,7 @@ void world_send_stream(int n, int ncreators, uint64_t seed, int64_t start,
     }
 }
 
-static int64_t offset_of(int p)
+int64_t world_offset_of(int p)
 {
     char tp[64];
     snprintf(tp, sizeof tp, TOPIC ":%d", p);
@@ -127,8 +137,8 @@ static int64_t offset_of(int p)
 int world_caught_up(void *unused)
 {
     (void)unused;
-    for (int p = 0; p < NPART; p++)
-        if (W.produced[p] != 0 && offset_of(p) != W.produced[p])
+    for (int p = 0; p < W.nparts; p++)
+        if (W.produced[p] != 0 && world_offset_of(p) != W.produced[p])
             return 0;
     return 1;
 }
@@ -143,8 +153,8 @@ void world_wait_caught_up(int timeout_ms)
 int64_t world_offsets_sum(void)
 {
     int64_t sum = 0;
-    for (int p = 0; p < NPART; p++)
-        sum += offset_of(p);
+    for (int p = 0; p < W.nparts; p++)
+        sum += world_offset_of(p);
     return sum;
 }
 
@@ -162,4 +172,179 @@ int64_t world_hget_int(const char *key, const char *field)
     int64_t x = v ? strtoll(v, NULL, 10) : -1;
     free(v);
     return x;
+}
+
+/* --- a long stream, in parts ------------------------------------------- */
+
+static const char *const tier_names[] = {"nano", "micro", "mid", "macro",
+                                         "mega"};
+static const int64_t tier_mins[] = {0, 10000, 50000, 500000, 1000000};
+
+const char *world_tier_name(int tier)
+{
+    return tier >= 0 && tier < 5 ? tier_names[tier] : "unknown";
+}
+
+/* The tier rule of the README (hysteresis 0.05), restated once more. */
+static int tier_of(int cur, int64_t f)
+{
+    int raw = 0;
+    for (int t = 0; t < 5; t++)
+        if (f >= tier_mins[t])
+            raw = t;
+    if (cur < 0 || raw >= cur)
+        return raw;
+    int t = cur;
+    while (t > 0 && (double)f < (double)tier_mins[t] * 0.95)
+        t--;
+    return t;
+}
+
+void world_stream_init(world_stream *s, int n, int ncreators, uint64_t seed,
+                       int64_t start, int64_t span)
+{
+    memset(s, 0, sizeof *s);
+    s->n = n;
+    s->ncreators = ncreators;
+    s->x = seed * 2654435761u + 7;
+    s->start = start;
+    s->span = span;
+    s->followers = malloc((size_t)ncreators * sizeof *s->followers);
+    s->followers_ts = malloc((size_t)ncreators * sizeof *s->followers_ts);
+    s->tier = malloc((size_t)ncreators * sizeof *s->tier);
+    cr_assert(s->followers && s->followers_ts && s->tier);
+    for (int c = 0; c < ncreators; c++) {
+        s->followers[c] = -1;
+        s->followers_ts[c] = INT64_MIN;
+        s->tier[c] = -1;
+    }
+}
+
+static void track_followers(world_stream *s, int c, const oracle_event *e)
+{
+    if (e->followers < 0 || e->ts < s->followers_ts[c])
+        return;
+    s->followers[c] = e->followers;
+    s->followers_ts[c] = e->ts;
+    int old = s->tier[c];
+    s->tier[c] = tier_of(old, e->followers);
+    if (old < 0 || old == s->tier[c])
+        return;
+    if (s->nchanges == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 256;
+        s->changes = realloc(s->changes, s->cap * sizeof *s->changes);
+        cr_assert_not_null(s->changes);
+    }
+    s->changes[s->nchanges++] = (world_tier_change){
+        c, old, s->tier[c], e->followers, e->ts};
+}
+
+int world_stream_send(world_stream *s, int count)
+{
+    static const int64_t base[] = {2000, 9800, 30000, 200000, 990000,
+                                   3000000};
+    int sent = 0;
+    for (; sent < count && s->sent < s->n; sent++, s->sent++) {
+        s->x = s->x * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint32_t r = (uint32_t)(s->x >> 33);
+        uint32_t r2 = (uint32_t)(s->x >> 7);
+        int c = (int)(r2 % (uint32_t)s->ncreators);
+        if (r % 5 == 0)
+            c = (int)(r % 7 % (uint32_t)s->ncreators); /* a few busy ones */
+        char id[32];
+        snprintf(id, sizeof id, "s%d", c);
+        /* Time moves forward with some arrivals up to 20 min late. */
+        int64_t ts = s->start + s->span * s->sent / s->n -
+                     (int64_t)(r % 1200) * 1000;
+        oracle_event e = world_engagement(id, ts, (int)(r >> 3) % 7,
+                                          1 + (int64_t)(r >> 7) % 5);
+        uint32_t kind = (r >> 11) % 100;
+        if (kind < 5) {
+            e.type = 1;
+            e.sponsored = (r >> 17) % 4 == 0;
+        } else if (kind < 8) {
+            e.type = 2;
+        }
+        if (e.type == 2 || kind % 20 == 10) {
+            int64_t b = base[c % 6];
+            if (c % 10 == 0) /* wanders 10 % around a boundary */
+                e.followers = b - b / 10 +
+                              (int64_t)((r >> 13) % 1000) * b / 5000;
+            else             /* stays within 1 %: one tier for good */
+                e.followers = b - b / 100 +
+                              (int64_t)((r >> 13) % 1000) * b / 50000;
+        }
+        track_followers(s, c, &e);
+        world_send(e);
+    }
+    return sent;
+}
+
+void world_stream_free(world_stream *s)
+{
+    free(s->followers);
+    free(s->followers_ts);
+    free(s->tier);
+    free(s->changes);
+    memset(s, 0, sizeof *s);
+}
+
+/* --- daemons ------------------------------------------------------------- */
+
+harness_daemon *world_daemon(const char *extra)
+{
+    char conf[8192];
+    snprintf(conf, sizeof conf, "%s%s", W.config, extra ? extra : "");
+    harness_daemon *d = harness_daemon_start(conf);
+    cr_assert_not_null(d);
+    return d;
+}
+
+void world_daemon_stop_clean(harness_daemon *d)
+{
+    cr_assert_eq(harness_daemon_signal(d, SIGTERM), 0);
+    int status = 0;
+    cr_assert_eq(harness_daemon_wait(d, 30000, &status), 0,
+                 "no exit 30 s after SIGTERM");
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "exit status %d after SIGTERM", status);
+    harness_daemon_stop(d);
+}
+
+int world_caught_up_on(void *mask)
+{
+    unsigned m = *(const unsigned *)mask;
+    for (int p = 0; p < W.nparts; p++)
+        if ((m & (1u << p)) && world_offset_of(p) != W.produced[p])
+            return 0;
+    return 1;
+}
+
+/* --- what a daemon holds, from its log ----------------------------------- */
+
+unsigned world_held(const harness_daemon *d)
+{
+    char *log = harness_daemon_log(d);
+    unsigned held = 0;
+    const char *tp = "partition=" TOPIC ":";
+    for (char *line = log; line && *line;) {
+        char *end = strchr(line, '\n');
+        if (end)
+            *end = 0;
+        const char *at = strstr(line, tp);
+        if (at) {
+            int p = atoi(at + strlen(tp));
+            if (p >= 0 && p < WORLD_MAXPART) {
+                if (strstr(line, "partition assigned "))
+                    held |= 1u << p;
+                else if (strstr(line, "partition revoked ") ||
+                         strstr(line, "partition lost ") ||
+                         strstr(line, "partition fenced"))
+                    held &= ~(1u << p);
+            }
+        }
+        line = end ? end + 1 : NULL;
+    }
+    free(log);
+    return held;
 }

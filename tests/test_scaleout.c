@@ -1,0 +1,403 @@
+/*
+ * Scale-out: several engaged processes in one consumer group over the mock
+ * cluster, partitions moving between them (SIGKILL, SIGTERM, a restart,
+ * SIGSTOP past the session timeout, a newcomer, a Redis outage in the
+ * middle of a rebalance), and every Redis hash and the alert stream
+ * compared with the ground truth at the end.
+ *
+ * Which instance holds what is read from the daemons' own logs
+ * ("partition assigned/revoked/lost/fenced", world_held), so every wait is
+ * on a condition.  The suite `long_scaleout` holds the test that streams a
+ * few hundred thousand events (about a minute); `scaleout` the short ones.
+ */
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "world.h"
+
+#define ALL(n) ((1u << (n)) - 1)
+
+/* The live members of a group and what they must hold together. */
+typedef struct group {
+    harness_daemon *d[4];
+    size_t n;
+    unsigned want;          /* the union of what they hold */
+    bool each_some;         /* and every member holds something */
+} group;
+
+/* Nonzero when the members hold `want` between them, no partition twice. */
+static int group_settled(void *arg)
+{
+    const group *g = arg;
+    unsigned all = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        unsigned h = world_held(g->d[i]);
+        if ((all & h) != 0 || (g->each_some && h == 0))
+            return 0;
+        all |= h;
+    }
+    return all == g->want;
+}
+
+static void wait_settled(group g, int timeout_ms, const char *what)
+{
+    int rc = harness_wait(group_settled, &g, timeout_ms);
+    if (rc != 0)
+        for (size_t i = 0; i < g.n; i++)
+            fprintf(stderr, "member %zu holds %#x\n", i, world_held(g.d[i]));
+    cr_assert_eq(rc, 0, "the group did not settle in time: %s", what);
+}
+
+/* Sum of the events produced on the partitions of `mask`. */
+static int64_t produced_on(unsigned mask)
+{
+    int64_t n = 0;
+    for (int p = 0; p < W.nparts; p++)
+        if (mask & (1u << p))
+            n += W.produced[p];
+    return n;
+}
+
+typedef struct backlog {
+    int64_t max;
+} backlog;
+
+/* Nonzero when no partition has more than max events not checkpointed. */
+static int backlog_below(void *arg)
+{
+    const backlog *b = arg;
+    for (int p = 0; p < W.nparts; p++)
+        if (W.produced[p] - world_offset_of(p) > b->max)
+            return 0;
+    return 1;
+}
+
+/* Events of the partitions of `mask` that Redis has. */
+static int64_t checkpointed_on(unsigned mask)
+{
+    int64_t n = 0;
+    for (int p = 0; p < W.nparts; p++)
+        if (mask & (1u << p))
+            n += world_offset_of(p);
+    return n;
+}
+
+/* Nonzero once Redis has some event of the partitions in *mask. */
+static int progress_on(void *arg)
+{
+    return checkpointed_on(*(const unsigned *)arg) > 0;
+}
+
+/*
+ * The Redis stream <prefix>alerts holds exactly the tier changes the
+ * ground truth saw: each once, none missing, nothing else.
+ */
+static void assert_tier_alerts(const world_stream *s)
+{
+    redisReply *r = redisCommand(harness_redis_ctx(W.redis),
+                                 "XRANGE eng:alerts - +");
+    cr_assert(r && r->type == REDIS_REPLY_ARRAY);
+    bool *matched = calloc(s->nchanges + 1, sizeof *matched);
+    char (*ids)[32] = calloc(r->elements + 1, sizeof *ids);
+    cr_assert(matched && ids);
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *fields = r->element[i]->element[1];
+        cr_assert_eq(fields->elements, 2);
+        json_t *a = json_loads(fields->element[1]->str, 0, NULL);
+        cr_assert_not_null(a, "%s", fields->element[1]->str);
+        const char *kind = json_string_value(json_object_get(a, "kind"));
+        const char *status = json_string_value(json_object_get(a, "status"));
+        const char *id = json_string_value(json_object_get(a, "alert_id"));
+        const char *who = json_string_value(json_object_get(a, "creator_id"));
+        json_t *d = json_object_get(a, "details");
+        const char *from = json_string_value(json_object_get(d, "from"));
+        const char *to = json_string_value(json_object_get(d, "to"));
+        int64_t followers = json_integer_value(json_object_get(d, "followers"));
+        cr_assert(kind && status && id && who && from && to,
+                  "%s", fields->element[1]->str);
+        cr_assert_str_eq(kind, "tier_change", "%s", fields->element[1]->str);
+        cr_assert_str_eq(status, "firing");
+        for (size_t k = 0; k < i; k++)
+            cr_assert_str_neq(ids[k], id, "alert %s is in the stream twice",
+                              id);
+        snprintf(ids[i], sizeof ids[i], "%s", id);
+        int c = -1;
+        cr_assert_eq(sscanf(who, "s%d", &c), 1, "%s", who);
+        bool found = false;
+        for (size_t k = 0; k < s->nchanges && !found; k++) {
+            const world_tier_change *t = &s->changes[k];
+            if (!matched[k] && t->creator == c && t->followers == followers &&
+                strcmp(world_tier_name(t->from), from) == 0 &&
+                strcmp(world_tier_name(t->to), to) == 0)
+                matched[k] = found = true;
+        }
+        cr_assert(found, "an alert the ground truth does not have (or a "
+                         "second one for the same change): %s",
+                  fields->element[1]->str);
+        json_decref(a);
+    }
+    for (size_t k = 0; k < s->nchanges; k++)
+        cr_assert(matched[k],
+                  "no alert for s%d changing from %s to %s at %" PRId64
+                  " followers (%zu of %zu alerts in the stream)",
+                  s->changes[k].creator, world_tier_name(s->changes[k].from),
+                  world_tier_name(s->changes[k].to), s->changes[k].followers,
+                  r->elements, s->nchanges);
+    cr_assert_eq(r->elements, s->nchanges);
+    free(matched);
+    free(ids);
+    freeReplyObject(r);
+}
+
+/* --- three instances, a few hundred thousand events ------------------------ */
+
+#define SCALE_EVENTS 300000
+#define SCALE_PART 20000
+#define SCALE_CONFIG                                                          \
+    "[log]\nlevel = notice\n[decay]\ntiers =\n"                               \
+    "[checkpoint]\ninterval_ms = 300\n"
+
+Test(long_scaleout, three_instances_with_kill_term_and_restart_are_exact,
+     .timeout = 600)
+{
+    world_up_cluster(SCALE_CONFIG, 1, 8);
+    harness_daemon *a = world_daemon(NULL), *b = world_daemon(NULL), *c = world_daemon(NULL);
+    wait_settled((group){{a, b, c}, 3, ALL(8), true}, 60000,
+                 "three instances share the 8 partitions");
+
+    world_stream s;
+    world_stream_init(&s, SCALE_EVENTS, 2000, 5, T0, 20 * DAY);
+    int64_t in_flight_at_kill = -1, written_at_kill = -1;
+    unsigned a_held = 0;
+    int sent = 0, n;
+    while ((n = world_stream_send(&s, SCALE_PART)) > 0) {
+        sent += n;
+        cr_assert_eq(harness_kafka_flush(W.kafka, 30000), 0);
+        if (sent == 3 * SCALE_PART) {
+            /* Kill -9 in mid-stream: once a has checkpointed some of its
+             * events, with more on the way. */
+            a_held = world_held(a);
+            cr_assert_neq(a_held, 0);
+            cr_assert_eq(harness_wait(progress_on, &a_held, 60000), 0);
+            cr_assert_eq(harness_daemon_signal(a, SIGKILL), 0);
+            written_at_kill = checkpointed_on(a_held);
+            in_flight_at_kill = produced_on(a_held) - written_at_kill;
+            cr_assert_gt(in_flight_at_kill, 0, "a was killed in mid-stream");
+            int status;
+            cr_assert_eq(harness_daemon_wait(a, 10000, &status), 0);
+            cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+            harness_daemon_stop(a);
+            a = NULL;
+            /* After the session timeout, b and c take a's partitions. */
+            wait_settled((group){{b, c}, 2, ALL(8), true}, 60000,
+                         "b and c take over the killed instance's partitions");
+        } else if (sent == 7 * SCALE_PART) {
+            /* b leaves cleanly: c alone takes everything. */
+            world_daemon_stop_clean(b);
+            b = NULL;
+            wait_settled((group){{c}, 1, ALL(8), true}, 60000,
+                         "c takes b's partitions after its SIGTERM");
+        } else if (sent == 10 * SCALE_PART) {
+            /* a comes back and gets some of c's partitions. */
+            a = world_daemon(NULL);
+            wait_settled((group){{a, c}, 2, ALL(8), true}, 60000,
+                         "the restarted instance gets partitions back");
+        }
+        /* The mock keeps about 5 MiB per partition: stay well under. */
+        backlog bl = {12000};
+        cr_assert_eq(harness_wait(backlog_below, &bl, 120000), 0,
+                     "the group does not keep up");
+    }
+    cr_assert_eq(sent, SCALE_EVENTS);
+    world_wait_caught_up(180000);
+    cr_log_info("%d events, %zu creators, the killed instance had written "
+                "%" PRId64 " of its events and had %" PRId64 " more to go, "
+                "%zu tier changes",
+                sent, oracle_creators(W.truth), written_at_kill,
+                in_flight_at_kill, s.nchanges);
+    world_assert_truth();
+    assert_tier_alerts(&s);
+    cr_assert_gt(s.nchanges, 50, "the stream changes tiers often enough");
+    world_daemon_stop_clean(a);
+    world_daemon_stop_clean(c);
+    world_stream_free(&s);
+    world_down();
+}
+
+/* --- fencing --------------------------------------------------------------- */
+
+/* Checkpoints only when it must: on revocation, loss or stop. */
+#define LAZY "[checkpoint]\ninterval_ms = 3600000\nmax_events = 100000000\n"
+
+Test(scaleout, a_frozen_instance_is_fenced_and_drops_its_state,
+     .timeout = 240)
+{
+    world_up_cluster(WORLD_FAST_GROUP, 1, 4);
+    harness_daemon *a = world_daemon(LAZY);
+    wait_settled((group){{a}, 1, ALL(4), true}, 30000, "a alone");
+    harness_daemon *b = world_daemon(NULL);
+    wait_settled((group){{a, b}, 2, ALL(4), true}, 60000, "a and b");
+    unsigned a_held = world_held(a), b_held = world_held(b);
+
+    world_stream s;
+    world_stream_init(&s, 100000, 120, 11, T0, 10 * DAY);
+    world_stream_send(&s, 4000);
+    cr_assert_eq(harness_kafka_flush(W.kafka, 10000), 0);
+    /* b checkpoints its partitions; a only keeps them in memory. */
+    cr_assert_eq(harness_wait(world_caught_up_on, &b_held, 60000), 0);
+    char needle[128];
+    snprintf(needle, sizeof needle, "applied_total=%" PRId64 " ",
+             produced_on(a_held));
+    cr_assert_eq(harness_daemon_wait_log(a, needle, 60000), 0);
+    for (int p = 0; p < 4; p++)
+        if (a_held & (1u << p))
+            cr_assert_eq(world_offset_of(p), 0,
+                         "a wrote nothing for partition %d yet", p);
+
+    /* Frozen past the session timeout: b takes over and goes on. */
+    cr_assert_eq(harness_daemon_signal(a, SIGSTOP), 0);
+    wait_settled((group){{b}, 1, ALL(4), true}, 60000,
+                 "b takes the frozen instance's partitions");
+    world_stream_send(&s, 4000);
+    world_wait_caught_up(60000);
+    world_assert_truth();
+
+    /* Resumed, a tries to write what it held: refused. */
+    cr_assert_eq(harness_daemon_signal(a, SIGCONT), 0);
+    cr_assert_eq(harness_daemon_wait_log(a, "partition fenced", 60000), 0);
+    for (int p = 0; p < 4; p++)
+        if (a_held & (1u << p)) {
+            snprintf(needle, sizeof needle,
+                     "dropping its state partition=" TOPIC ":%d", p);
+            cr_assert_eq(harness_daemon_wait_log(a, needle, 10000), 0);
+        }
+    cr_assert(world_caught_up(NULL), "the stale write moved no offset");
+    world_assert_truth();
+
+    /* a rejoins with what it reads back from Redis; both go on exactly. */
+    wait_settled((group){{a, b}, 2, ALL(4), true}, 60000,
+                 "a gets partitions again after rejoining");
+    world_stream_send(&s, 4000);
+    cr_assert_eq(harness_kafka_flush(W.kafka, 10000), 0);
+    /* Its final checkpoint makes its partitions current. */
+    world_daemon_stop_clean(a);
+    world_wait_caught_up(60000);
+    world_assert_truth();
+    /* The fenced instance's alerts were dropped with its state. */
+    cr_assert_gt(s.nchanges, 0);
+    assert_tier_alerts(&s);
+    world_daemon_stop_clean(b);
+    world_stream_free(&s);
+    world_down();
+}
+
+/* --- revocation ------------------------------------------------------------ */
+
+Test(scaleout, revoked_partitions_are_checkpointed_before_release,
+     .timeout = 180)
+{
+    world_up_cluster(WORLD_FAST_GROUP, 1, 4);
+    harness_daemon *a = world_daemon(LAZY);
+    wait_settled((group){{a}, 1, ALL(4), true}, 30000, "a alone");
+    world_stream s;
+    world_stream_init(&s, 100000, 60, 3, T0, 5 * DAY);
+    world_stream_send(&s, 2000);
+    cr_assert_eq(harness_kafka_flush(W.kafka, 10000), 0);
+    cr_assert_eq(harness_daemon_wait_log(a, "applied_total=2000 ", 60000), 0);
+    cr_assert_eq(world_offsets_sum(), 0, "a has checkpointed nothing yet");
+
+    /* A second instance: a revokes some partitions to it. */
+    harness_daemon *b = world_daemon(NULL);
+    wait_settled((group){{a, b}, 2, ALL(4), true}, 60000, "a and b");
+    unsigned b_held = world_held(b);
+    for (int p = 0; p < 4; p++) {
+        if (!(b_held & (1u << p)))
+            continue;
+        char needle[160];
+        snprintf(needle, sizeof needle, "partition revoked partition=" TOPIC
+                 ":%d", p);
+        cr_assert_eq(harness_daemon_log_count(a, needle), 1, "%s", needle);
+        /* b's claim read from Redis the offset a had reached. */
+        snprintf(needle, sizeof needle,
+                 "partition assigned partition=" TOPIC ":%d offset=%" PRId64
+                 " ", p, W.produced[p]);
+        cr_assert_eq(harness_daemon_log_count(b, needle), 1,
+                     "b's claim did not find a's offset: no \"%s\"", needle);
+    }
+    cr_assert_eq(harness_daemon_log_count(b, "batch applied"), 0,
+                 "b read none of a's events again");
+    cr_assert(world_caught_up(NULL));
+    world_assert_truth();
+
+    /* Stopping a revokes the rest to b, checkpointed the same way. */
+    world_stream_send(&s, 2000);
+    cr_assert_eq(harness_kafka_flush(W.kafka, 10000), 0);
+    world_daemon_stop_clean(a);
+    wait_settled((group){{b}, 1, ALL(4), true}, 60000, "b alone");
+    world_wait_caught_up(60000);
+    world_assert_truth();
+    cr_assert_gt(s.nchanges, 0);
+    assert_tier_alerts(&s);
+    world_daemon_stop_clean(b);
+    world_stream_free(&s);
+    world_down();
+}
+
+/* --- a partition that leaves and comes back during a Redis outage --------- */
+
+/*
+ * a's last checkpoint before the outage is in doubt; meanwhile b joins
+ * (a revokes half its partitions) and leaves again, and Redis is back just
+ * before a gets those partitions back and claims them (a new epoch) but
+ * after a's last retry, so a claims them before it resends the payload in
+ * doubt.  That payload carries the partitions' old epoch: it is refused for
+ * them, which is right, but it must not cost a its new claim of them.
+ */
+Test(scaleout, a_partition_reclaimed_during_an_outage_is_not_fenced_by_itself,
+     .timeout = 180)
+{
+    world_up_cluster(WORLD_FAST_GROUP, 1, 4);
+    harness_daemon *a = world_daemon(NULL);
+    wait_settled((group){{a}, 1, ALL(4), true}, 30000, "a alone");
+    world_stream s;
+    world_stream_init(&s, 100000, 100, 13, T0, 5 * DAY);
+    world_stream_send(&s, 2000);
+    world_wait_caught_up(60000);
+
+    cr_assert_eq(harness_redis_kill(W.redis), 0);
+    world_stream_send(&s, 2000);
+    cr_assert_eq(harness_kafka_flush(W.kafka, 10000), 0);
+    cr_assert_eq(harness_daemon_wait_log(a, "consumption paused", 30000), 0);
+    harness_daemon *b = world_daemon(NULL);
+    cr_assert_eq(harness_daemon_wait_log(a, "partition revoked", 60000), 0);
+    /* a's retries are 5 s apart now: right after one, Redis comes back and
+     * b leaves, so the rebalance reaches a before its next retry. */
+    cr_assert_eq(harness_daemon_wait_log(a, "retry_in_ms=5000", 30000), 0);
+    int retries = harness_daemon_log_count(a, "still failing");
+    cr_assert_eq(harness_daemon_wait_log_count(a, "still failing", retries + 1,
+                                               10000), 0);
+    cr_assert_eq(harness_redis_restart(W.redis), 0);
+    cr_assert_eq(harness_daemon_signal(b, SIGTERM), 0);
+    cr_assert_eq(harness_daemon_wait(b, 30000, NULL), 0);
+    harness_daemon_stop(b);
+
+    wait_settled((group){{a}, 1, ALL(4), true}, 30000,
+                 "a holds every partition again");
+    cr_assert_eq(harness_daemon_wait_log(a, "consumption resumed", 30000), 0);
+    cr_assert_eq(harness_daemon_log_count(a, "partition fenced"), 0,
+                 "nobody else claimed a partition since a did");
+    cr_assert_eq(world_held(a), ALL(4));
+    world_stream_send(&s, 2000);
+    world_wait_caught_up(60000);
+    world_assert_truth();
+    world_daemon_stop_clean(a);
+    world_stream_free(&s);
+    world_down();
+}
