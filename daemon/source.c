@@ -146,6 +146,11 @@ int source_assign(source *s, const char *topic, int32_t partition,
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset;
     rd_kafka_error_t *e = rd_kafka_incremental_assign(s->rk, l);
+    /* A partition paused while we held it before (Redis was down when it
+     * was lost) stays paused in librdkafka across the new assignment:
+     * clear that, the owner pauses again if it still has to. */
+    if (e == NULL)
+        rd_kafka_resume_partitions(s->rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     if (e != NULL) {
         snprintf(errstr, errstr_size, "Kafka assign %s:%d: %s", topic,

@@ -50,7 +50,8 @@ rd_kafka_message_t *source_poll(source *s, int timeout_ms);
 
 /*
  * Starts consuming topic/partition at offset (RD_KAFKA_OFFSET_BEGINNING or
- * _END when none is known).  Returns 0 or -1 with errstr.
+ * _END when none is known), not paused even if it was when last held.
+ * Returns 0 or -1 with errstr.
  */
 int source_assign(source *s, const char *topic, int32_t partition,
                   int64_t offset, char *errstr, size_t errstr_size);

@@ -1,9 +1,10 @@
 /*
  * Faults: the real daemon against a mock Kafka cluster whose brokers go
  * down, answer errors and move leaders, and against a redis-server that is
- * killed, frozen, full (OOM) or read-only.  Each test checks that engaged
- * keeps running, says so in its log (and on /readyz), resumes on its own,
- * and that every Redis hash still equals the ground truth at the end.
+ * killed, frozen, full (OOM) or read-only, and both at once.  Each test
+ * checks that engaged keeps running, says so in its log (and on /readyz),
+ * resumes on its own, and that every Redis hash still equals the ground
+ * truth at the end.
  *
  * Injected Kafka errors go on one broker's error stack
  * (rd_kafka_mock_broker_push_request_error_rtts) for a request type (the
@@ -307,6 +308,45 @@ Test(faults, leaders_and_coordinator_move_mid_stream, .timeout = 240)
     assert_alive(d);
     world_assert_truth();
     cr_assert_eq(rd_kafka_mock_broker_set_up(m, 2), 0);
+    world_daemon_stop_clean(d);
+    world_stream_free(&s);
+    world_down();
+}
+
+/*
+ * Both at once: Redis goes away (the daemon pauses its partitions), then
+ * every broker too, long enough for the assignment to be lost; Redis comes
+ * back first (the daemon resumes, holding nothing), then the brokers: the
+ * partitions assigned again must be consumed again, not stay paused.
+ */
+Test(faults, partitions_lost_while_paused_are_consumed_when_assigned_again,
+     .timeout = 180)
+{
+    three_brokers(WORLD_FAST_GROUP);
+    world_stream s;
+    world_stream_init(&s, 100000, 200, 25, T0, 12 * DAY);
+    world_stream_send(&s, 3000);
+    harness_daemon *d = world_daemon(NULL);
+    world_wait_caught_up(60000);
+    rd_kafka_mock_cluster_t *m = harness_kafka_mock(W.kafka);
+
+    cr_assert_eq(harness_redis_kill(W.redis), 0);
+    world_stream_send(&s, 3000);
+    cr_assert_eq(harness_kafka_flush(W.kafka, 10000), 0);
+    cr_assert_eq(harness_daemon_wait_log(d, "consumption paused", 30000), 0);
+    cr_assert_eq(rd_kafka_mock_broker_set_down(m, -1), 0);
+    cr_assert_eq(harness_daemon_wait_log_count(d, "partition lost", 4, 30000),
+                 0);
+    cr_assert_eq(harness_redis_restart(W.redis), 0);
+    cr_assert_eq(harness_daemon_wait_log(d, "consumption resumed", 30000), 0);
+    int assigned = harness_daemon_log_count(d, "partition assigned ");
+    cr_assert_eq(rd_kafka_mock_broker_set_up(m, -1), 0);
+    cr_assert_eq(harness_daemon_wait_log_count(d, "partition assigned ",
+                                               assigned + 4, 60000), 0);
+    world_stream_send(&s, 3000);
+    cr_assert_eq(harness_kafka_flush(W.kafka, 60000), 0);
+    world_wait_caught_up(60000);
+    world_assert_truth();
     world_daemon_stop_clean(d);
     world_stream_free(&s);
     world_down();
