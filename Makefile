@@ -47,6 +47,8 @@ TEST_SRC  := $(wildcard tests/*.c)
 TEST_OBJ  := $(TEST_SRC:tests/%.c=$(BUILD)/obj/tests/%.o)
 TOOL_SRC  := $(wildcard tools/*.c)
 TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/engaged-%)
+# tools/bench_parse.c is engaged-bench-parse (make bench-parse).
+TOOLS     := $(filter-out $(BUILD)/engaged-bench_parse,$(TOOLS)) $(BUILD)/engaged-bench-parse
 
 .PHONY: all deps test demo clean
 .SECONDARY:
@@ -69,6 +71,10 @@ $(BUILD)/engaged: $(BUILD)/obj/main.o $(CORE_OBJ)
 	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/engaged-%: $(BUILD)/obj/tools/%.o $(CORE_OBJ)
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/engaged-bench-parse: $(BUILD)/obj/tools/bench_parse.o $(CORE_OBJ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -124,6 +130,17 @@ BENCH_BUILD := build-bench
 bench: $(BUILD)/.deps
 	$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) OPT='-O2 -DNDEBUG' all
 	tools/bench.sh $(BENCH_BUILD)
+
+# make bench-parse [BENCH_PARSE_EVENTS=200000]: event_parse (the one-pass
+# scanner, jansson for what it declines) against jansson alone
+# (event_parse_slow), in process on engaged-gen's stream: ns/event and
+# events/s of each.  The same optimised build as make bench, in build-bench/.
+BENCH_PARSE_EVENTS ?= 200000
+.PHONY: bench-parse
+bench-parse: $(BUILD)/.deps
+	$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) OPT='-O2 -DNDEBUG' \
+	  $(BENCH_BUILD)/engaged-gen $(BENCH_BUILD)/engaged-bench-parse
+	$(BENCH_BUILD)/engaged-bench-parse -n $(BENCH_PARSE_EVENTS)
 
 # make fuzz [FUZZ_SECONDS=60]: libFuzzer targets (tests/fuzz/) for the event
 # parser and the config parser, built with clang and ASan/UBSan, each run for

@@ -3,8 +3,12 @@
  * one Kafka message (schemas/event.schema.json).  Pure: the wall clock is an
  * argument; every function may be called from any thread.
  *
- * An event is parsed exactly once (json_loadb), its fields copied into the
- * fixed-size `event` value, and the JSON document freed before returning.
+ * An event is parsed in one pass over its bytes when it is a flat object of
+ * strings without escapes, integers, booleans and nulls, as producers send
+ * them, its fields copied into the fixed-size `event` value.  Any other
+ * message goes through jansson (json_loadb, the document freed before
+ * returning), which decides it exactly as the one pass would have: the two
+ * paths give the same result for every input.
  */
 #ifndef ENGAGED_EVENT_H
 #define ENGAGED_EVENT_H
@@ -128,6 +132,28 @@ event_error event_parse(const void *payload, size_t len, const void *key,
                         size_t key_len, const event_limits *limits,
                         int64_t now_ms, event *ev, char *detail,
                         size_t detail_size);
+
+/*
+ * For tests, fuzzing and benchmarks only; the daemon calls event_parse.
+ *
+ * event_parse_slow: event_parse through jansson alone, without the one-pass
+ * scanner.  Same parameters, same contract, and the same return value, *ev
+ * and detail for every input: tests compare it with event_parse.
+ */
+event_error event_parse_slow(const void *payload, size_t len, const void *key,
+                             size_t key_len, const event_limits *limits,
+                             int64_t now_ms, event *ev, char *detail,
+                             size_t detail_size);
+
+/*
+ * For tests only: the one-pass scanner alone.  Returns true when it takes
+ * the message, with *ev filled as event_parse fills it (event_parse then
+ * returns EVENT_OK or EVENT_ERR_KEY_MISMATCH, by the key, not looked at
+ * here); false when it declines, leaving *ev unspecified, and event_parse
+ * hands the message to jansson.  Allocates nothing.
+ */
+bool event_parse_fast(const void *payload, size_t len,
+                      const event_limits *limits, int64_t now_ms, event *ev);
 
 /* "invalid_json", "invalid_event", ...; "ok" for EVENT_OK.  Static string. */
 const char *event_error_name(event_error err);

@@ -4,6 +4,9 @@
 
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1012,4 +1015,667 @@ Test(event, invalid_corpus_fails_the_parser_for_its_directory_reason)
     free(ents);
     free(dir);
     cr_expect(total > 0);
+}
+
+/* ---- The one-pass scanner against the jansson path. ----
+ *
+ * event_parse scans the common message in one pass and hands anything else
+ * to jansson; event_parse_slow is jansson alone.  For every input both must
+ * give the same code, the same detail and, when the event was read (ok and
+ * key_mismatch), the same fields. */
+
+/* What one path made of a message. */
+typedef struct outcome {
+    event_error rc;
+    event ev;
+    char detail[512];
+} outcome;
+
+static outcome fast_out, slow_out;
+
+static void run_both(const void *msg, size_t len, const void *key,
+                     size_t key_len)
+{
+    memset(&fast_out, 0xA5, sizeof fast_out);
+    memset(&slow_out, 0x5A, sizeof slow_out);
+    strcpy(fast_out.detail, "(unset)");
+    strcpy(slow_out.detail, "(unset)");
+    fast_out.rc = event_parse(msg, len, key, key_len, &limits, NOW,
+                              &fast_out.ev, fast_out.detail,
+                              sizeof fast_out.detail);
+    slow_out.rc = event_parse_slow(msg, len, key, key_len, &limits, NOW,
+                                   &slow_out.ev, slow_out.detail,
+                                   sizeof slow_out.detail);
+}
+
+/* The input, printable, for assertion messages. */
+static const char *shown(const void *msg, size_t len)
+{
+    static char buf[1200];
+    size_t o = 0;
+    const unsigned char *s = msg;
+    for (size_t i = 0; i < len && o + 8 < sizeof buf; i++) {
+        if (s[i] >= 0x20 && s[i] < 0x7F && s[i] != '\\')
+            buf[o++] = (char)s[i];
+        else
+            o += (size_t)snprintf(buf + o, sizeof buf - o, "\\x%02x", s[i]);
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* Asserts that both paths agree on msg; returns the common code. */
+static event_error expect_same(const void *msg, size_t len, const void *key,
+                               size_t key_len)
+{
+    run_both(msg, len, key, key_len);
+    const char *in = shown(msg, len);
+    cr_assert_eq(fast_out.rc, slow_out.rc, "%s\n-> fast %s (%s), slow %s (%s)",
+                 in, event_error_name(fast_out.rc), fast_out.detail,
+                 event_error_name(slow_out.rc), slow_out.detail);
+    cr_assert_str_eq(fast_out.detail, slow_out.detail, "%s", in);
+    if (fast_out.rc != EVENT_OK && fast_out.rc != EVENT_ERR_KEY_MISMATCH)
+        return fast_out.rc;
+    const event *a = &fast_out.ev, *b = &slow_out.ev;
+    cr_assert_eq(a->type, b->type, "%s: type", in);
+    cr_assert_eq(a->ts_ms, b->ts_ms, "%s: ts_ms", in);
+    cr_assert_eq(a->followers, b->followers, "%s: followers", in);
+    cr_assert_eq(a->action, b->action, "%s: action", in);
+    cr_assert_eq(a->count, b->count, "%s: count", in);
+    cr_assert_eq(a->sponsored, b->sponsored, "%s: sponsored", in);
+    cr_assert_eq(a->creator_id_len, b->creator_id_len, "%s: creator_id_len",
+                 in);
+    cr_assert_str_eq(a->creator_id, b->creator_id, "%s: creator_id", in);
+    cr_assert_str_eq(a->post_id, b->post_id, "%s: post_id", in);
+    cr_assert_str_eq(a->brand, b->brand, "%s: brand", in);
+    cr_assert_str_eq(a->sector, b->sector, "%s: sector", in);
+    cr_assert_str_eq(a->campaign_id, b->campaign_id, "%s: campaign_id", in);
+    cr_assert_str_eq(a->event_id, b->event_id, "%s: event_id", in);
+    return fast_out.rc;
+}
+
+/* With no key, with a wrong one, and with the creator_id when the event was
+ * read. */
+static void expect_same_any_key(const void *msg, size_t len)
+{
+    if (expect_same(msg, len, NULL, 0) == EVENT_ERR_KEY_MISMATCH) {
+        char key[EVENT_ID_MAX + 1];
+        size_t key_len = slow_out.ev.creator_id_len;
+        memcpy(key, slow_out.ev.creator_id, key_len);
+        cr_assert_eq(expect_same(msg, len, key, key_len), EVENT_OK, "%s",
+                     shown(msg, len));
+    }
+    expect_same(msg, len, "h1", 2);
+}
+
+/* Every file under dir, recursively; keys (NAME.key) are used as such. */
+static size_t agree_on_tree(const char *dir)
+{
+    struct dirent **ents;
+    int n = scandir(dir, &ents, is_subdir_name, alphasort);
+    cr_assert(n >= 0, "cannot read %s (set ENGAGED_ROOT)", dir);
+    size_t files = 0;
+    for (int i = 0; i < n; i++) {
+        char *p = path_join(dir, ents[i]->d_name);
+        struct stat st;
+        cr_assert_eq(stat(p, &st), 0, "%s", p);
+        size_t nl = strlen(p);
+        if (S_ISDIR(st.st_mode)) {
+            files += agree_on_tree(p);
+        } else if (!(nl > 4 && strcmp(p + nl - 4, ".key") == 0)) {
+            size_t len;
+            char *msg = slurp(p, &len);
+            expect_same_any_key(msg, len);
+            /* A .bin's key, when it has one. */
+            if (nl > 4 && strcmp(p + nl - 4, ".bin") == 0) {
+                strcpy(p + nl - 4, ".key");
+                if (stat(p, &st) == 0) {
+                    size_t key_len;
+                    char *key = slurp(p, &key_len);
+                    expect_same(msg, len, key, key_len);
+                    free(key);
+                }
+            }
+            free(msg);
+            files++;
+        }
+        free(p);
+        free(ents[i]);
+    }
+    free(ents);
+    return files;
+}
+
+Test(event, fast_path_and_jansson_agree_on_every_corpus_file)
+{
+    static const char *const dirs[] = {"tests/corpus", "tests/fuzz/corpus/event"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        char *dir = root_file(dirs[i]);
+        cr_expect_gt(agree_on_tree(dir), 10, "%s", dir);
+        free(dir);
+    }
+}
+
+#define F3 "\"type\":\"followers\",\"creator_id\":\"c42\",\"ts\":0"
+
+/* Inputs at the scanner's edges: what it must decline, what it may take. */
+Test(event, fast_path_and_jansson_agree_on_edge_cases)
+{
+    static const char *const cases[] = {
+        "{" FOL "}", " \t\r\n{" FOL "} \n\t\r", "{" FOL "}\f", "\f{" FOL "}",
+        "{" FOL "}x", "{" FOL "}}", "{" FOL ",}", "{," FOL "}", "{}", "{ }",
+        "[]", "\"x\"", "1", "null", "", " ", "{" FOL "", "{" F3 ",\"followers\"",
+        "{" F3 ",\"followers\":", "{" F3 ",\"followers\":1",
+        "{" F3 ",\"followers\":1 ", "{" F3 ",\"followers\":01}",
+        "{" F3 ",\"followers\":-0}", "{" F3 ",\"followers\":-}",
+        "{" F3 ",\"followers\":1.}", "{" F3 ",\"followers\":1.0}",
+        "{" F3 ",\"followers\":1e0}", "{" F3 ",\"followers\":1E0}",
+        "{" F3 ",\"followers\":+1}", "{" F3 ",\"followers\":1x}",
+        "{" F3 ",\"followers\":1\"\"}", "{" F3 ",\"followers\":1 2}",
+        "{" F3 ",\"followers\":999999999999}",
+        "{" F3 ",\"followers\":1000000000000}",
+        "{" F3 ",\"followers\":1000000000001}",
+        "{" F3 ",\"followers\":999999999999999999}",
+        "{" F3 ",\"followers\":1000000000000000000}",
+        "{" F3 ",\"followers\":9223372036854775807}",
+        "{" F3 ",\"followers\":9223372036854775808}",
+        "{" F3 ",\"followers\":-9223372036854775808}",
+        "{" F3 ",\"followers\":-9223372036854775809}",
+        "{" F3 ",\"followers\":1,\"x\":-999999999999999999}",
+        "{" F3 ",\"followers\":1,\"x\":-9223372036854775809}",
+        "{" F3 ",\"followers\":1,\"x\":true}",
+        "{" F3 ",\"followers\":1,\"x\":truex}",
+        "{" F3 ",\"followers\":1,\"x\":tru}", "{" F3 ",\"followers\":1,\"x\":True}",
+        "{" F3 ",\"followers\":1,\"x\":nul}", "{" F3 ",\"followers\":1,\"x\":NaN}",
+        "{" F3 ",\"followers\":1,\"x\":false,\"y\":null}",
+        "{" F3 ",\"followers\":1,\"x\":[]}", "{" F3 ",\"followers\":1,\"x\":{}}",
+        "{" F3 ",\"followers\":1,\"x\":1,\"x\":1}",
+        "{" F3 ",\"followers\":1,\"x\":1,\"y\":1,\"x\":1}",
+        "{" F3 ",\"followers\":1,\"ts\":0}", "{" F3 ",\"followers\":1,\"Ts\":0}",
+        "{" F3 ",\"followers\":1,\"t\\u0073\":0}",
+        "{" F3 ",\"followers\":1,\"\":0}",
+        "{" F3 ",\"followers\":1,\"\":0,\"\":1}",
+        "{" F3 ",\"followers\":1,\"\x7f\":0}",
+        "{" F3 ",\"followers\":1,\"\xc3\xa9\":0,\"\xc3\xa9\":1}",
+        "{" F3 ",\"followers\":1,\"\xc3\":0}",
+        "{" F3 ",\"followers\":1,\"a\tb\":0}",
+        "{" F3 ",\"followers\":1,\"x\":\"\x7f\xc2\x85\"}",
+        "{" F3 ",\"followers\":1,\"x\":\"\\u0000\"}",
+        "{" F3 ",\"followers\":1,\"x\":\"\xed\x9f\xbf\xee\x80\x80\"}",
+        "{" F3 ",\"followers\":1,\"x\":\"\xed\xa0\x80\"}",
+        "{" F3 ",\"followers\":1,\"x\":\"\xe0\x9f\xbf\"}",
+        "{" F3 ",\"followers\":1,\"x\":\"\xe0\xa0\x80\"}",
+        "{" F3 ",\"followers\":1,\"x\":\"\xf0\x8f\xbf\xbf\"}",
+        "{" F3 ",\"followers\":1,\"x\":\"\xf0\x90\x80\x80\"}",
+        "{" F3 ",\"followers\":1,\"x\":\"\xf4\x8f\xbf\xbf\"}",
+        "{" F3 ",\"followers\":1,\"x\":\"\xf4\x90\x80\x80\"}",
+        "{" F3 ",\"followers\":1,\"x\":\"\xf5\x80\x80\x80\"}",
+        "{" F3 ",\"followers\":1,\"x\":\"\xc1\xbf\"}",
+        "{" F3 ",\"followers\":1,\"x\":\"\xc2\"}",
+        "{" F3 ",\"followers\":1,\"x\":\"\xe2\x82\"}",
+        "{" F3 ",\"followers\":1,\"x\":\"\x80\"}",
+        "{\"type\":\"followers\",\"creator_id\":\"c\x7f\",\"ts\":0,\"followers\":1}",
+        "{\"type\":\"followers\",\"creator_id\":\"c\xc2\x9f\",\"ts\":0,\"followers\":1}",
+        "{\"type\":\"followers\",\"creator_id\":\"c\xc2\xa0\",\"ts\":0,\"followers\":1}",
+        "{\"type\":\"followers\",\"creator_id\":\"\",\"ts\":0,\"followers\":1}",
+        "{\"type\":\"followers\",\"creator_id\":\"c42\",\"ts\":-0,\"followers\":1}",
+        "{\"type\":\"followers\",\"creator_id\":\"c42\",\"ts\":253402300799999,"
+        "\"followers\":1}",
+        "{\"type\":\"followers\",\"creator_id\":\"c42\",\"ts\":\"1970-01-01T00:30:00+01:00\","
+        "\"followers\":1}",
+        "{\"type\":\"followers\",\"creator_id\":\"c42\",\"ts\":\"1969-12-31T23:00:00-05:00\","
+        "\"followers\":1}",
+        "{\"type\":\"followers\",\"creator_id\":\"c42\",\"ts\":\"2026-11-01T13:00:00Z\","
+        "\"followers\":1}",
+        "{\"type\":\"followers\",\"creator_id\":\"c42\",\"ts\":\"2026-11-01T13:00:00.001Z\","
+        "\"followers\":1}",
+        "{\"type\":\"followers\",\"creator_id\":\"c42\",\"ts\":null,\"followers\":1}",
+        "{\"type\":\"followers\",\"creator_id\":\"c42\",\"ts\":true,\"followers\":1}",
+        "{\"type\":\"followers\",\"creator_id\":\"c42\",\"ts\":0,\"followers\":null}",
+        "{\"type\":\"followers\",\"creator_id\":\"c42\",\"ts\":0}",
+        "{\"type\":\"Followers\",\"creator_id\":\"c42\",\"ts\":0,\"followers\":1}",
+        "{\"type\":null,\"creator_id\":\"c42\",\"ts\":0,\"followers\":1}",
+        "{" ENG ",\"count\":0}", "{" ENG ",\"count\":1000000000}",
+        "{" ENG ",\"count\":1000000001}", "{" ENG ",\"count\":true}",
+        "{" ENG ",\"post_id\":null}", "{" ENG ",\"post_id\":\"\"}",
+        "{" ENG ",\"event_id\":\"e\",\"campaign_id\":\"k\"}",
+        "{" ENG ",\"event_id\":1}", "{" ENG ",\"campaign_id\":\"\x7f\"}",
+        "{" ENG ",\"sponsored\":7,\"brand\":null,\"sector\":1}",
+        "{\"type\":\"engagement\",\"creator_id\":\"c42\",\"ts\":0,\"action\":\"Like\"}",
+        "{\"type\":\"engagement\",\"creator_id\":\"c42\",\"ts\":0,\"action\":null}",
+        "{\"type\":\"engagement\",\"creator_id\":\"c42\",\"ts\":0}",
+        "{" POST "}", "{" POST ",\"sponsored\":true}",
+        "{" POST ",\"sponsored\":true,\"brand\":\"  \"}",
+        "{" POST ",\"sponsored\":true,\"brand\":\" P \"}",
+        "{" POST ",\"sponsored\":false,\"brand\":\"  \"}",
+        "{" POST ",\"sponsored\":null}", "{" POST ",\"sponsored\":1}",
+        "{" POST ",\"sector\":\"s\",\"brand\":\"b\"}",
+        "{" POST ",\"sector\":\"\xc2\x80\"}",
+        "{\"type\":\"post\",\"creator_id\":\"c42\",\"ts\":0,\"post_id\":\"\"}",
+        "{\"type\":\"post\",\"creator_id\":\"c42\",\"ts\":0,\"post_id\":1}",
+        "{" FOL ",\"action\":\"bogus\",\"count\":0,\"post_id\":\"\x7f\"}",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_same_any_key(cases[i], strlen(cases[i]));
+    /* A NUL byte: raw, after the object, and a payload of NULL. */
+    static const char nul_in[] = "{" F3 ",\"followers\":1,\"x\":\"a\0b\"}";
+    static const char nul_after[] = "{" FOL "}\0";
+    static const char nul_key[] = "{" F3 ",\"followers\":1,\"a\0\":1}";
+    expect_same_any_key(nul_in, sizeof nul_in - 1);
+    expect_same_any_key(nul_after, sizeof nul_after - 1);
+    expect_same_any_key(nul_key, sizeof nul_key - 1);
+    expect_same_any_key(NULL, 0);
+}
+
+/* Lengths at the text rule's limits, in bytes and in code points. */
+Test(event, fast_path_and_jansson_agree_on_string_lengths)
+{
+    static const char *const units[] = {"c", "\xc3\xa9", "\xe2\x82\xac",
+                                        "\xf0\x9f\x98\x80", "\x7f"};
+    static const size_t counts[] = {1, 127, 128, 129, 200};
+    static const char *const fields[] = {"creator_id", "post_id", "event_id",
+                                         "x"};
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++)
+        for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
+            for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+                char *s = repeat(units[u], counts[c]);
+                size_t n = strlen(s) + 256;
+                char *json = malloc(n);
+                cr_assert_not_null(json);
+                if (f == 0)
+                    snprintf(json, n, "{\"type\":\"followers\",\"creator_id\":"
+                                      "\"%s\",\"ts\":0,\"followers\":1}", s);
+                else
+                    snprintf(json, n, "{" ENG ",\"%s\":\"%s\"}", fields[f], s);
+                expect_same_any_key(json, strlen(json));
+                free(json);
+                free(s);
+            }
+}
+
+/* The scanner tracks 16 unknown keys for duplicates and declines past
+ * them; a duplicate is found wherever it is. */
+Test(event, fast_path_and_jansson_agree_on_many_keys)
+{
+    static const size_t counts[] = {1, 15, 16, 17, 40};
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
+        for (size_t dup = 0; dup <= counts[c]; dup++) {
+            char json[2048];
+            size_t n = (size_t)snprintf(json, sizeof json, "{" FOL);
+            for (size_t i = 0; i < counts[c]; i++)
+                n += (size_t)snprintf(json + n, sizeof json - n,
+                                      ",\"k%zu\":%zu", i, i);
+            /* dup == counts[c]: no duplicate; else k<dup> again. */
+            if (dup < counts[c])
+                n += (size_t)snprintf(json + n, sizeof json - n,
+                                      ",\"k%zu\":0", dup);
+            snprintf(json + n, sizeof json - n, "}");
+            expect_same_any_key(json, strlen(json));
+        }
+}
+
+/* ---- Generated events and their mutations. ---- */
+
+static uint64_t rng_state;
+
+/* splitmix64: deterministic, so that a failure replays. */
+static uint64_t rnd(void)
+{
+    uint64_t z = (rng_state += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+static size_t below(size_t n)
+{
+    return (size_t)(rnd() % n);
+}
+
+static bool chance(unsigned percent)
+{
+    return below(100) < percent;
+}
+
+/* A message under construction. */
+typedef struct msg_buf {
+    char s[8192];
+    size_t n;
+} msg_buf;
+
+static void put(msg_buf *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void put(msg_buf *m, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(m->s + m->n, sizeof m->s - m->n, fmt, ap);
+    va_end(ap);
+    cr_assert(k >= 0 && (size_t)k < sizeof m->s - m->n);
+    m->n += (size_t)k;
+}
+
+/* Optional JSON white space, as a sloppy producer might write it. */
+static void ws(msg_buf *m, bool sloppy)
+{
+    static const char spaces[] = " \t\n\r";
+    while (sloppy && chance(30))
+        put(m, "%c", spaces[below(4)]);
+}
+
+/* A string without escapes that keeps the text rule: ASCII, Latin-1,
+ * emoji, at most 128 code points, sometimes exactly. */
+static void text(msg_buf *m, const char *prefix, bool nonempty)
+{
+    static const char *const units[] = {"a", "Z", "0", "-", " ", "\xc3\xa9",
+                                        "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                                        "\xc2\xa0", "\xef\xbf\xbd"};
+    size_t chars = strlen(prefix);
+    put(m, "\"%s", prefix);
+    size_t want = chance(5) ? EVENT_ID_MAX_CHARS : below(12);
+    if (!nonempty && chance(10))
+        want = 0;
+    for (; chars < want; chars++)
+        put(m, "%s", units[below(chance(70) ? 3 : sizeof units / sizeof units[0])]);
+    if (chars == 0 && nonempty)
+        put(m, "x");
+    put(m, "\"");
+}
+
+/* A ts of the last 30 days or the next hour: epoch ms, or RFC 3339 with
+ * Z, z, an offset, and 0 to 9 fraction digits. */
+static void ts_value(msg_buf *m)
+{
+    int64_t ms = NOW - (int64_t)below(30 * 86400000u) +
+                 (chance(5) ? (int64_t)below(3600001) : 0);
+    if (chance(25)) {
+        put(m, "%lld", (long long)ms);
+        return;
+    }
+    int64_t offset_min = chance(50) ? 0 : (int64_t)below(2 * 23 * 60 + 1) - 23 * 60;
+    char when[32];
+    timefmt_format_rfc3339(ms - ms % 1000 + offset_min * 60000, when,
+                           sizeof when);
+    when[19] = '\0'; /* YYYY-MM-DDTHH:MM:SS */
+    if (chance(5))
+        when[10] = 't';
+    put(m, "\"%s", when);
+    int digits = chance(50) ? 0 : (int)below(10);
+    if (digits > 0) {
+        char frac[16];
+        snprintf(frac, sizeof frac, "%03d%06d", (int)(ms % 1000),
+                 (int)below(1000000));
+        put(m, ".%.*s", digits, frac);
+    }
+    if (offset_min == 0 && chance(80))
+        put(m, "%s\"", chance(90) ? "Z" : "z");
+    else
+        put(m, "%c%02d:%02d\"", offset_min < 0 ? '-' : '+',
+            (int)(llabs(offset_min) / 60), (int)(llabs(offset_min) % 60));
+}
+
+/* One "key":value pair per entry, written in a shuffled order. */
+typedef struct pair {
+    char key[32];
+    msg_buf value;
+} pair;
+
+/*
+ * A valid event of any type, as tools/gen.c and sloppier producers write
+ * them: every field the type needs, some it may have, some of other types
+ * and unknown ones, with scalar values only and no escape, so that the
+ * scanner must take it.  The creator_id goes to key.
+ */
+static void gen_valid(msg_buf *out, char *key, size_t *key_len)
+{
+    static pair pairs[32];
+    size_t np = 0;
+    static const char *const types[] = {"engagement", "post", "followers"};
+    static const char *const actions[] = {"like", "comment", "share", "save",
+                                          "view", "click", "conversion"};
+    size_t type = below(100) < 80 ? 0 : chance(70) ? 1 : 2;
+
+#define PAIR(k) (snprintf(pairs[np].key, sizeof pairs[np].key, "%s", k), \
+                 pairs[np].value.n = 0, &pairs[np++].value)
+    put(PAIR("type"), "\"%s\"", types[type]);
+    msg_buf *id = PAIR("creator_id");
+    if (chance(80)) {
+        put(id, "\"c%u\"", (unsigned)below(100000));
+    } else {
+        text(id, "", true);
+    }
+    /* The key is the creator_id's bytes, between the quotes. */
+    *key_len = id->n - 2;
+    memcpy(key, id->s + 1, *key_len);
+    ts_value(PAIR("ts"));
+    if (chance(20))
+        text(PAIR("event_id"), "e-", false);
+    if (chance(15))
+        text(PAIR("campaign_id"), "k", false);
+    if (type == 2 || chance(30))
+        put(PAIR("followers"), "%lld",
+            chance(5) ? (long long)EVENT_FOLLOWERS_MAX
+                      : (long long)below(2000000));
+    if (type == 0) {
+        put(PAIR("action"), "\"%s\"", actions[below(7)]);
+        if (chance(70))
+            put(PAIR("count"), "%lld",
+                chance(5) ? (long long)EVENT_COUNT_MAX
+                          : (long long)(1 + below(500)));
+        if (chance(30))
+            text(PAIR("post_id"), "p", false);
+    } else if (type == 1) {
+        text(PAIR("post_id"), "p", true);
+        bool sponsored = chance(30);
+        if (sponsored || chance(50))
+            put(PAIR("sponsored"), "%s", sponsored ? "true" : "false");
+        if (sponsored || chance(20)) {
+            msg_buf *b = PAIR("brand");
+            put(b, "\"%s%s%s\"", chance(20) ? "  " : "",
+                chance(50) ? "Pepsi" : "Coca-Cola", chance(20) ? " " : "");
+        }
+        if (chance(40))
+            text(PAIR("sector"), "", false);
+    }
+    /* Fields of other types, ignored whatever they hold. */
+    if (type != 0 && chance(10))
+        put(PAIR("action"), "%s", chance(50) ? "\"bogus\"" : "7");
+    if (type != 0 && chance(10))
+        put(PAIR("count"), "%s", chance(50) ? "0" : "null");
+    if (type != 1 && chance(10))
+        put(PAIR("sponsored"), "%s", chance(50) ? "\"yes\"" : "null");
+    if (type != 1 && chance(10))
+        put(PAIR("brand"), "%s", chance(50) ? "\"\x7f\"" : "false");
+    /* Unknown fields, scalars only. */
+    size_t unknown = chance(70) ? 0 : below(6);
+    for (size_t i = 0; i < unknown; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "%s%zu", chance(80) ? "x" : "\xc3\xa9", i);
+        msg_buf *v = PAIR(name);
+        switch (below(6)) {
+        case 0: put(v, "%lld", (long long)below(1000000000) - 500000000); break;
+        case 1: put(v, "\"a\x7f\xc2\x85\""); break;
+        case 2: text(v, "", false); break;
+        case 3: put(v, "true"); break;
+        case 4: put(v, "false"); break;
+        default: put(v, "null"); break;
+        }
+    }
+#undef PAIR
+
+    /* gen.c's order most of the time, shuffled otherwise. */
+    if (chance(30))
+        for (size_t i = np - 1; i > 0; i--) {
+            size_t j = below(i + 1);
+            pair t = pairs[i];
+            pairs[i] = pairs[j];
+            pairs[j] = t;
+        }
+    bool sloppy = chance(20);
+    out->n = 0;
+    ws(out, sloppy);
+    put(out, "{");
+    for (size_t i = 0; i < np; i++) {
+        ws(out, sloppy);
+        put(out, "%s\"%s\"", i ? "," : "", pairs[i].key);
+        ws(out, sloppy);
+        put(out, ":");
+        ws(out, sloppy);
+        put(out, "%.*s", (int)pairs[i].value.n, pairs[i].value.s);
+        ws(out, sloppy);
+    }
+    put(out, "}");
+    ws(out, sloppy);
+}
+
+/* Replaces m->s[at, at + del) by ins (len bytes). */
+static void splice(msg_buf *m, size_t at, size_t del, const char *ins,
+                   size_t len)
+{
+    if (at > m->n)
+        at = m->n;
+    if (del > m->n - at)
+        del = m->n - at;
+    if (m->n - del + len > sizeof m->s)
+        return;
+    memmove(m->s + at + len, m->s + at + del, m->n - at - del);
+    memcpy(m->s + at, ins, len);
+    m->n = m->n - del + len;
+}
+
+/* Bytes and snippets that sit on the edges of the scanner's rules. */
+static const char *const snippets[] = {
+    "\"", "\\", "{", "}", "[", "]", ",", ":", " ", "\t", "\n", "\r", "\f",
+    "\x7f", "\xc2", "\x80", "\xc2\x85", "\xc2\xa0", "\xff", "\xed\xa0\x80",
+    "\xf4\x90\x80\x80", "\xe0\x80\x80", "\xc0\xaf", "\xf0\x9f\x98\x80", "e",
+    ".", "-", "0", "00", "-0", "1e3", ".5", "E", "+", "\\u0000", "\\n",
+    "\\u00e9", "\\ud83d\\ude00", "\\ud800", "\\\"", "\\/", "\\u007f", "null",
+    "true", "false", "nul", "[]", "{}", "[1,{\"a\":2}]", "{\"a\":1,\"a\":2}",
+    "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+    "-9223372036854775809", "18446744073709551616", "999999999999999999",
+    "1000000000000000000", "1000000000", "1000000001", "1000000000000",
+    "1000000000001", "253402300799999", "253402300800000", "1e400", "NaN",
+    "Infinity", ",\"type\":\"post\"", ",\"x\":1", ",\"x\":1,\"x\":2",
+    ",\"creator_id\":\"c1\"", ",\"ts\":0", ",\"followers\":5", ",\"count\":2",
+    ",\"sponsored\":true", ",\"brand\":\" \"", ",\"post_id\":\"\"",
+    "\"9999-12-31T23:59:59.999Z\"", "\"1970-01-01T00:30:00+01:00\"",
+    "\"2026-11-01T13:00:00.001Z\"", "\"2026-02-29T00:00:00Z\"",
+};
+
+/* One random edit of a message. */
+static void mutate(msg_buf *m)
+{
+    size_t at = m->n ? below(m->n + 1) : 0;
+    char byte;
+    switch (below(9)) {
+    case 0: /* flip a bit */
+        if (m->n)
+            m->s[below(m->n)] ^= (char)(1u << below(8));
+        break;
+    case 1: /* any byte, replaced or inserted */
+        byte = (char)below(256);
+        splice(m, at, chance(50), &byte, 1);
+        break;
+    case 2: /* delete a few bytes */
+        splice(m, at, 1 + below(chance(80) ? 1 : 8), "", 0);
+        break;
+    case 3: /* truncate */
+        m->n = at;
+        break;
+    case 4: case 5: { /* insert or overwrite a snippet */
+        const char *s = snippets[below(sizeof snippets / sizeof snippets[0])];
+        splice(m, at, chance(30) ? below(4) : 0, s, strlen(s));
+        break;
+    }
+    case 6: { /* a number replaced: after a ':' that starts one */
+        for (size_t i = at; i + 1 < m->n; i++)
+            if (m->s[i] == ':' && (m->s[i + 1] == '-' ||
+                                   (m->s[i + 1] >= '0' && m->s[i + 1] <= '9'))) {
+                size_t j = i + 1;
+                while (j < m->n && m->s[j] != ',' && m->s[j] != '}')
+                    j++;
+                const char *s = snippets[below(sizeof snippets /
+                                               sizeof snippets[0])];
+                splice(m, i + 1, j - i - 1, s, strlen(s));
+                break;
+            }
+        break;
+    }
+    case 7: { /* a pair duplicated: from a ',' or '{' to the next ',' */
+        const char *p = memchr(m->s + at, ',', m->n - at);
+        if (p == NULL)
+            break;
+        size_t from = (size_t)(p - m->s);
+        const char *q = memchr(p + 1, ',', m->n - from - 1);
+        size_t to = q ? (size_t)(q - m->s) : m->n - 1;
+        char copy[1024];
+        size_t len = to - from;
+        if (len > sizeof copy)
+            break;
+        memcpy(copy, m->s + from, len);
+        splice(m, to, 0, copy, len);
+        break;
+    }
+    default: { /* many unknown keys first, maybe one of them twice */
+        size_t n = 10 + below(12), dup = below(n + 4);
+        char extra[512];
+        size_t len = 0;
+        for (size_t i = 0; i < n; i++)
+            len += (size_t)snprintf(extra + len, sizeof extra - len,
+                                    "\"u%zu\":%zu,", i == dup ? 0 : i, i);
+        const char *brace = memchr(m->s, '{', m->n);
+        if (brace != NULL)
+            splice(m, (size_t)(brace - m->s) + 1, 0, extra, len);
+        break;
+    }
+    }
+}
+
+Test(event, fast_path_takes_every_generated_event_as_jansson_does)
+{
+    static msg_buf m;
+    char key[EVENT_ID_MAX + 1];
+    size_t key_len;
+    rng_state = 1;
+    for (int i = 0; i < 5000; i++) {
+        gen_valid(&m, key, &key_len);
+        event fast;
+        cr_assert(event_parse_fast(m.s, m.n, &limits, NOW, &fast),
+                  "the scanner declines %s", shown(m.s, m.n));
+        cr_assert_eq(expect_same(m.s, m.n, key, key_len), EVENT_OK, "%s: %s",
+                     shown(m.s, m.n), slow_out.detail);
+        cr_assert_str_eq(fast.creator_id, slow_out.ev.creator_id);
+        expect_same(m.s, m.n, NULL, 0);
+    }
+}
+
+Test(event, fast_path_and_jansson_agree_on_mutated_events)
+{
+    static msg_buf m;
+    char key[EVENT_ID_MAX + 1];
+    size_t key_len;
+    size_t taken = 0, read = 0, total = 20000;
+    rng_state = 2;
+    for (size_t i = 0; i < total; i++) {
+        gen_valid(&m, key, &key_len);
+        for (size_t k = 1 + below(3); k > 0; k--)
+            mutate(&m);
+        event fast;
+        bool took = event_parse_fast(m.s, m.n, &limits, NOW, &fast);
+        event_error rc = expect_same(m.s, m.n, key, key_len);
+        /* What the scanner takes, jansson reads as an event. */
+        if (took)
+            cr_assert(rc == EVENT_OK || rc == EVENT_ERR_KEY_MISMATCH,
+                      "%s", shown(m.s, m.n));
+        taken += took;
+        read += rc == EVENT_OK || rc == EVENT_ERR_KEY_MISMATCH;
+    }
+    /* About 7% of the mutants are still events; those without an escape,
+     * a real or a nested value (most of them) are the scanner's to take. */
+    cr_expect_gt(read, total / 20, "only %zu of %zu mutants are events", read,
+                 total);
+    cr_expect_gt(taken, read * 3 / 4,
+                 "the scanner took %zu of the %zu mutants jansson read",
+                 taken, read);
 }

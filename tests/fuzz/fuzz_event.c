@@ -11,9 +11,16 @@
  * the accepting path and its invariants are fuzzed as well.
  *
  * The clock and the limits are fixed: the outcome is a function of the input.
+ *
+ * Every parse is done twice, by event_parse (the one-pass scanner, which
+ * hands what it declines to jansson) and by event_parse_slow (jansson
+ * alone): the code, the detail and, when the event was read, every field
+ * must be the same.  What the scanner alone takes (event_parse_fast) must be
+ * an event for jansson too, with the same fields.
  */
 #include "event.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +79,26 @@ static void check_event(const event *ev)
         CHECK(ev->brand[0] != '\0');
 }
 
-/* One parse; the detail must be a terminated, non-empty sentence. */
+/* Field by field: the bytes after a string's NUL are not the event's. */
+static void check_same_event(const event *a, const event *b)
+{
+    CHECK(a->type == b->type);
+    CHECK(a->ts_ms == b->ts_ms);
+    CHECK(a->followers == b->followers);
+    CHECK(a->action == b->action);
+    CHECK(a->count == b->count);
+    CHECK(a->sponsored == b->sponsored);
+    CHECK(a->creator_id_len == b->creator_id_len);
+    CHECK(strcmp(a->creator_id, b->creator_id) == 0);
+    CHECK(strcmp(a->post_id, b->post_id) == 0);
+    CHECK(strcmp(a->brand, b->brand) == 0);
+    CHECK(strcmp(a->sector, b->sector) == 0);
+    CHECK(strcmp(a->campaign_id, b->campaign_id) == 0);
+    CHECK(strcmp(a->event_id, b->event_id) == 0);
+}
+
+/* One parse; the detail must be a terminated, non-empty sentence, and the
+ * jansson path alone must say the same. */
 static event_error parse(const uint8_t *value, size_t len, const void *key,
                          size_t key_len, size_t detail_size, event *ev)
 {
@@ -94,6 +120,23 @@ static event_error parse(const uint8_t *value, size_t len, const void *key,
         CHECK((unsigned char)detail[i] == 0xA5);
     if (rc == EVENT_OK)
         check_event(ev);
+
+    static event slow, fast;
+    char slow_detail[512];
+    memset(slow_detail, 0xA5, sizeof slow_detail);
+    event_error slow_rc = event_parse_slow(value, len, key, key_len, &limits,
+                                           FUZZ_NOW, &slow,
+                                           detail_size ? slow_detail : NULL,
+                                           detail_size);
+    CHECK(slow_rc == rc);
+    CHECK(memcmp(slow_detail, detail, sizeof detail) == 0);
+    bool read = rc == EVENT_OK || rc == EVENT_ERR_KEY_MISMATCH;
+    if (read)
+        check_same_event(ev, &slow);
+    if (event_parse_fast(value, len, &limits, FUZZ_NOW, &fast)) {
+        CHECK(read);
+        check_same_event(&fast, &slow);
+    }
     return rc;
 }
 
