@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <hiredis/hiredis.h>
 
@@ -138,18 +140,30 @@ typedef struct cmd {
 
 struct checkpoint {
     const config *cfg;
-    redisContext *ctx;
+    redisContext *ctx;       /* the main thread's: claims, due, fetches */
     char wlabel[CONFIG_MAX_WINDOWS][24];
     /* Field names, made once: "<metric>_<window>" and "er_<window>". */
     char fname[CONFIG_MAX_WINDOWS][STATE_METRICS][48];
     char ername[CONFIG_MAX_WINDOWS][32];
-    /* The payload: commands of the last checkpoint sent. */
-    cmd *cmds;
-    size_t ncmds, cmds_cap;
+    /* The payload: the RESP bytes of the last checkpoint built, and how
+     * many commands they hold.  Kept unchanged while in doubt. */
+    buf payload;
+    size_t npayload;
     bool in_doubt;
-    const char **argv;
-    size_t argv_cap;
-    buf tmp;
+    cmd scratch;             /* the command being built */
+    buf tmp, resp;
+    /* The writer thread sends the payload on a connection of its own.  The
+     * main thread hands it over (job), the writer answers (done); in
+     * between, only the writer touches wctx, payload and the answer. */
+    pthread_t writer;
+    bool writer_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool job, done, quit;
+    redisContext *wctx;
+    redisReply *answer;      /* EXEC's reply, or NULL with werr */
+    char werr[512];
+    int64_t answered_ms;     /* wall clock when the answer came */
 };
 
 /* --- commands ------------------------------------------------------------- */
@@ -187,45 +201,52 @@ static void cmd_int(cmd *c, int64_t v)
     cmd_arg(c, tmp, buf_format_int(v, tmp));
 }
 
-static cmd *new_cmd(checkpoint *ck)
+/* Appends c to out as one RESP command ("*n\r\n" then "$len\r\narg\r\n"). */
+static void cmd_resp(const cmd *c, buf *out)
 {
-    if (ck->ncmds == ck->cmds_cap) {
-        size_t cap = ck->cmds_cap ? ck->cmds_cap * 2 : 8;
-        cmd *c = realloc(ck->cmds, cap * sizeof *c);
-        if (c == NULL)
-            return NULL;
-        memset(c + ck->cmds_cap, 0, (cap - ck->cmds_cap) * sizeof *c);
-        ck->cmds = c;
-        ck->cmds_cap = cap;
+    char num[24];
+    buf_append_byte(out, '*');
+    buf_append(out, num, buf_format_int((int64_t)c->n, num));
+    buf_append(out, "\r\n", 2);
+    size_t off = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        buf_append_byte(out, '$');
+        buf_append(out, num, buf_format_int((int64_t)c->lens[i], num));
+        buf_append(out, "\r\n", 2);
+        buf_append(out, c->data.data + off, c->lens[i]);
+        buf_append(out, "\r\n", 2);
+        off += c->lens[i];
     }
-    cmd *c = &ck->cmds[ck->ncmds++];
-    cmd_reset(c);
-    return c;
 }
 
-static int cmd_append(checkpoint *ck, cmd *c)
+/* Queues c on the main thread's connection. */
+static int cmd_append(checkpoint *ck, const cmd *c)
 {
     if (c->data.failed)
         return -1;
-    if (c->n > ck->argv_cap) {
-        const char **a = realloc(ck->argv, c->n * sizeof *a);
-        if (a == NULL)
-            return -1;
-        ck->argv = a;
-        ck->argv_cap = c->n;
-    }
-    size_t off = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        ck->argv[i] = c->data.data + off;
-        off += c->lens[i];
-    }
-    return redisAppendCommandArgv(ck->ctx, (int)c->n, ck->argv, c->lens) ==
+    buf_reset(&ck->resp);
+    cmd_resp(c, &ck->resp);
+    if (buf_failed(&ck->resp))
+        return -1;
+    return redisAppendFormattedCommand(ck->ctx, ck->resp.data, ck->resp.len) ==
                    REDIS_OK
                ? 0
                : -1;
 }
 
+/* Ends the command in ck->scratch: into the payload. */
+static void emit(checkpoint *ck)
+{
+    if (ck->scratch.data.failed)
+        ck->payload.failed = true;
+    cmd_resp(&ck->scratch, &ck->payload);
+    ck->npayload++;
+    cmd_reset(&ck->scratch);
+}
+
 /* --- connection ----------------------------------------------------------- */
+
+static void *writer_main(void *arg);
 
 checkpoint *checkpoint_new(const config *cfg, char *errstr, size_t errstr_size)
 {
@@ -243,28 +264,48 @@ checkpoint *checkpoint_new(const config *cfg, char *errstr, size_t errstr_size)
                      state_metric_name(m), ck->wlabel[w]);
         snprintf(ck->ername[w], sizeof ck->ername[w], "er_%s", ck->wlabel[w]);
     }
+    pthread_mutex_init(&ck->mu, NULL);
+    pthread_cond_init(&ck->cv, NULL);
+    int rc = pthread_create(&ck->writer, NULL, writer_main, ck);
+    if (rc != 0) {
+        snprintf(errstr, errstr_size, "starting the checkpoint writer: %s",
+                 strerror(rc));
+        checkpoint_free(ck);
+        return NULL;
+    }
+    ck->writer_started = true;
     return ck;
 }
 
-static void disconnect(checkpoint *ck)
+static void disconnect_ctx(redisContext **pc)
 {
-    if (ck->ctx != NULL)
-        redisFree(ck->ctx);
-    ck->ctx = NULL;
+    if (*pc != NULL)
+        redisFree(*pc);
+    *pc = NULL;
 }
 
 void checkpoint_free(checkpoint *ck)
 {
     if (ck == NULL)
         return;
-    disconnect(ck);
-    for (size_t i = 0; i < ck->cmds_cap; i++) {
-        buf_free(&ck->cmds[i].data);
-        free(ck->cmds[i].lens);
+    if (ck->writer_started) {
+        pthread_mutex_lock(&ck->mu);
+        ck->quit = true;
+        pthread_cond_broadcast(&ck->cv);
+        pthread_mutex_unlock(&ck->mu);
+        pthread_join(ck->writer, NULL);
     }
-    free(ck->cmds);
-    free(ck->argv);
+    pthread_mutex_destroy(&ck->mu);
+    pthread_cond_destroy(&ck->cv);
+    disconnect_ctx(&ck->ctx);
+    disconnect_ctx(&ck->wctx);
+    if (ck->answer != NULL)
+        freeReplyObject(ck->answer);
+    buf_free(&ck->payload);
+    buf_free(&ck->scratch.data);
+    free(ck->scratch.lens);
     buf_free(&ck->tmp);
+    buf_free(&ck->resp);
     free(ck);
 }
 
@@ -284,59 +325,72 @@ static const char *where(const checkpoint *ck, char *b, size_t size)
 }
 
 /* Fails with the context's or the reply's error, and drops the link. */
-static int fail(checkpoint *ck, redisReply *r, const char *what, char *errstr,
-                size_t errstr_size)
+static int fail_on(const checkpoint *ck, redisContext **pc, redisReply *r,
+                   const char *what, char *errstr, size_t errstr_size)
 {
     char w[300];
     const char *why = r != NULL && r->type == REDIS_REPLY_ERROR ? r->str
-                      : ck->ctx != NULL && ck->ctx->err       ? ck->ctx->errstr
-                                                              : "unexpected reply";
+                      : *pc != NULL && (*pc)->err               ? (*pc)->errstr
+                                                  : "unexpected reply";
     snprintf(errstr, errstr_size, "%s: %s: %s", where(ck, w, sizeof w), what,
              why);
     if (r != NULL)
         freeReplyObject(r);
-    disconnect(ck);
+    disconnect_ctx(pc);
     return -1;
 }
 
-int checkpoint_connect(checkpoint *ck, char *errstr, size_t errstr_size)
+static int fail(checkpoint *ck, redisReply *r, const char *what, char *errstr,
+                size_t errstr_size)
 {
-    if (ck->ctx != NULL)
+    return fail_on(ck, &ck->ctx, r, what, errstr, errstr_size);
+}
+
+/* Connects *pc when it is not, authenticates and selects the db. */
+static int connect_ctx(const checkpoint *ck, redisContext **pc, char *errstr,
+                       size_t errstr_size)
+{
+    if (*pc != NULL)
         return 0;
     const config *cfg = ck->cfg;
     struct timeval tv = {cfg->redis_timeout_ms / 1000,
                          (cfg->redis_timeout_ms % 1000) * 1000};
     if (cfg->redis_socket[0])
-        ck->ctx = redisConnectUnixWithTimeout(cfg->redis_socket, tv);
+        *pc = redisConnectUnixWithTimeout(cfg->redis_socket, tv);
     else
-        ck->ctx = redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
-    if (ck->ctx == NULL || ck->ctx->err)
-        return fail(ck, NULL, "connect", errstr, errstr_size);
-    redisSetTimeout(ck->ctx, tv);
-    redisEnableKeepAlive(ck->ctx);
+        *pc = redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
+    if (*pc == NULL || (*pc)->err)
+        return fail_on(ck, pc, NULL, "connect", errstr, errstr_size);
+    redisSetTimeout(*pc, tv);
+    redisEnableKeepAlive(*pc);
     redisReply *r;
     char pw[SECRET_MAX];
     int has = secret_read(cfg->redis_password_file, "redis-password", pw,
                           sizeof pw, errstr, errstr_size);
     if (has < 0) {
-        disconnect(ck);
+        disconnect_ctx(pc);
         return -1;
     }
     if (has > 0) {
         if (cfg->redis_user[0])
-            r = redisCommand(ck->ctx, "AUTH %s %s", cfg->redis_user, pw);
+            r = redisCommand(*pc, "AUTH %s %s", cfg->redis_user, pw);
         else
-            r = redisCommand(ck->ctx, "AUTH %s", pw);
+            r = redisCommand(*pc, "AUTH %s", pw);
         memset(pw, 0, sizeof pw);
         if (r == NULL || r->type == REDIS_REPLY_ERROR)
-            return fail(ck, r, "AUTH", errstr, errstr_size);
+            return fail_on(ck, pc, r, "AUTH", errstr, errstr_size);
         freeReplyObject(r);
     }
-    r = redisCommand(ck->ctx, "SELECT %d", cfg->redis_db);
+    r = redisCommand(*pc, "SELECT %d", cfg->redis_db);
     if (r == NULL || r->type == REDIS_REPLY_ERROR)
-        return fail(ck, r, "SELECT", errstr, errstr_size);
+        return fail_on(ck, pc, r, "SELECT", errstr, errstr_size);
     freeReplyObject(r);
     return 0;
+}
+
+int checkpoint_connect(checkpoint *ck, char *errstr, size_t errstr_size)
+{
+    return connect_ctx(ck, &ck->ctx, errstr, errstr_size);
 }
 
 int checkpoint_ping(checkpoint *ck, char *errstr, size_t errstr_size)
@@ -565,9 +619,8 @@ static cmd *script_cmd(checkpoint *ck, const char *script,
                        const checkpoint_part *parts, size_t nparts,
                        bool with_position)
 {
-    cmd *c = new_cmd(ck);
-    if (c == NULL)
-        return NULL;
+    cmd *c = &ck->scratch;
+    cmd_reset(c);
     cmd_str(c, "EVAL");
     cmd_str(c, script);
     cmd_str(c, "0");
@@ -697,11 +750,11 @@ static int build(checkpoint *ck, const state *st, const checkpoint_part *parts,
         free(cur);
         return -1;
     }
-    ck->ncmds = 0;
-    cmd *c = new_cmd(ck);
-    if (c == NULL)
-        goto oom;
-    cmd_str(c, "MULTI");
+    buf_reset(&ck->payload);
+    ck->npayload = 0;
+    cmd_reset(&ck->scratch);
+    cmd_str(&ck->scratch, "MULTI");
+    emit(ck);
 
     cmd *script = NULL;
     size_t in_script = 0;
@@ -713,9 +766,9 @@ static int build(checkpoint *ck, const state *st, const checkpoint_part *parts,
         if (p == NULL)
             continue; /* the caller forgot a partition: never write blind */
         if (script == NULL || in_script == CREATORS_PER_SCRIPT) {
+            if (script != NULL)
+                emit(ck);
             script = script_cmd(ck, lua_creators, parts, nparts, false);
-            if (script == NULL)
-                goto oom;
             in_script = 0;
         }
         creator_args(ck, script, st, cr, p);
@@ -733,9 +786,9 @@ static int build(checkpoint *ck, const state *st, const checkpoint_part *parts,
                    state_creator_followers(cr), cur, nvalues);
     }
 
+    if (script != NULL)
+        emit(ck);
     cmd *fin = script_cmd(ck, lua_finish, parts, nparts, true);
-    if (fin == NULL)
-        goto oom;
     cmd_int(fin, (int64_t)cfg->nwindows);
     for (size_t w = 0; w < cfg->nwindows; w++)
         cmd_str(fin, ck->wlabel[w]);
@@ -778,21 +831,80 @@ static int build(checkpoint *ck, const state *st, const checkpoint_part *parts,
         if (part_of(parts, nparts, a->slot) != NULL)
             cmd_arg(fin, a->json, a->json_len);
     }
-    c = new_cmd(ck);
-    if (c == NULL)
-        goto oom;
-    cmd_str(c, "EXEC");
+    emit(ck);
+    cmd_str(&ck->scratch, "EXEC");
+    emit(ck);
     free(delta);
     free(cur);
-    for (size_t i = 0; i < ck->ncmds; i++)
-        if (ck->cmds[i].data.failed)
-            return -1;
-    return 0;
-oom:
-    free(delta);
-    free(cur);
-    return -1;
+    return buf_failed(&ck->payload) ? -1 : 0;
 }
+
+/* --- the writer ------------------------------------------------------------- */
+
+/*
+ * Writer thread: sends the payload on its own connection and keeps EXEC's
+ * reply (or the error) for the main thread.  Every reply before EXEC is
+ * read so that the link stays in step; a command refused while queued makes
+ * EXEC answer EXECABORT, and nothing is applied.
+ */
+static void write_payload(checkpoint *ck)
+{
+    char err[512];
+    redisReply *exec = NULL;
+    if (connect_ctx(ck, &ck->wctx, err, sizeof err) < 0)
+        goto failed;
+    if (redisAppendFormattedCommand(ck->wctx, ck->payload.data,
+                                    ck->payload.len) != REDIS_OK) {
+        fail_on(ck, &ck->wctx, NULL, "checkpoint", err, sizeof err);
+        goto failed;
+    }
+    for (size_t i = 0; i < ck->npayload; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(ck->wctx, (void **)&r) != REDIS_OK || r == NULL) {
+            if (exec)
+                freeReplyObject(exec);
+            fail_on(ck, &ck->wctx, NULL, "checkpoint", err, sizeof err);
+            goto failed;
+        }
+        if (i + 1 < ck->npayload) {
+            if (r->type != REDIS_REPLY_STATUS)
+                log_warning("checkpoint command refused error=\"%s\"",
+                            r->type == REDIS_REPLY_ERROR ? r->str : "?");
+            freeReplyObject(r);
+        } else {
+            exec = r;
+        }
+    }
+    ck->answer = exec;
+    return;
+failed:
+    ck->answer = NULL;
+    snprintf(ck->werr, sizeof ck->werr, "%s", err);
+}
+
+static void *writer_main(void *arg)
+{
+    checkpoint *ck = arg;
+    pthread_mutex_lock(&ck->mu);
+    for (;;) {
+        while (!ck->quit && !(ck->job && !ck->done))
+            pthread_cond_wait(&ck->cv, &ck->mu);
+        if (ck->quit)
+            break;
+        pthread_mutex_unlock(&ck->mu);
+        write_payload(ck);
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        pthread_mutex_lock(&ck->mu);
+        ck->answered_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        ck->done = true;
+        pthread_cond_broadcast(&ck->cv);
+    }
+    pthread_mutex_unlock(&ck->mu);
+    return NULL;
+}
+
+/* --- the checkpoint, from the main thread ----------------------------------- */
 
 static bool reply_is(const redisReply *r, const char *word)
 {
@@ -803,54 +915,36 @@ static bool reply_is(const redisReply *r, const char *word)
            strcmp(e->str, word) == 0;
 }
 
-static checkpoint_result send_payload(checkpoint *ck, checkpoint_part *parts,
-                                      size_t nparts, char *errstr,
-                                      size_t errstr_size)
+/* Reads the writer's answer; ck->answer is consumed. */
+static checkpoint_result read_answer(checkpoint *ck, checkpoint_part *parts,
+                                     size_t nparts, char *errstr,
+                                     size_t errstr_size)
 {
-    if (checkpoint_connect(ck, errstr, errstr_size) < 0)
-        return CHECKPOINT_ERROR;
-    for (size_t i = 0; i < ck->ncmds; i++)
-        if (cmd_append(ck, &ck->cmds[i]) < 0) {
-            fail(ck, NULL, "checkpoint", errstr, errstr_size);
-            return CHECKPOINT_ERROR;
-        }
-    redisReply *exec = NULL;
-    for (size_t i = 0; i < ck->ncmds; i++) {
-        redisReply *r = NULL;
-        if (redisGetReply(ck->ctx, (void **)&r) != REDIS_OK || r == NULL) {
-            if (exec)
-                freeReplyObject(exec);
-            fail(ck, NULL, "checkpoint", errstr, errstr_size);
-            return CHECKPOINT_ERROR;
-        }
-        if (i + 1 < ck->ncmds) {
-            bool ok = r->type == REDIS_REPLY_STATUS;
-            if (!ok) {
-                /* Keep reading so that the link stays in sync; EXEC will
-                 * answer EXECABORT and nothing is applied. */
-                log_warning("checkpoint command refused error=\"%s\"",
-                            r->type == REDIS_REPLY_ERROR ? r->str : "?");
-            }
-            freeReplyObject(r);
-        } else {
-            exec = r;
-        }
-    }
-    if (exec->type != REDIS_REPLY_ARRAY || exec->elements != ck->ncmds - 2) {
-        fail(ck, exec, "checkpoint EXEC", errstr, errstr_size);
+    redisReply *exec = ck->answer;
+    ck->answer = NULL;
+    char w[300];
+    if (exec == NULL) {
+        snprintf(errstr, errstr_size, "%s", ck->werr);
         return CHECKPOINT_ERROR;
     }
-    redisReply *fin = exec->element[exec->elements - 1];
+    if (exec->type != REDIS_REPLY_ARRAY || exec->elements != ck->npayload - 2) {
+        snprintf(errstr, errstr_size, "%s: checkpoint EXEC: %s",
+                 where(ck, w, sizeof w),
+                 exec->type == REDIS_REPLY_ERROR ? exec->str
+                                                 : "unexpected reply");
+        freeReplyObject(exec);
+        return CHECKPOINT_ERROR;
+    }
     for (size_t i = 0; i < exec->elements; i++)
         if (exec->element[i]->type == REDIS_REPLY_ERROR) {
             /* A script failed half-way (foreign data under our keys).  What
              * it wrote stays; say so loudly. */
-            char w[300];
             snprintf(errstr, errstr_size, "%s: checkpoint script: %s",
                      where(ck, w, sizeof w), exec->element[i]->str);
             freeReplyObject(exec);
             return CHECKPOINT_ERROR;
         }
+    redisReply *fin = exec->element[exec->elements - 1];
     checkpoint_result res;
     if (reply_is(fin, "OK") || reply_is(fin, "DUP")) {
         if (reply_is(fin, "DUP"))
@@ -868,10 +962,76 @@ static checkpoint_result send_payload(checkpoint *ck, checkpoint_part *parts,
             }
         res = CHECKPOINT_FENCED;
     } else {
-        fail(ck, exec, "checkpoint reply", errstr, errstr_size);
-        return CHECKPOINT_ERROR;
+        snprintf(errstr, errstr_size, "%s: checkpoint reply: unexpected",
+                 where(ck, w, sizeof w));
+        res = CHECKPOINT_ERROR;
     }
     freeReplyObject(exec);
+    return res;
+}
+
+int checkpoint_send(checkpoint *ck, const state *st, checkpoint_part *parts,
+                    size_t nparts, char *errstr, size_t errstr_size)
+{
+    for (size_t i = 0; i < nparts; i++)
+        parts[i].fenced = false;
+    if (!ck->in_doubt && build(ck, st, parts, nparts) < 0) {
+        snprintf(errstr, errstr_size, "out of memory building a checkpoint");
+        return -1;
+    }
+    /* Whatever happens now, the outcome is unknown until the answer. */
+    ck->in_doubt = true;
+    pthread_mutex_lock(&ck->mu);
+    ck->job = true;
+    ck->done = false;
+    pthread_cond_broadcast(&ck->cv);
+    pthread_mutex_unlock(&ck->mu);
+    return 0;
+}
+
+bool checkpoint_busy(const checkpoint *ck)
+{
+    return ck->job;
+}
+
+checkpoint_result checkpoint_wait(checkpoint *ck, int timeout_ms,
+                                  checkpoint_part *parts, size_t nparts,
+                                  int64_t *answered_ms, char *errstr,
+                                  size_t errstr_size)
+{
+    if (!ck->job) {
+        snprintf(errstr, errstr_size, "no checkpoint in flight");
+        return CHECKPOINT_ERROR;
+    }
+    pthread_mutex_lock(&ck->mu);
+    if (!ck->done && timeout_ms != 0) {
+        if (timeout_ms < 0) {
+            while (!ck->done)
+                pthread_cond_wait(&ck->cv, &ck->mu);
+        } else {
+            struct timespec dl;
+            clock_gettime(CLOCK_REALTIME, &dl);
+            dl.tv_sec += timeout_ms / 1000;
+            dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+            if (dl.tv_nsec >= 1000000000L) {
+                dl.tv_sec++;
+                dl.tv_nsec -= 1000000000L;
+            }
+            while (!ck->done &&
+                   pthread_cond_timedwait(&ck->cv, &ck->mu, &dl) == 0)
+                ;
+        }
+    }
+    bool done = ck->done;
+    if (answered_ms != NULL)
+        *answered_ms = ck->answered_ms;
+    pthread_mutex_unlock(&ck->mu);
+    if (!done)
+        return CHECKPOINT_PENDING;
+    ck->job = false;
+    checkpoint_result res = read_answer(ck, parts, nparts, errstr,
+                                        errstr_size);
+    ck->in_doubt = res == CHECKPOINT_ERROR;
     return res;
 }
 
@@ -879,16 +1039,9 @@ checkpoint_result checkpoint_commit(checkpoint *ck, const state *st,
                                     checkpoint_part *parts, size_t nparts,
                                     char *errstr, size_t errstr_size)
 {
-    for (size_t i = 0; i < nparts; i++)
-        parts[i].fenced = false;
-    if (!ck->in_doubt && build(ck, st, parts, nparts) < 0) {
-        snprintf(errstr, errstr_size, "out of memory building a checkpoint");
+    if (checkpoint_send(ck, st, parts, nparts, errstr, errstr_size) < 0)
         return CHECKPOINT_ERROR;
-    }
-    checkpoint_result res = send_payload(ck, parts, nparts, errstr,
-                                         errstr_size);
-    ck->in_doubt = res == CHECKPOINT_ERROR;
-    return res;
+    return checkpoint_wait(ck, -1, parts, nparts, NULL, errstr, errstr_size);
 }
 
 bool checkpoint_in_doubt(const checkpoint *ck)

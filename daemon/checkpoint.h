@@ -13,7 +13,13 @@
  * watermark in one script, so that an instance that lost the partition can
  * no longer write it.
  *
- * Not thread-safe: the main thread only.
+ * The payload is sent by a writer thread of the handle's own, on a Redis
+ * connection of its own, so that the main thread goes on consuming while
+ * Redis works (checkpoint_send, then checkpoint_wait).  At most one
+ * checkpoint is in flight.  Claims, due lists and fetches use the main
+ * thread's connection.
+ *
+ * Every function: the main thread only (the writer is internal).
  */
 #ifndef ENGAGED_CHECKPOINT_H
 #define ENGAGED_CHECKPOINT_H
@@ -52,12 +58,15 @@ typedef struct checkpoint_claim {
 typedef enum checkpoint_result {
     CHECKPOINT_OK = 0,      /* written (or found already written) */
     CHECKPOINT_FENCED,      /* nothing written: parts[].fenced say which */
-    CHECKPOINT_ERROR        /* Redis unreachable or failing: in doubt */
+    CHECKPOINT_ERROR,       /* Redis unreachable or failing: in doubt */
+    CHECKPOINT_PENDING      /* checkpoint_wait: no answer yet */
 } checkpoint_result;
 
 /*
- * A handle for cfg's Redis (not yet connected).  cfg must outlive it.
- * Returns NULL with errstr when out of memory.
+ * A handle for cfg's Redis (not yet connected), and its writer thread.
+ * cfg must outlive it.  Returns NULL with errstr when out of memory or
+ * when the thread cannot start.  checkpoint_free() stops the writer,
+ * waiting for a payload in flight (at most the Redis timeout).
  */
 checkpoint *checkpoint_new(const config *cfg, char *errstr,
                            size_t errstr_size);
@@ -104,19 +113,46 @@ int checkpoint_fetch(checkpoint *ck, const char *const *ids,
 
 /*
  * Builds the checkpoint of st's dirty creators and of parts (every
- * partition whose offset or creators changed), and sends it.  When the
- * result is CHECKPOINT_ERROR the payload is kept, and the next call of
- * checkpoint_commit() resends it unchanged whatever its arguments, until it
- * resolves: the outcome of the first send is unknown, and only the same
- * payload can be recognised as a duplicate.  The caller must not change the
- * state meanwhile.  On CHECKPOINT_OK the caller calls
- * state_checkpoint_done() and bumps each part's seq.
+ * partition whose offset or creators changed) into a payload, and hands it
+ * to the writer thread; returns at once.  The payload holds copies: st may
+ * change as soon as this returns, but parts must stay as they are until
+ * checkpoint_wait() answers (it writes their `fenced`).  When the last
+ * answer was CHECKPOINT_ERROR, the payload kept from then is sent again
+ * unchanged whatever the arguments, until it resolves: the outcome of the
+ * first send is unknown, and only the same payload can be recognised as a
+ * duplicate.  The caller calls state_checkpoint_done() right after a new
+ * payload was built (the written snapshot is what the payload writes), and
+ * bumps each part's seq on CHECKPOINT_OK.
+ * Precondition: nothing in flight (checkpoint_busy() false).
+ * Returns 0, or -1 with errstr when out of memory (nothing sent).
+ */
+int checkpoint_send(checkpoint *ck, const state *st, checkpoint_part *parts,
+                    size_t nparts, char *errstr, size_t errstr_size);
+
+/* True from checkpoint_send() until checkpoint_wait() gives its answer. */
+bool checkpoint_busy(const checkpoint *ck);
+
+/*
+ * The answer to the checkpoint in flight, waiting at most timeout_ms (0:
+ * just look; -1: until it comes).  CHECKPOINT_PENDING when it has not come.
+ * parts, nparts: the ones given to checkpoint_send(); on CHECKPOINT_FENCED
+ * their `fenced` say which.  answered_ms (may be NULL): the wall clock when
+ * Redis answered.  On CHECKPOINT_ERROR, errstr says why.
+ */
+checkpoint_result checkpoint_wait(checkpoint *ck, int timeout_ms,
+                                  checkpoint_part *parts, size_t nparts,
+                                  int64_t *answered_ms, char *errstr,
+                                  size_t errstr_size);
+
+/*
+ * checkpoint_send() then checkpoint_wait(-1): one checkpoint, synchronous.
+ * Never returns CHECKPOINT_PENDING.
  */
 checkpoint_result checkpoint_commit(checkpoint *ck, const state *st,
                                     checkpoint_part *parts, size_t nparts,
                                     char *errstr, size_t errstr_size);
 
-/* True while a payload is in doubt (see checkpoint_commit). */
+/* True while a payload is in flight or in doubt (see checkpoint_send). */
 bool checkpoint_in_doubt(const checkpoint *ck);
 
 /*

@@ -46,6 +46,7 @@ typedef struct epart {
     int64_t written_offset;  /* what Redis holds */
     int64_t due_from;        /* creators due up to here were loaded */
     bool nonresident;        /* Redis may hold creators not in memory */
+    bool assigned;           /* assigned in Kafka (claimed or not) */
 } epart;
 
 /* One message of the batch in hand. */
@@ -106,6 +107,10 @@ struct engine {
      * event-to-checkpoint latency. */
     int64_t *produced_at;
     size_t nproduced_at, produced_at_cap;
+    /* ... and those of the checkpoint in flight (or in doubt). */
+    int64_t *inflight_at;
+    size_t ninflight_at, inflight_at_cap;
+    int64_t ck_sent_wall_ms;     /* when it was handed to the writer */
 };
 
 /* --- small helpers ---------------------------------------------------------- */
@@ -285,13 +290,18 @@ static int claim_pending(engine *e)
                                                    : start_offset(e);
             p->due_from = INT64_MIN;
             p->nonresident = claims[j].indexed > 0;
-            if (source_assign(e->src, p->topic, p->partition, p->next_offset,
-                              err, sizeof err) < 0) {
+            if (p->assigned) {
+                /* Claimed again while assigned (read back after a refused
+                 * checkpoint): from the offset Redis holds. */
+                source_resume(e->src, p->topic, p->partition, p->next_offset);
+            } else if (source_assign(e->src, p->topic, p->partition,
+                                     p->next_offset, err, sizeof err) < 0) {
                 log_error("%s", err);
                 state_partition_drop(e->st, slot);
                 rc = -1;
                 continue;
             }
+            p->assigned = true;
             p->claimed = true;
             p->paused = false;
             char wm[40] = "none";
@@ -710,19 +720,17 @@ static int build_ck_parts(engine *e, bool *changed)
     return 0;
 }
 
-static void after_commit(engine *e)
+static void after_commit(engine *e, int64_t answered_ms)
 {
-    state_checkpoint_done(e->st);
-    int64_t now = wall_ms();
-    for (size_t i = 0; i < e->nproduced_at; i++)
-        metrics_event_latency(e->m, now - e->produced_at[i], 1);
-    e->nproduced_at = 0;
+    for (size_t i = 0; i < e->ninflight_at; i++)
+        metrics_event_latency(e->m, answered_ms - e->inflight_at[i], 1);
+    e->ninflight_at = 0;
     rd_kafka_topic_partition_list_t *l =
         rd_kafka_topic_partition_list_new((int)e->nck_parts);
     for (size_t i = 0; i < e->nck_parts; i++) {
         checkpoint_part *c = &e->ck_parts[i];
         int k = find_part(e, c->topic, c->partition);
-        if (k < 0 || e->parts[k].epoch != c->epoch)
+        if (k < 0 || !e->parts[k].claimed || e->parts[k].epoch != c->epoch)
             continue;
         e->parts[k].seq = c->seq + 1;
         if (c->offset >= 0) {
@@ -736,7 +744,8 @@ static void after_commit(engine *e)
     free_ck_parts(e);
     e->checkpoints++;
     /* Bounded memory: whoever goes now is read back from Redis when an
-     * event or a bucket expiry of theirs comes. */
+     * event or a bucket expiry of theirs comes.  Only now, with nothing in
+     * flight: every clean creator's state is in Redis. */
     if (e->cfg->max_creators > 0 &&
         state_creator_count(e->st) > (size_t)e->cfg->max_creators) {
         size_t n = state_evict(e->st, (size_t)e->cfg->max_creators);
@@ -747,6 +756,103 @@ static void after_commit(engine *e)
                       state_creator_count(e->st));
         }
     }
+}
+
+/*
+ * A partition whose state in memory is ahead of Redis by a checkpoint that
+ * was refused: forget that state and claim the partition again, which reads
+ * back its offset and watermark; its creators are read back as they come.
+ */
+static void rewind_part(engine *e, int k)
+{
+    epart *p = &e->parts[k];
+    log_notice("checkpoint refused because another partition was fenced; "
+               "reading this one back from Redis partition=%s:%d",
+               p->topic, (int)p->partition);
+    state_partition_drop(e->st, p->slot);
+    drop_batch_items(e, k);
+    if (!p->paused)
+        source_pause(e->src, p->topic, p->partition);
+    p->paused = true;
+    p->claimed = false;
+    e->pending_claims = true;
+}
+
+/*
+ * Fenced: another instance owns some of the checkpoint's partitions now.
+ * Nothing of the checkpoint was written, so the others are read back too.
+ */
+static void on_fenced(engine *e)
+{
+    for (size_t i = 0; i < e->nck_parts; i++) {
+        checkpoint_part *c = &e->ck_parts[i];
+        int k = find_part(e, c->topic, c->partition);
+        if (k < 0 || !e->parts[k].claimed)
+            continue;
+        if (e->parts[k].epoch != c->epoch) {
+            /* A payload left in doubt by an outage, refused because we
+             * claimed the partition again since (it was revoked and came
+             * back): the old state went with the revocation, the new claim
+             * is ours to keep. */
+            if (c->fenced)
+                log_notice("stale checkpoint refused for a partition claimed "
+                           "again since; keeping the new claim "
+                           "partition=%s:%d", c->topic, (int)c->partition);
+            continue;
+        }
+        if (!c->fenced) {
+            rewind_part(e, k);
+            continue;
+        }
+        log_warning("partition fenced: another instance owns it now; "
+                    "dropping its state partition=%s:%d", c->topic,
+                    (int)c->partition);
+        metrics_partition_remove(e->m, e->parts[k].topic,
+                                 e->parts[k].partition);
+        state_partition_drop(e->st, e->parts[k].slot);
+        drop_batch_items(e, k);
+        source_pause(e->src, e->parts[k].topic, e->parts[k].partition);
+        /* Reclaimed only if Kafka assigns it to us again. */
+        free(e->parts[k].topic);
+        memset(&e->parts[k], 0, sizeof e->parts[k]);
+    }
+    e->ninflight_at = 0;
+    free_ck_parts(e);
+}
+
+/*
+ * The answer to the checkpoint in flight, waiting up to wait_ms (-1: until
+ * it comes).  Returns 1 while it has not come, 0 when written (or when
+ * nothing is in flight), -1 when it failed (blocked) or was fenced.
+ */
+static int collect(engine *e, int wait_ms)
+{
+    if (!checkpoint_busy(e->ck))
+        return 0;
+    char err[512];
+    int64_t at;
+    checkpoint_result r = checkpoint_wait(e->ck, wait_ms, e->ck_parts,
+                                          e->nck_parts, &at, err, sizeof err);
+    if (r == CHECKPOINT_PENDING)
+        return 1;
+    double secs = (double)(at - e->ck_sent_wall_ms) / 1000.0;
+    metrics_checkpoint(e->m,
+                       r == CHECKPOINT_OK       ? METRICS_CHECKPOINT_OK
+                       : r == CHECKPOINT_FENCED ? METRICS_CHECKPOINT_FENCED
+                                                : METRICS_CHECKPOINT_ERROR,
+                       secs < 0 ? 0 : secs);
+    if (r == CHECKPOINT_OK) {
+        log_debug("checkpoint written partitions=%zu ms=%.1f", e->nck_parts,
+                  secs * 1000);
+        after_commit(e, at);
+        return 0;
+    }
+    if (r == CHECKPOINT_ERROR) {
+        block(e, err);
+        return -1;
+    }
+    on_fenced(e);
+    return -1;
 }
 
 /*
@@ -780,101 +886,69 @@ static int send_alerts(engine *e, char *err, size_t err_size)
 }
 
 /*
- * Writes a checkpoint when something changed (or when force and anything
- * changed).  Returns 0 when Redis is up to date, -1 otherwise.
+ * Starts a checkpoint when something changed (or resends the one in
+ * doubt), after collecting the answer to the one in flight.  A checkpoint
+ * is built on this thread and written by the checkpoint's writer thread
+ * while consumption goes on; the state counts as written as soon as it is
+ * built (state_checkpoint_done), and a refusal reads the partitions back
+ * from Redis (on_fenced).  sync: wait for the answer (revocation, stop,
+ * recovery).  Returns 0 when nothing failed (with sync: Redis is up to
+ * date), -1 otherwise.
  */
-static int do_checkpoint(engine *e, bool force)
+static int do_checkpoint(engine *e, bool sync)
 {
-    (void)force;
+    int c = collect(e, sync ? -1 : 0);
+    if (c > 0)
+        return 0; /* the next one waits for this answer */
+    if (c < 0)
+        return -1;
     char err[512];
     e->next_ckpt_ms = mono_ms() + e->cfg->checkpoint_interval_ms;
-    for (int attempt = 0; attempt < 8; attempt++) {
-        if (!checkpoint_in_doubt(e->ck)) {
-            bool changed;
-            if (build_ck_parts(e, &changed) < 0) {
-                block(e, "out of memory building a checkpoint");
-                return -1;
-            }
-            if (!changed) {
-                free_ck_parts(e);
-                e->events_since_ckpt = 0;
-                return 0;
-            }
-            if (send_alerts(e, err, sizeof err) < 0) {
-                block(e, err);
-                return -1;
-            }
-            /* The DLQ messages and alerts before these offsets must be in
-             * Kafka before Redis records the offsets. */
-            if (sink_flush(e->snk, FLUSH_TIMEOUT_MS, err, sizeof err) < 0) {
-                char why[600];
-                snprintf(why, sizeof why, "DLQ or alerts not delivered: %s",
-                         err);
-                block(e, why);
-                return -1;
-            }
+    bool resend = checkpoint_in_doubt(e->ck);
+    if (!resend) {
+        bool changed;
+        if (build_ck_parts(e, &changed) < 0) {
+            block(e, "out of memory building a checkpoint");
+            return -1;
         }
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        checkpoint_result r = checkpoint_commit(e->ck, e->st, e->ck_parts,
-                                                e->nck_parts, err, sizeof err);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        double secs = (double)(t1.tv_sec - t0.tv_sec) +
-                      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-        metrics_checkpoint(e->m,
-                           r == CHECKPOINT_OK       ? METRICS_CHECKPOINT_OK
-                           : r == CHECKPOINT_FENCED ? METRICS_CHECKPOINT_FENCED
-                                                    : METRICS_CHECKPOINT_ERROR,
-                           secs);
-        if (r == CHECKPOINT_OK) {
-            log_debug("checkpoint written creators=%zu partitions=%zu ms=%.1f",
-                      state_dirty_count(e->st), e->nck_parts, secs * 1000);
-            after_commit(e);
+        if (!changed) {
+            free_ck_parts(e);
             e->events_since_ckpt = 0;
             return 0;
         }
-        if (r == CHECKPOINT_ERROR) {
+        if (send_alerts(e, err, sizeof err) < 0) {
             block(e, err);
             return -1;
         }
-        /* Fenced: another instance owns these partitions now. */
-        for (size_t i = 0; i < e->nck_parts; i++) {
-            if (!e->ck_parts[i].fenced)
-                continue;
-            int k = find_part(e, e->ck_parts[i].topic,
-                              e->ck_parts[i].partition);
-            if (k >= 0 && e->parts[k].claimed &&
-                e->parts[k].epoch != e->ck_parts[i].epoch) {
-                /* A payload left in doubt by an outage, refused because we
-                 * claimed the partition again since (it was revoked and came
-                 * back): the old state went with the revocation, the new
-                 * claim is ours to keep. */
-                log_notice("stale checkpoint refused for a partition claimed "
-                           "again since; keeping the new claim partition=%s:%d",
-                           e->ck_parts[i].topic, (int)e->ck_parts[i].partition);
-                continue;
-            }
-            log_warning("partition fenced: another instance owns it now; "
-                        "dropping its state partition=%s:%d",
-                        e->ck_parts[i].topic, (int)e->ck_parts[i].partition);
-            if (k >= 0 && e->parts[k].claimed) {
-                metrics_partition_remove(e->m, e->parts[k].topic,
-                                         e->parts[k].partition);
-                state_partition_drop(e->st, e->parts[k].slot);
-                drop_batch_items(e, k);
-                source_pause(e->src, e->parts[k].topic,
-                             e->parts[k].partition);
-                e->parts[k].claimed = false;
-                e->parts[k].paused = true;
-                /* Reclaimed only if Kafka assigns it to us again. */
-                free(e->parts[k].topic);
-                memset(&e->parts[k], 0, sizeof e->parts[k]);
-            }
+        /* The DLQ messages and alerts before these offsets must be in
+         * Kafka before Redis records the offsets. */
+        if (sink_flush(e->snk, FLUSH_TIMEOUT_MS, err, sizeof err) < 0) {
+            char why[600];
+            snprintf(why, sizeof why, "DLQ or alerts not delivered: %s", err);
+            block(e, why);
+            return -1;
         }
-        free_ck_parts(e);
     }
-    block(e, "checkpoint fenced repeatedly");
-    return -1;
+    e->ck_sent_wall_ms = wall_ms();
+    if (checkpoint_send(e->ck, e->st, e->ck_parts, e->nck_parts, err,
+                        sizeof err) < 0) {
+        block(e, err);
+        return -1;
+    }
+    if (!resend) {
+        state_checkpoint_done(e->st);
+        e->events_since_ckpt = 0;
+        /* Their latency ends with this checkpoint's answer. */
+        int64_t *t = e->inflight_at;
+        size_t cap = e->inflight_at_cap;
+        e->inflight_at = e->produced_at;
+        e->inflight_at_cap = e->produced_at_cap;
+        e->ninflight_at = e->nproduced_at;
+        e->produced_at = t;
+        e->produced_at_cap = cap;
+        e->nproduced_at = 0;
+    }
+    return sync ? collect(e, -1) : 0;
 }
 
 /* --- reload ----------------------------------------------------------------- */
@@ -1116,8 +1190,14 @@ int engine_run(engine *e)
         }
         if (e->pending_claims && claim_pending(e) < 0)
             continue;
+        if (checkpoint_busy(e->ck) && collect(e, 0) < 0)
+            continue;
         if (e->nbatch == 0) {
             int64_t wait = e->next_ckpt_ms - now;
+            /* A checkpoint due while the last one is still in flight: look
+             * for its answer every few ms rather than spin. */
+            if (wait < 2 && checkpoint_busy(e->ck))
+                wait = 2;
             fill(e, wait < 0 ? 0 : wait > 100 ? 100 : (int)wait);
         }
         if (e->nbatch > 0) {
@@ -1211,6 +1291,7 @@ void engine_free(engine *e)
     free(e->parts);
     free(e->batch);
     free(e->produced_at);
+    free(e->inflight_at);
     free_ck_parts(e);
     free(e->fl.off);
     free(e->fl.len);

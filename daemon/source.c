@@ -174,7 +174,7 @@ void source_resume(source *s, const char *topic, int32_t partition,
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset;
-    if (offset >= 0) {
+    if (offset >= 0 || offset == RD_KAFKA_OFFSET_BEGINNING) {
         rd_kafka_error_t *e = rd_kafka_seek_partitions(s->rk, l, 5000);
         if (e != NULL) {
             log_warning("Kafka seek failed partition=%s:%d offset=%lld "

@@ -58,8 +58,8 @@ int source_assign(source *s, const char *topic, int32_t partition,
 
 /*
  * Stops (pause) or restarts (resume) fetching a partition.  Resuming first
- * seeks to `offset` when >= 0, so that messages fetched before the pause
- * and dropped by the owner are read again.
+ * seeks to `offset` when >= 0 or RD_KAFKA_OFFSET_BEGINNING, so that messages
+ * fetched before the pause and dropped by the owner are read again.
  */
 void source_pause(source *s, const char *topic, int32_t partition);
 void source_resume(source *s, const char *topic, int32_t partition,
