@@ -85,6 +85,9 @@ struct engine {
     /* checkpoint pacing */
     int64_t next_ckpt_ms;
     int64_t events_since_ckpt;
+    int64_t first_pending_ms;    /* when the first of those was applied */
+    int64_t first_pending_lag;   /* and how long after it was produced */
+    double ck_ms_avg;            /* recent checkpoints' send-to-answer time */
     checkpoint_part *ck_parts;   /* the payload's partitions, kept in doubt */
     size_t nck_parts;
     /* Redis health */
@@ -636,7 +639,11 @@ static void apply(engine *e)
             if (err != EVENT_OK)
                 send_dlq(e, it, err, it->detail);
             p->next_offset = m->offset + 1;
-            e->events_since_ckpt++;
+            if (e->events_since_ckpt++ == 0) {
+                e->first_pending_ms = mono_ms();
+                int64_t ts = rd_kafka_message_timestamp(m, NULL);
+                e->first_pending_lag = ts >= 0 ? wall_ms() - ts : 0;
+            }
             note_produce_time(e, m);
             e->applied_total++;
         }
@@ -842,6 +849,8 @@ static int collect(engine *e, int wait_ms)
                                                 : METRICS_CHECKPOINT_ERROR,
                        secs < 0 ? 0 : secs);
     if (r == CHECKPOINT_OK) {
+        e->ck_ms_avg = e->ck_ms_avg == 0 ? secs * 1000
+                                         : 0.8 * e->ck_ms_avg + 0.2 * secs * 1000;
         log_debug("checkpoint written partitions=%zu ms=%.1f", e->nck_parts,
                   secs * 1000);
         after_commit(e, at);
@@ -883,6 +892,28 @@ static int send_alerts(engine *e, char *err, size_t err_size)
                    alert_severity_name(a->severity), a->summary, a->alert_id);
     }
     return 0;
+}
+
+/*
+ * When the next checkpoint is due (monotonic ms): interval_ms after the
+ * last one, and sooner when events wait, so that the first of them is in
+ * Redis about interval_ms after it was produced (the time checkpoints take
+ * lately is subtracted).  An event read late already (a backlog, more than
+ * interval_ms after it was produced) counts from when it was read: rushing
+ * would only make checkpoints smaller and more numerous.
+ */
+static int64_t checkpoint_due_ms(const engine *e)
+{
+    int64_t due = e->next_ckpt_ms;
+    if (e->events_since_ckpt > 0) {
+        int64_t interval = e->cfg->checkpoint_interval_ms;
+        int64_t lag = e->first_pending_lag;
+        int64_t by = e->first_pending_ms + interval - (int64_t)e->ck_ms_avg -
+                     (lag > 0 && lag < interval ? lag : 0);
+        if (by < due)
+            due = by;
+    }
+    return due;
 }
 
 /*
@@ -1193,7 +1224,7 @@ int engine_run(engine *e)
         if (checkpoint_busy(e->ck) && collect(e, 0) < 0)
             continue;
         if (e->nbatch == 0) {
-            int64_t wait = e->next_ckpt_ms - now;
+            int64_t wait = checkpoint_due_ms(e) - now;
             /* A checkpoint due while the last one is still in flight: look
              * for its answer every few ms rather than spin. */
             if (wait < 2 && checkpoint_busy(e->ck))
@@ -1206,7 +1237,7 @@ int engine_run(engine *e)
             apply(e);
         }
         if (e->events_since_ckpt >= e->cfg->checkpoint_max_events ||
-            mono_ms() >= e->next_ckpt_ms)
+            mono_ms() >= checkpoint_due_ms(e))
             do_checkpoint(e, false);
     }
     notify_stopping();
