@@ -298,6 +298,56 @@ Test(scaleout, a_frozen_instance_is_fenced_and_drops_its_state,
     world_down();
 }
 
+/*
+ * A checkpoint refused for one of its partitions wrote nothing for the
+ * others either, though the daemon counted it as written when it sent it:
+ * those others are read back from Redis (claimed again, from their stored
+ * offset) and go on; the fenced one is dropped.  The new owner of
+ * partition 0 is a claim written into Redis by hand.
+ */
+Test(scaleout, a_partly_fenced_checkpoint_reads_the_other_partitions_back,
+     .timeout = 180)
+{
+    world_up_cluster(WORLD_FAST_GROUP, 1, 4);
+    harness_daemon *a = world_daemon(NULL);
+    wait_settled((group){{a}, 1, ALL(4), true}, 30000, "a alone");
+    world_stream s;
+    world_stream_init(&s, 100000, 120, 13, T0, 10 * DAY);
+    world_stream_send(&s, 3000);
+    cr_assert_eq(harness_kafka_flush(W.kafka, 10000), 0);
+    world_wait_caught_up(60000);
+    world_assert_truth();
+
+    redisReply *r = redisCommand(harness_redis_ctx(W.redis),
+                                 "HSET eng:fence:engaged " TOPIC ":0 1000:0");
+    cr_assert(r != NULL && r->type == REDIS_REPLY_INTEGER);
+    freeReplyObject(r);
+    world_stream_send(&s, 3000);
+    cr_assert_eq(harness_kafka_flush(W.kafka, 10000), 0);
+    cr_assert_eq(harness_daemon_wait_log(
+                     a, "dropping its state partition=" TOPIC ":0", 60000),
+                 0);
+    char needle[160];
+    for (int p = 1; p < 4; p++) {
+        snprintf(needle, sizeof needle,
+                 "reading this one back from Redis partition=" TOPIC ":%d", p);
+        cr_assert_eq(harness_daemon_wait_log(a, needle, 10000), 0);
+    }
+    /* Claimed again and current: their checkpoints are accepted again. */
+    unsigned others = ALL(4) & ~1u;
+    cr_assert_eq(harness_wait(world_caught_up_on, &others, 60000), 0,
+                 "the partitions read back are written again");
+
+    /* A new instance claims partition 0 again: everything exact. */
+    world_daemon_stop_clean(a);
+    harness_daemon *b = world_daemon(NULL);
+    world_wait_caught_up(60000);
+    world_assert_truth();
+    world_daemon_stop_clean(b);
+    world_stream_free(&s);
+    world_down();
+}
+
 /* --- revocation ------------------------------------------------------------ */
 
 Test(scaleout, revoked_partitions_are_checkpointed_before_release,
