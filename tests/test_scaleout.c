@@ -180,12 +180,17 @@ Test(long_scaleout, three_instances_with_kill_term_and_restart_are_exact,
     while ((n = world_stream_send(&s, SCALE_PART)) > 0) {
         sent += n;
         cr_assert_eq(harness_kafka_flush(W.kafka, 30000), 0);
-        if (sent == 3 * SCALE_PART) {
-            /* Kill -9 in mid-stream: once a has checkpointed some of its
-             * events, with more on the way. */
+        if (sent == 2 * SCALE_PART) {
+            /* Once a has checkpointed some of its events, it is frozen, so
+             * that the next part is surely in flight when it is killed,
+             * however fast it is. */
             a_held = world_held(a);
             cr_assert_neq(a_held, 0);
             cr_assert_eq(harness_wait(progress_on, &a_held, 60000), 0);
+            cr_assert_eq(harness_daemon_signal(a, SIGSTOP), 0);
+        }
+        if (sent == 3 * SCALE_PART) {
+            /* Kill -9 in mid-stream: with a part not yet read. */
             cr_assert_eq(harness_daemon_signal(a, SIGKILL), 0);
             written_at_kill = checkpointed_on(a_held);
             in_flight_at_kill = produced_on(a_held) - written_at_kill;
