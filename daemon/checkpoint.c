@@ -1035,15 +1035,6 @@ checkpoint_result checkpoint_wait(checkpoint *ck, int timeout_ms,
     return res;
 }
 
-checkpoint_result checkpoint_commit(checkpoint *ck, const state *st,
-                                    checkpoint_part *parts, size_t nparts,
-                                    char *errstr, size_t errstr_size)
-{
-    if (checkpoint_send(ck, st, parts, nparts, errstr, errstr_size) < 0)
-        return CHECKPOINT_ERROR;
-    return checkpoint_wait(ck, -1, parts, nparts, NULL, errstr, errstr_size);
-}
-
 bool checkpoint_in_doubt(const checkpoint *ck)
 {
     return ck->in_doubt;

@@ -144,14 +144,6 @@ checkpoint_result checkpoint_wait(checkpoint *ck, int timeout_ms,
                                   int64_t *answered_ms, char *errstr,
                                   size_t errstr_size);
 
-/*
- * checkpoint_send() then checkpoint_wait(-1): one checkpoint, synchronous.
- * Never returns CHECKPOINT_PENDING.
- */
-checkpoint_result checkpoint_commit(checkpoint *ck, const state *st,
-                                    checkpoint_part *parts, size_t nparts,
-                                    char *errstr, size_t errstr_size);
-
 /* True while a payload is in flight or in doubt (see checkpoint_send). */
 bool checkpoint_in_doubt(const checkpoint *ck);
 
