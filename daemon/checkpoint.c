@@ -19,6 +19,8 @@
 
 #define CREATORS_PER_SCRIPT 500
 #define KEYS_PER_MGET 1000
+#define KEYS_PER_EXISTS 1000
+#define IDS_PER_ZRANGE 10000
 
 /*
  * The scripts.  Keys are built from the prefix in ARGV[1] and the group in
@@ -58,9 +60,16 @@ static const char lua_claim[] =
     "end\n"
     "return out\n";
 
+/* ARGV: p g np (tp expect new)*np.  The fence check alone, sent with the
+ * pre-check so that a stale owner hears FENCED rather than NOT_NEW. */
+static const char lua_fence[] =
+    "local PARTARGS = 3\n" LUA_FENCE_CHECK "return {'OK'}\n";
+
 /* ARGV: p g np (tp expect new)*np
  *       then per creator: id tp wake blob nfields ndel field value ...
- *       deleted_field ...; wake is '' for none, '=' for unchanged */
+ *       deleted_field ...; wake is '+inf' for none, '=' for unchanged.
+ *       Every creator with a blob stays in its partition's index, so that
+ *       a claim can learn which creators Redis holds. */
 static const char lua_creators[] =
     "local PARTARGS = 3\n" LUA_FENCE_CHECK
     "while i <= #ARGV do\n"
@@ -74,8 +83,7 @@ static const char lua_creators[] =
     "  i = i + nd\n"
     "  redis.call('SET', p .. 'state:' .. id, blob)\n"
     "  local wk = p .. 'wake:' .. g .. ':' .. tp\n"
-    "  if wake == '' then redis.call('ZREM', wk, id)\n"
-    "  elseif wake ~= '=' then redis.call('ZADD', wk, wake, id) end\n"
+    "  if wake ~= '=' then redis.call('ZADD', wk, wake, id) end\n"
     "end\n"
     "return {'OK'}\n";
 
@@ -150,6 +158,18 @@ struct checkpoint {
     buf payload;
     size_t npayload;
     bool in_doubt;
+    /* EXISTS of the state keys of the payload's creators that Redis had no
+     * blob for when they were made (new, or taken as new without asking).
+     * Sent before the payload's first send: a creator that has a blob
+     * after all (partitions added to the topic, data from an older
+     * engaged) refuses the checkpoint (CHECKPOINT_NOT_NEW), nothing
+     * written.  Not before a resend: the first send may have written them. */
+    buf precheck;
+    size_t nprecheck;
+    cmd exists;              /* the EXISTS being built */
+    bool precheck_due;
+    long long not_new;       /* the answer: keys found, when > 0 */
+    redisReply *pre_fenced;  /* or the fence check's FENCED reply */
     cmd scratch;             /* the command being built */
     buf tmp, resp;
     /* The writer thread sends the payload on a connection of its own.  The
@@ -301,9 +321,14 @@ void checkpoint_free(checkpoint *ck)
     disconnect_ctx(&ck->wctx);
     if (ck->answer != NULL)
         freeReplyObject(ck->answer);
+    if (ck->pre_fenced != NULL)
+        freeReplyObject(ck->pre_fenced);
     buf_free(&ck->payload);
     buf_free(&ck->scratch.data);
     free(ck->scratch.lens);
+    buf_free(&ck->precheck);
+    buf_free(&ck->exists.data);
+    free(ck->exists.lens);
     buf_free(&ck->tmp);
     buf_free(&ck->resp);
     free(ck);
@@ -471,6 +496,19 @@ int checkpoint_claim_parts(checkpoint *ck, checkpoint_claim *claims, size_t n,
     return 0;
 }
 
+/* The wake index key of topic/partition, into ck->tmp. */
+static void wake_key(checkpoint *ck, const char *topic, int32_t partition)
+{
+    buf_reset(&ck->tmp);
+    buf_append_str(&ck->tmp, ck->cfg->redis_prefix);
+    buf_append_str(&ck->tmp, "wake:");
+    buf_append_str(&ck->tmp, ck->cfg->group_id);
+    buf_append_byte(&ck->tmp, ':');
+    buf_append_str(&ck->tmp, topic);
+    buf_append_byte(&ck->tmp, ':');
+    buf_append_int(&ck->tmp, partition);
+}
+
 int checkpoint_due(checkpoint *ck, const checkpoint_part *parts,
                    const int64_t *from, const int64_t *to, size_t n,
                    void (*fn)(void *arg, size_t i, const char *id, size_t len),
@@ -487,14 +525,7 @@ int checkpoint_due(checkpoint *ck, const checkpoint_part *parts,
         else
             snprintf(lo, sizeof lo, "(%" PRId64, from[i]);
         snprintf(hi, sizeof hi, "%" PRId64, to[i]);
-        buf_reset(&ck->tmp);
-        buf_append_str(&ck->tmp, ck->cfg->redis_prefix);
-        buf_append_str(&ck->tmp, "wake:");
-        buf_append_str(&ck->tmp, ck->cfg->group_id);
-        buf_append_byte(&ck->tmp, ':');
-        buf_append_str(&ck->tmp, parts[i].topic);
-        buf_append_byte(&ck->tmp, ':');
-        buf_append_int(&ck->tmp, parts[i].partition);
+        wake_key(ck, parts[i].topic, parts[i].partition);
         if (redisAppendCommand(ck->ctx, "ZRANGEBYSCORE %b %s %s",
                                ck->tmp.data, ck->tmp.len, lo, hi) != REDIS_OK)
             return fail(ck, NULL, "ZRANGEBYSCORE", errstr, errstr_size);
@@ -507,6 +538,41 @@ int checkpoint_due(checkpoint *ck, const checkpoint_part *parts,
             return fail(ck, r, "ZRANGEBYSCORE", errstr, errstr_size);
         for (size_t k = 0; k < r->elements; k++)
             fn(arg, i, r->element[k]->str, r->element[k]->len);
+        freeReplyObject(r);
+    }
+    return 0;
+}
+
+int checkpoint_index(checkpoint *ck, const char *topic, int32_t partition,
+                     int64_t n, void (*fn)(void *arg, const char *id, size_t len),
+                     void *arg, char *errstr, size_t errstr_size)
+{
+    if (n <= 0)
+        return 0;
+    if (checkpoint_connect(ck, errstr, errstr_size) < 0)
+        return -1;
+    wake_key(ck, topic, partition);
+    /* By rank, in slices: each is O(log n + slice) for Redis, and none
+     * holds it for long.  Nobody else writes the index of a partition we
+     * have just claimed, so the ranks stay put. */
+    int64_t nslices = (n + IDS_PER_ZRANGE - 1) / IDS_PER_ZRANGE;
+    for (int64_t k = 0; k < nslices; k++) {
+        int64_t lo = k * IDS_PER_ZRANGE;
+        int64_t hi = k + 1 == nslices ? -1 : lo + IDS_PER_ZRANGE - 1;
+        if (redisAppendCommand(ck->ctx, "ZRANGE %b %lld %lld", ck->tmp.data,
+                               ck->tmp.len, (long long)lo,
+                               (long long)hi) != REDIS_OK)
+            return fail(ck, NULL, "ZRANGE", errstr, errstr_size);
+    }
+    for (int64_t k = 0; k < nslices; k++) {
+        redisReply *r = NULL;
+        if (redisGetReply(ck->ctx, (void **)&r) != REDIS_OK || r == NULL)
+            return fail(ck, NULL, "ZRANGE", errstr, errstr_size);
+        if (r->type != REDIS_REPLY_ARRAY)
+            return fail(ck, r, "ZRANGE", errstr, errstr_size);
+        for (size_t i = 0; i < r->elements; i++)
+            if (r->element[i]->type == REDIS_REPLY_STRING)
+                fn(arg, r->element[i]->str, r->element[i]->len);
         freeReplyObject(r);
     }
     return 0;
@@ -660,7 +726,7 @@ static void creator_args(checkpoint *ck, cmd *c, const state *st,
     if (state_creator_written_wake(cr, &wwake) && wwake == wake)
         cmd_str(c, "="); /* the index has it already */
     else if (wake == STATE_NO_WAKE)
-        cmd_str(c, "");
+        cmd_str(c, "+inf");
     else
         cmd_int(c, wake);
     buf_reset(&ck->tmp);
@@ -726,6 +792,32 @@ static void creator_args(checkpoint *ck, cmd *c, const state *st,
         cmd_str(c, "decay_ratio");
 }
 
+static void precheck_emit(checkpoint *ck)
+{
+    if (ck->exists.data.failed)
+        ck->precheck.failed = true;
+    cmd_resp(&ck->exists, &ck->precheck);
+    ck->nprecheck++;
+    cmd_reset(&ck->exists);
+}
+
+/* Adds a creator Redis had no blob for to the pre-check. */
+static void precheck_key(checkpoint *ck, const state *st,
+                         const state_creator *cr)
+{
+    if (ck->exists.n == 0)
+        cmd_str(&ck->exists, "EXISTS");
+    size_t idlen;
+    const char *id = state_creator_id(st, cr, &idlen);
+    buf_reset(&ck->tmp);
+    buf_append_str(&ck->tmp, ck->cfg->redis_prefix);
+    buf_append_str(&ck->tmp, "state:");
+    buf_append(&ck->tmp, id, idlen);
+    cmd_arg(&ck->exists, ck->tmp.data, ck->tmp.len);
+    if (ck->exists.n == KEYS_PER_EXISTS + 1)
+        precheck_emit(ck);
+}
+
 /* Per-tier deltas: row t+1 for tier t, row 0 for unknown. */
 static void tier_delta(int64_t *row, int sign, int64_t followers,
                        const int64_t *values, size_t nvalues)
@@ -752,6 +844,9 @@ static int build(checkpoint *ck, const state *st, const checkpoint_part *parts,
     }
     buf_reset(&ck->payload);
     ck->npayload = 0;
+    buf_reset(&ck->precheck);
+    ck->nprecheck = 0;
+    cmd_reset(&ck->exists);
     cmd_reset(&ck->scratch);
     cmd_str(&ck->scratch, "MULTI");
     emit(ck);
@@ -780,6 +875,8 @@ static int build(checkpoint *ck, const state *st, const checkpoint_part *parts,
         if (state_creator_written(st, cr, &wtier, &wfollowers, &wvalues))
             tier_delta(delta + (size_t)(wtier + 1) * ncols, -1, wfollowers,
                        wvalues, nvalues);
+        else
+            precheck_key(ck, st, cr);
         for (size_t w = 0; w < cfg->nwindows; w++)
             state_creator_values(st, cr, w, cur + w * STATE_METRICS);
         tier_delta(delta + (size_t)(state_creator_tier(cr) + 1) * ncols, 1,
@@ -788,6 +885,19 @@ static int build(checkpoint *ck, const state *st, const checkpoint_part *parts,
 
     if (script != NULL)
         emit(ck);
+    if (ck->exists.n > 1)
+        precheck_emit(ck);
+    if (ck->nprecheck > 0) {
+        /* Last: the fence check (see lua_fence). */
+        cmd_reset(&ck->exists);
+        cmd_str(&ck->exists, "EVAL");
+        cmd_str(&ck->exists, lua_fence);
+        cmd_str(&ck->exists, "0");
+        cmd_str(&ck->exists, cfg->redis_prefix);
+        cmd_str(&ck->exists, cfg->group_id);
+        fence_args(&ck->exists, &ck->tmp, parts, nparts, false);
+        precheck_emit(ck);
+    }
     cmd *fin = script_cmd(ck, lua_finish, parts, nparts, true);
     cmd_int(fin, (int64_t)cfg->nwindows);
     for (size_t w = 0; w < cfg->nwindows; w++)
@@ -836,10 +946,19 @@ static int build(checkpoint *ck, const state *st, const checkpoint_part *parts,
     emit(ck);
     free(delta);
     free(cur);
-    return buf_failed(&ck->payload) ? -1 : 0;
+    return buf_failed(&ck->payload) || buf_failed(&ck->precheck) ? -1 : 0;
 }
 
 /* --- the writer ------------------------------------------------------------- */
+
+static bool reply_is(const redisReply *r, const char *word)
+{
+    const redisReply *e = r;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements > 0)
+        e = r->element[0];
+    return (e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS) &&
+           strcmp(e->str, word) == 0;
+}
 
 /*
  * Writer thread: sends the payload on its own connection and keeps EXEC's
@@ -853,6 +972,43 @@ static void write_payload(checkpoint *ck)
     redisReply *exec = NULL;
     if (connect_ctx(ck, &ck->wctx, err, sizeof err) < 0)
         goto failed;
+    if (ck->precheck_due && ck->nprecheck > 0) {
+        if (redisAppendFormattedCommand(ck->wctx, ck->precheck.data,
+                                        ck->precheck.len) != REDIS_OK) {
+            fail_on(ck, &ck->wctx, NULL, "checkpoint EXISTS", err, sizeof err);
+            goto failed;
+        }
+        long long found = 0;
+        for (size_t i = 0; i < ck->nprecheck; i++) {
+            bool fence = i + 1 == ck->nprecheck;
+            redisReply *r = NULL;
+            if (redisGetReply(ck->wctx, (void **)&r) != REDIS_OK || r == NULL) {
+                fail_on(ck, &ck->wctx, NULL, "checkpoint pre-check", err,
+                        sizeof err);
+                goto failed;
+            }
+            if (fence ? r->type != REDIS_REPLY_ARRAY
+                      : r->type != REDIS_REPLY_INTEGER) {
+                fail_on(ck, &ck->wctx, r, "checkpoint pre-check", err,
+                        sizeof err);
+                goto failed;
+            }
+            if (fence && reply_is(r, "FENCED")) {
+                ck->pre_fenced = r;
+                ck->answer = NULL;
+                return;
+            }
+            if (!fence)
+                found += r->integer;
+            freeReplyObject(r);
+        }
+        if (found > 0) {
+            ck->not_new = found;
+            ck->answer = NULL;
+            return;
+        }
+    }
+    ck->precheck_due = false;
     if (redisAppendFormattedCommand(ck->wctx, ck->payload.data,
                                     ck->payload.len) != REDIS_OK) {
         fail_on(ck, &ck->wctx, NULL, "checkpoint", err, sizeof err);
@@ -906,13 +1062,17 @@ static void *writer_main(void *arg)
 
 /* --- the checkpoint, from the main thread ----------------------------------- */
 
-static bool reply_is(const redisReply *r, const char *word)
+/* Sets parts[].fenced from a FENCED reply's partition names. */
+static void mark_fenced(checkpoint *ck, const redisReply *r,
+                        checkpoint_part *parts, size_t nparts)
 {
-    const redisReply *e = r;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements > 0)
-        e = r->element[0];
-    return (e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS) &&
-           strcmp(e->str, word) == 0;
+    for (size_t k = 1; k < r->elements; k++)
+        for (size_t i = 0; i < nparts; i++) {
+            tp_name(&ck->tmp, parts[i].topic, parts[i].partition);
+            if (r->element[k]->len == ck->tmp.len &&
+                memcmp(r->element[k]->str, ck->tmp.data, ck->tmp.len) == 0)
+                parts[i].fenced = true;
+        }
 }
 
 /* Reads the writer's answer; ck->answer is consumed. */
@@ -923,6 +1083,18 @@ static checkpoint_result read_answer(checkpoint *ck, checkpoint_part *parts,
     redisReply *exec = ck->answer;
     ck->answer = NULL;
     char w[300];
+    if (ck->pre_fenced != NULL) {
+        mark_fenced(ck, ck->pre_fenced, parts, nparts);
+        freeReplyObject(ck->pre_fenced);
+        ck->pre_fenced = NULL;
+        return CHECKPOINT_FENCED;
+    }
+    if (ck->not_new > 0) {
+        snprintf(errstr, errstr_size,
+                 "%lld creator(s) taken as new already have state in Redis",
+                 ck->not_new);
+        return CHECKPOINT_NOT_NEW;
+    }
     if (exec == NULL) {
         snprintf(errstr, errstr_size, "%s", ck->werr);
         return CHECKPOINT_ERROR;
@@ -952,14 +1124,7 @@ static checkpoint_result read_answer(checkpoint *ck, checkpoint_part *parts,
                        "lost; not applied twice");
         res = CHECKPOINT_OK;
     } else if (reply_is(fin, "FENCED")) {
-        for (size_t k = 1; k < fin->elements; k++)
-            for (size_t i = 0; i < nparts; i++) {
-                tp_name(&ck->tmp, parts[i].topic, parts[i].partition);
-                if (fin->element[k]->len == ck->tmp.len &&
-                    memcmp(fin->element[k]->str, ck->tmp.data, ck->tmp.len) ==
-                        0)
-                    parts[i].fenced = true;
-            }
+        mark_fenced(ck, fin, parts, nparts);
         res = CHECKPOINT_FENCED;
     } else {
         snprintf(errstr, errstr_size, "%s: checkpoint reply: unexpected",
@@ -975,10 +1140,15 @@ int checkpoint_send(checkpoint *ck, const state *st, checkpoint_part *parts,
 {
     for (size_t i = 0; i < nparts; i++)
         parts[i].fenced = false;
-    if (!ck->in_doubt && build(ck, st, parts, nparts) < 0) {
-        snprintf(errstr, errstr_size, "out of memory building a checkpoint");
-        return -1;
+    if (!ck->in_doubt) {
+        if (build(ck, st, parts, nparts) < 0) {
+            snprintf(errstr, errstr_size,
+                     "out of memory building a checkpoint");
+            return -1;
+        }
+        ck->precheck_due = true;
     }
+    ck->not_new = 0;
     /* Whatever happens now, the outcome is unknown until the answer. */
     ck->in_doubt = true;
     pthread_mutex_lock(&ck->mu);

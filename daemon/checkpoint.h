@@ -59,6 +59,8 @@ typedef enum checkpoint_result {
     CHECKPOINT_OK = 0,      /* written (or found already written) */
     CHECKPOINT_FENCED,      /* nothing written: parts[].fenced say which */
     CHECKPOINT_ERROR,       /* Redis unreachable or failing: in doubt */
+    CHECKPOINT_NOT_NEW,     /* nothing written: a creator written as new
+                             * (no blob when it was made) has a blob */
     CHECKPOINT_PENDING      /* checkpoint_wait: no answer yet */
 } checkpoint_result;
 
@@ -101,6 +103,16 @@ int checkpoint_due(checkpoint *ck, const checkpoint_part *parts,
                    void *arg, char *errstr, size_t errstr_size);
 
 /*
+ * Lists the creators in the wake index of topic/partition (every creator
+ * Redis holds a blob of, for that partition), calling fn(arg, id, len) for
+ * each.  n: the index size from the claim; 0 or less reads nothing.  One
+ * round trip, the index read in slices of 10,000.
+ * Returns 0, or -1 with errstr.
+ */
+int checkpoint_index(checkpoint *ck, const char *topic, int32_t partition,
+                     int64_t n, void (*fn)(void *arg, const char *id, size_t len),
+                     void *arg, char *errstr, size_t errstr_size);
+/*
  * Reads the state blobs of n creators, calling fn(arg, i, blob, len) for
  * each, blob NULL when Redis has none.  One round trip.
  * Returns 0, or -1 with errstr.
@@ -120,7 +132,11 @@ int checkpoint_fetch(checkpoint *ck, const char *const *ids,
  * answer was CHECKPOINT_ERROR, the payload kept from then is sent again
  * unchanged whatever the arguments, until it resolves: the outcome of the
  * first send is unknown, and only the same payload can be recognised as a
- * duplicate.  The caller calls state_checkpoint_done() right after a new
+ * duplicate.  Before a payload's first send, the writer checks that none
+ * of its creators that had no blob when they were made (st's creators not
+ * restored from Redis and never written) has one now; if one has, nothing
+ * is sent and the answer is CHECKPOINT_NOT_NEW: the caller reads those
+ * partitions back and looks every unseen creator up from then on.  The caller calls state_checkpoint_done() right after a new
  * payload was built (the written snapshot is what the payload writes), and
  * bumps each part's seq on CHECKPOINT_OK.
  * Precondition: nothing in flight (checkpoint_busy() false).

@@ -11,6 +11,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "buf.h"
+#include "bloom.h"
 #include "checkpoint.h"
 #include "embedded.h"
 #include "event.h"
@@ -47,6 +48,10 @@ typedef struct epart {
     int64_t due_from;        /* creators due up to here were loaded */
     bool nonresident;        /* Redis may hold creators not in memory */
     bool assigned;           /* assigned in Kafka (claimed or not) */
+    /* Look every unseen creator up in Redis, whatever `known` says: a
+     * creator taken as new had state after all (CHECKPOINT_NOT_NEW).
+     * Kept until the partition is revoked or lost. */
+    bool lookup_all;
 } epart;
 
 /* One message of the batch in hand. */
@@ -77,6 +82,11 @@ struct engine {
     sink *snk;
     checkpoint *ck;
     state *st;
+    /* The creators Redis may hold a blob of: the wake indexes of the
+     * partitions claimed, and every creator made since.  An unseen creator
+     * it has never been told of is made at once, without asking Redis;
+     * the checkpoint that first writes it checks that it was right. */
+    bloom *known;
     epart *parts;
     size_t nparts;
     bitem *batch;
@@ -247,6 +257,45 @@ static void forget_part(engine *e, int i)
     memset(p, 0, sizeof *p);
 }
 
+static void on_indexed(void *arg, const char *id, size_t len)
+{
+    bloom_add(arg, id, len);
+}
+
+/*
+ * Tells `known` which creators Redis holds for the partitions just
+ * claimed (made the first time, sized for them and max_creators more).
+ * A partition whose index cannot be read is looked up in full instead.
+ * Returns -1 only when out of memory.
+ */
+static int learn_known(engine *e, const checkpoint_claim *claims, size_t n)
+{
+    if (e->known == NULL) {
+        size_t expected = (size_t)e->cfg->max_creators;
+        for (size_t j = 0; j < n; j++)
+            expected += claims[j].indexed > 0 ? (size_t)claims[j].indexed : 0;
+        if ((e->known = bloom_new(expected)) == NULL)
+            return -1;
+        log_info("filter of known creators bits=%zu bytes=%zu",
+                 bloom_bits(e->known), bloom_bytes(e->known));
+    }
+    for (size_t j = 0; j < n; j++) {
+        char err[512];
+        if (claims[j].indexed <= 0 ||
+            checkpoint_index(e->ck, claims[j].topic, claims[j].partition,
+                             claims[j].indexed, on_indexed, e->known, err,
+                             sizeof err) == 0)
+            continue;
+        int k = find_part(e, claims[j].topic, claims[j].partition);
+        if (k >= 0)
+            e->parts[k].lookup_all = true;
+        log_warning("could not read the creators Redis holds; looking each "
+                    "one up partition=%s:%d error=\"%s\"", claims[j].topic,
+                    (int)claims[j].partition, err);
+    }
+    return 0;
+}
+
 /* Claims every assigned partition not yet claimed, and assigns it. */
 static int claim_pending(engine *e)
 {
@@ -273,6 +322,10 @@ static int claim_pending(engine *e)
         }
     char err[512];
     int rc = checkpoint_claim_parts(e->ck, claims, n, err, sizeof err);
+    if (rc == 0 && learn_known(e, claims, n) < 0) {
+        log_error("out of memory for the filter of known creators");
+        rc = -1;
+    }
     if (rc < 0) {
         block(e, err);
     } else {
@@ -477,6 +530,7 @@ static void on_blob(void *arg, size_t i, const char *blob, size_t len)
         return;
     if (blob != NULL) {
         char err[256];
+        bloom_add(e->known, id, f->len[i]);
         if (state_creator_restore(e->st, f->slot[i], id, f->len[i], blob, len,
                                   err, sizeof err) != NULL)
             return;
@@ -506,6 +560,7 @@ static int prepare(engine *e)
         batch_max[p] = INT64_MIN;
     fetch_reset(&e->fl);
     int rc = 0;
+    size_t made_new = 0;
     for (size_t i = 0; i < e->nbatch; i++) {
         bitem *it = &e->batch[i];
         if (it->part < 0)
@@ -517,11 +572,23 @@ static int prepare(engine *e)
             continue;
         if (it->ev.ts_ms > batch_max[it->part])
             batch_max[it->part] = it->ev.ts_ms;
-        if (state_creator_find(e->st, it->ev.creator_id,
-                               it->ev.creator_id_len) == NULL &&
-            fetch_add(&e->fl, it->ev.creator_id, it->ev.creator_id_len,
-                      e->parts[it->part].slot, true) < 0)
+        const char *id = it->ev.creator_id;
+        size_t len = it->ev.creator_id_len;
+        if (state_creator_find(e->st, id, len) != NULL)
+            continue;
+        epart *ep = &e->parts[it->part];
+        if (!ep->lookup_all && !bloom_maybe(e->known, id, len)) {
+            /* Never in Redis as far as we know: no round trip, which would
+             * wait behind the checkpoint Redis is running. */
+            if (state_creator_new(e->st, ep->slot, id, len) == NULL) {
+                log_error("out of memory creating a creator");
+            } else {
+                bloom_add(e->known, id, len);
+                made_new++;
+            }
+        } else if (fetch_add(&e->fl, id, len, ep->slot, true) < 0) {
             rc = -1;
+        }
     }
     /* Creators not in memory whose buckets expire before the batch's end. */
     size_t nq = 0;
@@ -555,6 +622,9 @@ static int prepare(engine *e)
     }
     if (rc == 0 && d.failed)
         rc = -1;
+    if (made_new > 0 || e->fl.n > 0)
+        log_debug("batch prepared made_new=%zu looked_up=%zu", made_new,
+                  e->fl.n);
     if (rc == 0 && e->fl.n > 0) {
         const char **ids = malloc(e->fl.n * sizeof *ids);
         if (ids == NULL) {
@@ -770,12 +840,11 @@ static void after_commit(engine *e, int64_t answered_ms)
  * was refused: forget that state and claim the partition again, which reads
  * back its offset and watermark; its creators are read back as they come.
  */
-static void rewind_part(engine *e, int k)
+static void rewind_part(engine *e, int k, const char *why)
 {
     epart *p = &e->parts[k];
-    log_notice("checkpoint refused because another partition was fenced; "
-               "reading this one back from Redis partition=%s:%d",
-               p->topic, (int)p->partition);
+    log_notice("checkpoint refused %s; reading this partition back from "
+               "Redis partition=%s:%d", why, p->topic, (int)p->partition);
     state_partition_drop(e->st, p->slot);
     drop_batch_items(e, k);
     if (!p->paused)
@@ -808,7 +877,7 @@ static void on_fenced(engine *e)
             continue;
         }
         if (!c->fenced) {
-            rewind_part(e, k);
+            rewind_part(e, k, "because another partition was fenced");
             continue;
         }
         log_warning("partition fenced: another instance owns it now; "
@@ -822,6 +891,30 @@ static void on_fenced(engine *e)
         /* Reclaimed only if Kafka assigns it to us again. */
         free(e->parts[k].topic);
         memset(&e->parts[k], 0, sizeof e->parts[k]);
+    }
+    e->ninflight_at = 0;
+    free_ck_parts(e);
+}
+
+/*
+ * A creator made without asking Redis had state there after all: the topic
+ * gained partitions (its creators moved), or an older engaged wrote it
+ * before the index listed every creator.  Nothing was written; the
+ * checkpoint's partitions are read back, looking every unseen creator up
+ * from now on.
+ */
+static void on_not_new(engine *e, const char *why)
+{
+    log_warning("checkpoint refused: %s; reading its partitions back and "
+                "looking every unseen creator of theirs up from now on",
+                why);
+    for (size_t i = 0; i < e->nck_parts; i++) {
+        checkpoint_part *c = &e->ck_parts[i];
+        int k = find_part(e, c->topic, c->partition);
+        if (k < 0 || !e->parts[k].claimed || e->parts[k].epoch != c->epoch)
+            continue;
+        e->parts[k].lookup_all = true;
+        rewind_part(e, k, "because a creator taken as new had state");
     }
     e->ninflight_at = 0;
     free_ck_parts(e);
@@ -846,7 +939,8 @@ static int collect(engine *e, int wait_ms)
     metrics_checkpoint(e->m,
                        r == CHECKPOINT_OK       ? METRICS_CHECKPOINT_OK
                        : r == CHECKPOINT_FENCED ? METRICS_CHECKPOINT_FENCED
-                                                : METRICS_CHECKPOINT_ERROR,
+                       : r == CHECKPOINT_NOT_NEW ? METRICS_CHECKPOINT_NOT_NEW
+                                                 : METRICS_CHECKPOINT_ERROR,
                        secs < 0 ? 0 : secs);
     if (r == CHECKPOINT_OK) {
         e->ck_ms_avg = e->ck_ms_avg == 0 ? secs * 1000
@@ -860,7 +954,10 @@ static int collect(engine *e, int wait_ms)
         block(e, err);
         return -1;
     }
-    on_fenced(e);
+    if (r == CHECKPOINT_NOT_NEW)
+        on_not_new(e, err);
+    else
+        on_fenced(e);
     return -1;
 }
 
@@ -1317,6 +1414,7 @@ void engine_free(engine *e)
     sink_free(e->snk);
     checkpoint_free(e->ck);
     state_free(e->st);
+    bloom_free(e->known);
     for (size_t i = 0; i < e->nparts; i++)
         free(e->parts[i].topic);
     free(e->parts);

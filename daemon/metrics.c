@@ -31,7 +31,7 @@ static const char *const kind_names[METRICS_ALERT_KIND_COUNT] = {
 static const char *const status_names[METRICS_ALERT_STATUS_COUNT] = {
     "firing", "resolved"};
 static const char *const ckpt_names[METRICS_CHECKPOINT_RESULT_COUNT] = {
-    "ok", "error", "fenced"};
+    "ok", "error", "fenced", "not_new"};
 
 /* Checkpoint duration buckets: upper bounds in ns, and as written in `le`. */
 #define NBUCKETS 13
@@ -505,7 +505,8 @@ int metrics_render(const metrics *m, buf *b)
 
     family(b, "engaged_checkpoints_total", "counter",
            "Checkpoint attempts, by result (fenced: another instance owns a "
-           "partition).");
+           "partition; not_new: a creator taken as new has state in Redis, "
+           "its partitions are read back).");
     for (int r = 0; r < METRICS_CHECKPOINT_RESULT_COUNT; r++) {
         sample_name(b, "engaged_checkpoints_total", "result", ckpt_names[r],
                     NULL, NULL);

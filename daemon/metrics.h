@@ -85,6 +85,7 @@ typedef enum metrics_checkpoint_result {
     METRICS_CHECKPOINT_OK = 0,
     METRICS_CHECKPOINT_ERROR,
     METRICS_CHECKPOINT_FENCED,
+    METRICS_CHECKPOINT_NOT_NEW,
     METRICS_CHECKPOINT_RESULT_COUNT
 } metrics_checkpoint_result;
 

@@ -46,7 +46,8 @@ struct state_creator {
     uint32_t heap_pos;
     int32_t slot;
     int16_t tier;
-    uint8_t persisted;       /* a checkpoint has written it */
+    uint8_t persisted;       /* 1: a checkpoint has written it; 2: restored
+                              * from Redis, not written since */
     uint8_t pad;
     uint32_t id_len;
     /* followed by: window win[nwindows]; int64_t sums[nwindows][STATE_METRICS];
@@ -390,9 +391,11 @@ static int touch(state *st, state_creator *c)
     if (wr == NULL)
         return -1;
     wr->tier = c->tier;
-    wr->existed = c->persisted;
+    wr->existed = c->persisted != 0;
     wr->had_ratio = !isnan(c->decay.ratio);
-    wr->wake = c->wake;
+    /* A restored creator's index entry is rewritten once whatever its wake:
+     * an older engaged left creators without a wake out of the index. */
+    wr->wake = c->persisted == 2 ? INT64_MIN : c->wake;
     wr->followers = c->followers;
     for (size_t w = 0; w < st->nexp; w++)
         current_values(st, c, w, wr->values + w * STATE_METRICS);
@@ -1108,7 +1111,7 @@ state_creator *state_creator_restore(state *st, int slot, const char *id,
                     STATE_METRICS);
         st->memory += window_memory(&wins(c)[w]);
     }
-    c->persisted = 1;
+    c->persisted = 2;
     st->memory += conflict_memory(c->conflicts);
     if (update_wake(st, c) < 0) {
         remove_creator(st, c);

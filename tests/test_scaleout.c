@@ -335,7 +335,7 @@ Test(scaleout, a_partly_fenced_checkpoint_reads_the_other_partitions_back,
     char needle[160];
     for (int p = 1; p < 4; p++) {
         snprintf(needle, sizeof needle,
-                 "reading this one back from Redis partition=" TOPIC ":%d", p);
+                 "reading this partition back from Redis partition=" TOPIC ":%d", p);
         cr_assert_eq(harness_daemon_wait_log(a, needle, 10000), 0);
     }
     /* Claimed again and current: their checkpoints are accepted again. */

@@ -36,7 +36,7 @@
 #   BENCH_INTERVAL_MS [1000]    engaged's checkpoint.interval_ms
 #   BENCH_CHECK_SAMPLE [50]     creator hashes compared; 0: no check
 #   BENCH_OUT [BUILD/bench.json]  BENCH_TIMEOUT [600] s per phase
-#   BENCH_PERF [unset]  1: perf record engaged through the throughput phase
+#   BENCH_PERF [unset]  1: perf record engaged and redis-server through the throughput phase
 #                       of the last run, and print its top functions
 #   BENCH_KEEP [unset]  1: keep the work directory (logs, configs, events)
 #   BENCH_CONF_EXTRA [unset]  lines appended to engaged's configuration, to
@@ -69,10 +69,10 @@ done
 say() { printf '==> %s\n' "$*" >&2; }
 
 work=$(mktemp -d /tmp/engaged-bench.XXXXXX)
-redis_pid='' broker_pid='' engaged_pid='' live_pid='' perf_pid=''
+redis_pid='' broker_pid='' engaged_pid='' live_pid='' perf_pid='' perf_redis_pid=''
 stop_servers() {
     # Only the processes this script started, by pid.
-    for v in live_pid perf_pid engaged_pid broker_pid redis_pid; do
+    for v in live_pid perf_pid perf_redis_pid engaged_pid broker_pid redis_pid; do
         local pid=${!v}
         if [ -n "$pid" ]; then
             kill "$pid" 2>/dev/null || true
@@ -190,13 +190,17 @@ CONF
         perf record -F 999 -g -p "$engaged_pid" -o "$work/perf.data" \
             2> "$work/perf.log" > /dev/null &
         perf_pid=$!
+        perf record -F 999 -g -p "$redis_pid" -o "$work/perf-redis.data" \
+            2> "$work/perf-redis.log" > /dev/null &
+        perf_redis_pid=$!
     fi
     $BENCHPY measure --port "$port" --pid "$engaged_pid" --http-port "$http_port" \
         --target "$EVENTS" --timeout "$TIMEOUT" --t0 "$t0" --kcat-s "$kcat_s" \
         --redis-pid "$redis_pid" --broker-pid "$broker_pid" \
         --out "$work/run-$run.json" || fail_log "the throughput phase failed"
     if [ -n "$perf_pid" ]; then
-        kill -INT "$perf_pid"; wait "$perf_pid" || true; perf_pid=
+        kill -INT "$perf_pid" "$perf_redis_pid"
+        wait "$perf_pid" "$perf_redis_pid" || true; perf_pid=; perf_redis_pid=
     fi
 
     say "latency: $LIVE_EVENTS live events at $LIVE_RATE/s"
@@ -236,6 +240,10 @@ if [ -f "$work/perf.data" ]; then
     echo
     echo "perf: engaged's top functions over the throughput phase of run $RUNS (self time)"
     perf report -i "$work/perf.data" --no-children --sort dso,symbol --percent-limit 0.7 \
+        --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
+    echo
+    echo "perf: redis-server's top functions over the same phase (self time)"
+    perf report -i "$work/perf-redis.data" --no-children --sort dso,symbol --percent-limit 0.7 \
         --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
 fi
 exit "$check_status"
