@@ -1239,6 +1239,7 @@ static void publish(engine *e, int64_t now)
         }
         metrics_set_creators(e->m, (int64_t)state_creator_count(e->st));
         metrics_set_state_bytes(e->m, (int64_t)state_memory(e->st));
+        metrics_set_kafka_nudges(e->m, source_nudges(e->src));
         if (now >= e->next_status_ms) {
             uint64_t total = metrics_events_total(e->m);
             double rate = e->status_at_ms

@@ -93,6 +93,7 @@ struct metrics {
     atomic_uint_fast64_t redis_errors;
     atomic_uint_fast64_t redis_reconnects;
     atomic_uint_fast64_t kafka_errors;
+    atomic_uint_fast64_t kafka_nudges;
     atomic_bool ready;
     atomic_int_fast64_t heartbeat_ms;
     atomic_int_fast64_t health_timeout_ms;
@@ -285,6 +286,11 @@ void metrics_redis_reconnect(metrics *m)
 void metrics_kafka_error(metrics *m)
 {
     INC(m->kafka_errors);
+}
+
+void metrics_set_kafka_nudges(metrics *m, uint64_t n)
+{
+    STORE(m->kafka_nudges, n);
 }
 
 void metrics_set_ready(metrics *m, bool ready)
@@ -543,6 +549,11 @@ int metrics_render(const metrics *m, buf *b)
            "Errors reported by the Kafka client.");
     buf_append_str(b, "engaged_kafka_errors_total");
     value_u64(b, LOAD(m->kafka_errors));
+    family(b, "engaged_kafka_fetch_nudges_total", "counter",
+           "Times the Kafka prefetch queue ran low and the fetcher was "
+           "woken.");
+    buf_append_str(b, "engaged_kafka_fetch_nudges_total");
+    value_u64(b, LOAD(m->kafka_nudges));
 
     family(b, "engaged_build_info", "gauge",
            "Always 1; the version is in the label.");

@@ -27,6 +27,7 @@
  *   engaged_redis_errors_total               counter
  *   engaged_redis_reconnects_total           counter
  *   engaged_kafka_errors_total               counter
+ *   engaged_kafka_fetch_nudges_total         counter  prefetch queue ran low
  *   engaged_build_info{version}              gauge    always 1
  *   engaged_up                               gauge    always 1
  *   engaged_start_time_seconds               gauge    Unix seconds
@@ -168,6 +169,8 @@ void metrics_redis_reconnect(metrics *m);
 
 /* A Kafka error reported by librdkafka (consume or producer errors). */
 void metrics_kafka_error(metrics *m);
+/* Sets the count of fetch nudges (source_nudges()). */
+void metrics_set_kafka_nudges(metrics *m, uint64_t n);
 
 /*
  * Readiness for /readyz: true once partitions are assigned (claimed) and

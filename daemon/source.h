@@ -12,7 +12,8 @@
  *   - revoked(arg, list): partitions leaving.  The owner checkpoints and
  *     forgets them; the source then unassigns them.
  *
- * Main thread only.
+ * Main thread only.  A thread of the source's own nudges librdkafka's
+ * fetcher when the prefetch queue runs low (source.c says why).
  */
 #ifndef ENGAGED_SOURCE_H
 #define ENGAGED_SOURCE_H
@@ -74,6 +75,12 @@ void source_commit(source *s, const rd_kafka_topic_partition_list_t *offsets);
 /* Leaves the group (revocation callbacks run).  Call once, before free. */
 void source_close(source *s);
 void source_free(source *s);
+
+/*
+ * How many times the fetcher was nudged: the prefetch queue fell below half
+ * its cap after being above it.  Any thread.
+ */
+uint64_t source_nudges(const source *s);
 
 /* Consumer lag of a partition from the last fetch, or -1 when unknown. */
 int64_t source_lag(source *s, const char *topic, int32_t partition,

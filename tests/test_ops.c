@@ -317,3 +317,49 @@ Test(ops, metrics_count_what_was_sent_and_readyz_follows_redis,
     harness_daemon_stop(d);
     world_down();
 }
+
+/* --- the fetch nudge ----------------------------------------------------------- */
+
+static int nudge_port;
+
+/* The value of engaged_kafka_fetch_nudges_total, or -1. */
+static long long nudges_now(void)
+{
+    reply r = http_get(nudge_port, "/metrics");
+    long long n = -1;
+    const char *at = r.body ? strstr(r.body, "\nengaged_kafka_fetch_nudges_total ")
+                            : NULL;
+    if (at != NULL)
+        n = strtoll(at + strlen("\nengaged_kafka_fetch_nudges_total "), NULL, 10);
+    free(r.body);
+    return n;
+}
+
+static int nudged(void *arg)
+{
+    (void)arg;
+    return nudges_now() > 0;
+}
+
+/* librdkafka 2.0 stops fetching while its queue is over queued.min.messages
+ * and looks again only on its idle second; a queue of 50 messages drains at
+ * once, so the fetcher must be nudged, and every event still lands once. */
+Test(ops, a_small_prefetch_queue_is_refilled_by_nudges, .timeout = 150)
+{
+    world_up(NULL);
+    nudge_port = harness_free_port();
+    world_send_stream(6000, 60, 11, T0, 5 * DAY);
+    char extra[256];
+    snprintf(extra, sizeof extra,
+             "[http]\nlisten = 127.0.0.1:%d\n"
+             "[kafka]\nqueued.min.messages = 50\n",
+             nudge_port);
+    harness_daemon *d = start(extra);
+    world_wait_caught_up(90000);
+    world_assert_truth();
+    cr_assert_eq(harness_wait(nudged, NULL, 10000), 0,
+                 "engaged_kafka_fetch_nudges_total stayed at %lld",
+                 nudges_now());
+    harness_daemon_stop(d);
+    world_down();
+}
