@@ -9,7 +9,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/socket.h>
+
 #include <hiredis/hiredis.h>
+#include <hiredis/sds.h>
 
 #include "buf.h"
 #include "log.h"
@@ -157,6 +160,7 @@ struct checkpoint {
      * many commands they hold.  Kept unchanged while in doubt. */
     buf payload;
     size_t npayload;
+    size_t ncreators;        /* creators the payload writes */
     bool in_doubt;
     /* EXISTS of the state keys of the payload's creators that Redis had no
      * blob for when they were made (new, or taken as new without asking).
@@ -332,6 +336,16 @@ void checkpoint_free(checkpoint *ck)
     buf_free(&ck->tmp);
     buf_free(&ck->resp);
     free(ck);
+}
+
+size_t checkpoint_payload_bytes(const checkpoint *ck)
+{
+    return ck->payload.len;
+}
+
+size_t checkpoint_payload_creators(const checkpoint *ck)
+{
+    return ck->ncreators;
 }
 
 bool checkpoint_connected(const checkpoint *ck)
@@ -844,6 +858,7 @@ static int build(checkpoint *ck, const state *st, const checkpoint_part *parts,
     }
     buf_reset(&ck->payload);
     ck->npayload = 0;
+    ck->ncreators = 0;
     buf_reset(&ck->precheck);
     ck->nprecheck = 0;
     cmd_reset(&ck->exists);
@@ -868,6 +883,7 @@ static int build(checkpoint *ck, const state *st, const checkpoint_part *parts,
         }
         creator_args(ck, script, st, cr, p);
         in_script++;
+        ck->ncreators++;
 
         int wtier;
         int64_t wfollowers;
@@ -966,6 +982,41 @@ static bool reply_is(const redisReply *r, const char *word)
  * read so that the link stays in step; a command refused while queued makes
  * EXEC answer EXECABORT, and nothing is applied.
  */
+/*
+ * Sends len bytes of RESP on the link as they are, from the caller's
+ * buffer: a payload is tens of MB, and redisAppendFormattedCommand would
+ * copy it into hiredis' output buffer first, doubling the peak memory.
+ * Only when hiredis has nothing of its own left to write, as after every
+ * reply was read; otherwise it appends as usual.  The link's send timeout
+ * applies.  Returns 0, or -1 with errstr (the link is then out of step and
+ * must be dropped).  Writer thread.
+ */
+static int send_resp(redisContext *c, const char *data, size_t len,
+                     char *errstr, size_t errstr_size)
+{
+    if (c->obuf != NULL && sdslen(c->obuf) > 0) {
+        if (redisAppendFormattedCommand(c, data, len) == REDIS_OK)
+            return 0;
+        snprintf(errstr, errstr_size, "%s", c->errstr);
+        return -1;
+    }
+    while (len > 0) {
+        ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            snprintf(errstr, errstr_size, "%s",
+                     n == 0 || errno == EAGAIN || errno == EWOULDBLOCK
+                         ? "write timed out"
+                         : strerror(errno));
+            return -1;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 static void write_payload(checkpoint *ck)
 {
     char err[512];
@@ -1009,9 +1060,13 @@ static void write_payload(checkpoint *ck)
         }
     }
     ck->precheck_due = false;
-    if (redisAppendFormattedCommand(ck->wctx, ck->payload.data,
-                                    ck->payload.len) != REDIS_OK) {
-        fail_on(ck, &ck->wctx, NULL, "checkpoint", err, sizeof err);
+    char why[256];
+    if (send_resp(ck->wctx, ck->payload.data, ck->payload.len, why,
+                  sizeof why) < 0) {
+        char w[300];
+        snprintf(err, sizeof err, "%.300s: checkpoint: %.150s",
+                 where(ck, w, sizeof w), why);
+        disconnect_ctx(&ck->wctx);
         goto failed;
     }
     for (size_t i = 0; i < ck->npayload; i++) {

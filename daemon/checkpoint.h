@@ -136,14 +136,19 @@ int checkpoint_fetch(checkpoint *ck, const char *const *ids,
  * of its creators that had no blob when they were made (st's creators not
  * restored from Redis and never written) has one now; if one has, nothing
  * is sent and the answer is CHECKPOINT_NOT_NEW: the caller reads those
- * partitions back and looks every unseen creator up from then on.  The caller calls state_checkpoint_done() right after a new
- * payload was built (the written snapshot is what the payload writes), and
- * bumps each part's seq on CHECKPOINT_OK.
+ * partitions back and looks every unseen creator up from then on.
+ * The caller calls state_checkpoint_done() right after a new payload was
+ * built (the written snapshot is what the payload writes), and bumps each
+ * part's seq on CHECKPOINT_OK.
  * Precondition: nothing in flight (checkpoint_busy() false).
  * Returns 0, or -1 with errstr when out of memory (nothing sent).
  */
 int checkpoint_send(checkpoint *ck, const state *st, checkpoint_part *parts,
                     size_t nparts, char *errstr, size_t errstr_size);
+
+/* Bytes of RESP in the last payload built, and its creators.  Main thread. */
+size_t checkpoint_payload_bytes(const checkpoint *ck);
+size_t checkpoint_payload_creators(const checkpoint *ck);
 
 /* True from checkpoint_send() until checkpoint_wait() gives its answer. */
 bool checkpoint_busy(const checkpoint *ck);

@@ -945,8 +945,10 @@ static int collect(engine *e, int wait_ms)
     if (r == CHECKPOINT_OK) {
         e->ck_ms_avg = e->ck_ms_avg == 0 ? secs * 1000
                                          : 0.8 * e->ck_ms_avg + 0.2 * secs * 1000;
-        log_debug("checkpoint written partitions=%zu ms=%.1f", e->nck_parts,
-                  secs * 1000);
+        log_debug("checkpoint written partitions=%zu creators=%zu bytes=%zu "
+                  "ms=%.1f",
+                  e->nck_parts, checkpoint_payload_creators(e->ck),
+                  checkpoint_payload_bytes(e->ck), secs * 1000);
         after_commit(e, at);
         return 0;
     }
