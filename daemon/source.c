@@ -58,7 +58,8 @@ static void *nudger_main(void *arg)
             /* As a timestamp, OFFSET_END asks for the end offset. */
             for (int i = 0; i < parts->cnt; i++)
                 parts->elems[i].offset = RD_KAFKA_OFFSET_END;
-            rd_kafka_offsets_for_times(s->rk, parts, 5000);
+            /* Past a second the broker thread has woken by itself. */
+            rd_kafka_offsets_for_times(s->rk, parts, 1000);
             atomic_fetch_add_explicit(&s->nudges, 1, memory_order_relaxed);
         }
         if (parts != NULL)
