@@ -114,7 +114,7 @@ test: $(BUILD)/.deps
 test-long:
 	$(MAKE) --no-print-directory test TEST_FILTER='long_*/*'
 
-.PHONY: test-long
+.PHONY: test-long bench-scale
 
 demo: $(BUILD)/.deps
 	$(MAKE) --no-print-directory all
@@ -130,6 +130,14 @@ BENCH_BUILD := build-bench
 bench: $(BUILD)/.deps
 	$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) OPT='-O2 -DNDEBUG' all
 	tools/bench.sh $(BENCH_BUILD)
+
+# make bench-scale [BENCH_SCALE_ARGS='--runs 3 --instances 1,2 --check']:
+# engaged's throughput with 1 and 2 instances in one consumer group over the
+# same broker and Redis (tools/bench_scale.py --help).
+BENCH_SCALE_ARGS ?= --runs 3 --instances 1,2 --check
+bench-scale: $(BUILD)/.deps
+	$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) OPT='-O2 -DNDEBUG' all
+	tools/bench_scale.py --build $(BENCH_BUILD) $(BENCH_SCALE_ARGS)
 
 # make bench-parse [BENCH_PARSE_EVENTS=200000]: event_parse (the one-pass
 # scanner, jansson for what it declines) against jansson alone

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""bench_scale.py: how throughput grows with instances (`make bench-scale`).
+
+For each run and each instance count in --instances: a fresh throwaway
+redis-server and engaged-broker (32 partitions), --events events from
+engaged-gen (100,000 creators, Zipf 1.1), then that many engaged processes
+in one consumer group, started together and timed until the sum of their
+offsets in Redis reaches --events.  Prints, per instance count, the median
+events/s from start and from the first event any instance consumed, and
+how often an instance lost its partitions in a rebalance; with --check,
+the last run of each count is compared with the generator's ground truth
+(bench.py check), since a rebalance must lose or double nothing.
+
+Standard library only; bench.py (same directory) provides the Redis client.
+"""
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(cond, what, timeout=10.0):
+    deadline = time.time() + timeout
+    while not cond():
+        if time.time() > deadline:
+            sys.exit("bench-scale: %s did not happen in %.0f s" % (what, timeout))
+        time.sleep(0.02)
+
+
+def redis_up(port):
+    try:
+        return bench.Redis(port).call("PING") is not None
+    except OSError:
+        return False
+
+
+def one_run(a, work, ninst, ndjson):
+    """Runs ninst instances over a fresh broker and Redis; returns a dict."""
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    port = free_port()
+    procs = []
+    try:
+        procs.append(subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", work,
+             "--logfile", os.path.join(work, "redis.log")]))
+        wait_for(lambda: redis_up(port), "redis-server answering")
+        boot = os.path.join(work, "bootstrap")
+        procs.append(subprocess.Popen(
+            [os.path.join(a.build, "engaged-broker"),
+             "-t", "engagement.events:32", "-t", "engagement.dlq:4",
+             "-t", "engagement.alerts:4", "-f", boot],
+            stdout=subprocess.DEVNULL,
+            stderr=open(os.path.join(work, "broker.log"), "w")))
+        wait_for(lambda: os.path.exists(boot) and os.path.getsize(boot) > 0,
+                 "engaged-broker writing its address")
+        with open(boot) as f:
+            addr = f.read().strip()
+        start_ms = (int(time.time()) // 3600 - 24) * 3600000
+        gen = [os.path.join(a.build, "engaged-gen"), "-b", addr,
+               "-n", str(a.events), "-c", "100000", "--zipf", "1.1",
+               "--days", "0.9", "--start", str(start_ms), "--seed", "1", "-q"]
+        if ndjson:
+            gen += ["--ndjson-out", ndjson]
+        subprocess.run(gen, check=True, stderr=subprocess.DEVNULL)
+
+        http_ports, logs = [], []
+        t0 = time.time()
+        for i in range(ninst):
+            http_ports.append(free_port())
+            conf = os.path.join(work, "engaged-%d.conf" % i)
+            with open(conf, "w") as f:
+                f.write("[kafka]\nbootstrap.servers = %s\n[redis]\nport = %d\n"
+                        "[http]\nlisten = 127.0.0.1:%d\n[log]\nlevel = notice\n"
+                        % (addr, port, http_ports[-1]))
+                f.write(a.extra.replace("\\n", "\n"))
+            logs.append(os.path.join(work, "engaged-%d.log" % i))
+            procs.append(subprocess.Popen(
+                [os.path.join(a.build, "engaged"), "-c", conf],
+                stderr=open(logs[-1], "w")))
+        r = bench.Redis(port)
+        first = None
+        deadline = t0 + a.timeout
+        while bench.offsets_sum(r, "eng:offsets:engaged") < a.events:
+            if first is None and any(bench.events_seen(p) for p in http_ports):
+                first = time.time() - t0
+            if time.time() > deadline:
+                sys.exit("bench-scale: %d instance(s) timed out" % ninst)
+            time.sleep(0.02)
+        done = time.time() - t0
+        lost = 0
+        for path in logs:
+            with open(path) as f:
+                lost += "partition lost" in f.read()
+        out = {"s": done, "first": first, "lost": lost}
+        if ndjson:
+            check = subprocess.run(
+                [sys.executable, bench.__file__, "check", "--port", str(port),
+                 "--sample", "50", "--out", os.path.join(work, "check.json"),
+                 ndjson], capture_output=True, text=True)
+            out["exact"] = check.returncode == 0
+            out["check"] = (check.stdout + check.stderr).strip().splitlines()[-1:]
+        return out
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            p.wait()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--build", default="build-bench")
+    p.add_argument("--events", type=int, default=1000000)
+    p.add_argument("--instances", default="1,2")
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--timeout", type=float, default=300)
+    p.add_argument("--check", action="store_true",
+                   help="check the last run of each count for exactness")
+    p.add_argument("--extra", default="",
+                   help="lines appended to each engaged.conf (\\n escapes)")
+    a = p.parse_args()
+    counts = [int(x) for x in a.instances.split(",")]
+    root = tempfile.mkdtemp(prefix="engaged-bench-scale.")
+    results = {n: [] for n in counts}
+    try:
+        for run in range(1, a.runs + 1):
+            for n in counts:
+                last = a.check and run == a.runs
+                ndjson = os.path.join(root, "events.ndjson") if last else None
+                res = one_run(a, os.path.join(root, "w%d" % n), n, ndjson)
+                results[n].append(res)
+                print("run %d, %d instance(s): %.2f s, first event at %.2f s, "
+                      "%d lost their partitions%s" % (
+                          run, n, res["s"], res["first"] or -1, res["lost"],
+                          "" if "exact" not in res else
+                          ", exact" if res["exact"] else
+                          ", NOT EXACT: %s" % res["check"]),
+                      file=sys.stderr)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print("instances  events/s from start  from first event  runs with a lost assignment")
+    status = 0
+    for n in counts:
+        rs = results[n]
+        start = statistics.median(a.events / r["s"] for r in rs)
+        steady = statistics.median(a.events / (r["s"] - r["first"])
+                                   for r in rs if r["first"] is not None)
+        lost = sum(1 for r in rs if r["lost"])
+        print("%9d  %19.0f  %16.0f  %d of %d" % (n, start, steady, lost, len(rs)))
+        status |= any(r.get("exact") is False for r in rs)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
