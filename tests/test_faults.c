@@ -140,6 +140,30 @@ Test(faults, broker_down_then_up_mid_stream, .timeout = 240)
     world_down();
 }
 
+/* A stop while every broker is away must not wait for them: the final
+ * checkpoint goes to Redis, exact, and the daemon exits 0 within 30 s. */
+Test(faults, a_stop_with_every_broker_down_ends_in_time, .timeout = 180)
+{
+    three_brokers(NULL);
+    world_stream s;
+    world_stream_init(&s, 8000, 100, 23, T0, 5 * DAY);
+    world_stream_send(&s, 4000);
+    harness_daemon *d = world_daemon(NULL);
+    world_wait_caught_up(60000);
+    world_stream_send(&s, 4000);
+    cr_assert_eq(harness_kafka_flush(W.kafka, 10000), 0);
+    world_wait_caught_up(60000);
+    world_assert_truth();
+    rd_kafka_mock_cluster_t *m = harness_kafka_mock(W.kafka);
+    /* Stopped at once: the assignment is still held, and the final
+     * checkpoint's commit to Kafka can reach no coordinator. */
+    cr_assert_eq(rd_kafka_mock_broker_set_down(m, -1), 0);
+    world_daemon_stop_clean(d);
+    world_assert_truth();
+    world_stream_free(&s);
+    world_down();
+}
+
 Test(faults, fetch_and_produce_errors_are_retried, .timeout = 240)
 {
     three_brokers(NULL);

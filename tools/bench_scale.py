@@ -133,6 +133,9 @@ def main():
     p.add_argument("--timeout", type=float, default=300)
     p.add_argument("--check", action="store_true",
                    help="check the last run of each count for exactness")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the work directory (logs of the last run of "
+                   "each count, and of every run that lost an assignment)")
     p.add_argument("--extra", default="",
                    help="lines appended to each engaged.conf (\\n escapes)")
     a = p.parse_args()
@@ -144,7 +147,10 @@ def main():
             for n in counts:
                 last = a.check and run == a.runs
                 ndjson = os.path.join(root, "events.ndjson") if last else None
-                res = one_run(a, os.path.join(root, "w%d" % n), n, ndjson)
+                work = os.path.join(root, "w%d" % n)
+                res = one_run(a, work, n, ndjson)
+                if a.keep and res["lost"]:
+                    shutil.copytree(work, "%s-run%d" % (work, run))
                 results[n].append(res)
                 print("run %d, %d instance(s): %.2f s, first event at %.2f s, "
                       "%d lost their partitions%s" % (
@@ -154,7 +160,10 @@ def main():
                           ", NOT EXACT: %s" % res["check"]),
                       file=sys.stderr)
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        if a.keep:
+            print("bench-scale: kept %s" % root, file=sys.stderr)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
     print("instances  events/s from start  from first event  runs with a lost assignment")
     status = 0
     for n in counts:
