@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kafkaconf.h"
 #include "log.h"
@@ -25,6 +26,7 @@ struct source {
     rd_kafka_t *rk;
     source_callbacks cb;
     bool closed;
+    int close_ms;             /* how long a close may take */
 
     rd_kafka_queue_t *cq;     /* the consumer queue, for its length */
     size_t cap_msgs;          /* queued.min.messages */
@@ -198,6 +200,7 @@ source *source_new(const config *cfg, const char *bootstrap,
     s->cap_msgs = conf_size(conf, "queued.min.messages", 100000);
     s->cap_bytes = conf_size(conf, "queued.max.messages.kbytes", 16384) * 1024;
     s->low_water = s->cap_msgs / 2;
+    s->close_ms = (int)conf_size(conf, "session.timeout.ms", 10000);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
@@ -339,13 +342,62 @@ void source_commit(source *s, const rd_kafka_topic_partition_list_t *offsets)
         rd_kafka_commit(s->rk, offsets, 1);
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * librdkafka 2.0's rd_kafka_consumer_close() can wait for ever: a stop that
+ * comes while the group rebalances and every broker goes away leaves it
+ * waiting for a commit no coordinator can take (reproduced by
+ * faults::two_instances_stopped_as_every_broker_goes_away).  So the close
+ * runs in librdkafka's background, its rebalance events served here,
+ * for at most session.timeout.ms: by then the group has dropped this
+ * member anyway.
+ */
 void source_close(source *s)
 {
     if (s->closed)
         return;
     s->closed = true;
     nudger_stop(s);
-    rd_kafka_consumer_close(s->rk);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(s->rk);
+    rd_kafka_error_t *e = rd_kafka_consumer_close_queue(s->rk, q);
+    if (e != NULL) {
+        log_warning("Kafka consumer close failed error=\"%s\"",
+                    rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    } else {
+        int64_t deadline = mono_ms() + s->close_ms;
+        while (!rd_kafka_consumer_closed(s->rk)) {
+            int64_t left = deadline - mono_ms();
+            if (left <= 0) {
+                log_warning("Kafka consumer did not leave the group in "
+                            "time; stopping without it, the group drops this "
+                            "member at its session timeout timeout_ms=%d",
+                            s->close_ms);
+                break;
+            }
+            rd_kafka_event_t *ev =
+                rd_kafka_queue_poll(q, left < 100 ? (int)left : 100);
+            if (ev == NULL)
+                continue;
+            /* Messages still queued are dropped: the final checkpoint is
+             * written, and the next owner reads them again. */
+            if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+                rebalance_cb(s->rk, rd_kafka_event_error(ev),
+                             rd_kafka_event_topic_partition_list(ev), s);
+            else if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_ERROR)
+                log_warning("Kafka: %s error=%s",
+                            rd_kafka_event_error_string(ev),
+                            rd_kafka_err2name(rd_kafka_event_error(ev)));
+            rd_kafka_event_destroy(ev);
+        }
+    }
+    rd_kafka_queue_destroy(q);
 }
 
 void source_free(source *s)
@@ -357,7 +409,8 @@ void source_free(source *s)
         rd_kafka_queue_destroy(s->cq);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
-    rd_kafka_destroy(s->rk);
+    /* Closed above: destroy must not try again. */
+    rd_kafka_destroy_flags(s->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     free(s);
 }
 

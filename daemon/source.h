@@ -72,7 +72,12 @@ void source_resume(source *s, const char *topic, int32_t partition,
  */
 void source_commit(source *s, const rd_kafka_topic_partition_list_t *offsets);
 
-/* Leaves the group (revocation callbacks run).  Call once, before free. */
+/*
+ * Leaves the group: the revocation callbacks run on the calling thread (the
+ * one that polls).  Waits at most session.timeout.ms, then logs a warning
+ * and gives up leaving: librdkafka 2.0 can otherwise wait for ever.  Call
+ * once, before source_free(), which closes it too if it was not.
+ */
 void source_close(source *s);
 void source_free(source *s);
 

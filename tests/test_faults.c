@@ -597,3 +597,48 @@ Test(long_faults, redis_unreachable_for_30_seconds, .timeout = 180)
     world_stream_free(&s);
     world_down();
 }
+
+
+/* Two instances stopped as every broker goes away, with the group in the
+ * middle of the rebalance the first one's leaving starts: librdkafka 2.0's
+ * consumer close then waits for ever for a commit no coordinator can take
+ * (1 or 2 rounds in 6 hung before source_close got its deadline).  Each
+ * must exit 0 within 30 s, its final checkpoint exact. */
+Test(faults, two_instances_stopped_as_every_broker_goes_away, .timeout = 600)
+{
+    static const char *const when[] = {NULL, "stopping", "partition revoked"};
+    for (int round = 0; round < 6; round++) {
+        three_brokers(NULL);
+        world_stream s;
+        world_stream_init(&s, 8000, 100, 40 + round, T0, 5 * DAY);
+        world_stream_send(&s, 4000);
+        harness_daemon *a = world_daemon(NULL);
+        harness_daemon *b = world_daemon(NULL);
+        cr_assert_eq(harness_kafka_flush(W.kafka, 10000), 0);
+        world_wait_caught_up(60000);
+        cr_assert_neq(world_held(a), 0u, "round %d: a holds partitions", round);
+        cr_assert_neq(world_held(b), 0u, "round %d: b holds partitions", round);
+        cr_assert_eq(harness_daemon_signal(a, SIGTERM), 0);
+        /* The brokers go at once, or once a is stopping, or once it has
+         * given its partitions up. */
+        if (when[round % 3] != NULL)
+            cr_assert_eq(harness_daemon_wait_log(a, when[round % 3], 30000), 0);
+        cr_assert_eq(rd_kafka_mock_broker_set_down(harness_kafka_mock(W.kafka),
+                                                   -1), 0);
+        cr_assert_eq(harness_daemon_signal(b, SIGTERM), 0);
+        harness_daemon *d[2] = {a, b};
+        for (int i = 0; i < 2; i++) {
+            int status = 0;
+            cr_assert_eq(harness_daemon_wait(d[i], 30000, &status), 0,
+                         "round %d: instance %d did not exit within 30 s "
+                         "of SIGTERM (log: %s)", round, i,
+                         harness_daemon_dir(d[i]));
+            cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                      "round %d: exit status %d", round, status);
+            harness_daemon_stop(d[i]);
+        }
+        world_assert_truth();
+        world_stream_free(&s);
+        world_down();
+    }
+}
