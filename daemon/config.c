@@ -174,6 +174,8 @@ static const struct key_desc keys[] = {
     {SEC_STATE, "max_creators", KIND_I64, F(max_creators), 0, 1000000000, 0},
     {SEC_CHECKPOINT, "max_events", KIND_I64, F(checkpoint_max_events), 1,
      100000000, 0},
+    {SEC_CHECKPOINT, "max_creators", KIND_I64, F(checkpoint_max_creators), 1,
+     100000000, 0},
 
     {SEC_LOG, "level", KIND_LEVEL, F(log_level), 0, 0, 0},
 };
@@ -244,6 +246,7 @@ static const config defaults = {
 
     .checkpoint_interval_ms = 1000,
     .checkpoint_max_events = 100000,
+    .checkpoint_max_creators = 50000,
     .max_creators = 1000000,
 
     .log_level = LOG_LEVEL_INFO,

@@ -94,6 +94,7 @@ struct metrics {
     atomic_uint_fast64_t redis_reconnects;
     atomic_uint_fast64_t kafka_errors;
     atomic_uint_fast64_t kafka_nudges;
+    atomic_uint_fast64_t backpressure_ms;
     atomic_bool ready;
     atomic_int_fast64_t heartbeat_ms;
     atomic_int_fast64_t health_timeout_ms;
@@ -286,6 +287,13 @@ void metrics_redis_reconnect(metrics *m)
 void metrics_kafka_error(metrics *m)
 {
     INC(m->kafka_errors);
+}
+
+void metrics_checkpoint_backpressure(metrics *m, int64_t ms)
+{
+    if (ms > 0)
+        atomic_fetch_add_explicit(&m->backpressure_ms, (uint64_t)ms,
+                                  memory_order_relaxed);
 }
 
 void metrics_set_kafka_nudges(metrics *m, uint64_t n)
@@ -549,6 +557,11 @@ int metrics_render(const metrics *m, buf *b)
            "Errors reported by the Kafka client.");
     buf_append_str(b, "engaged_kafka_errors_total");
     value_u64(b, LOAD(m->kafka_errors));
+    family(b, "engaged_checkpoint_backpressure_seconds_total", "counter",
+           "Time reading waited for the checkpoint in flight, with "
+           "checkpoint.max_creators changed creators pending.");
+    buf_append_str(b, "engaged_checkpoint_backpressure_seconds_total");
+    value_double(b, "%.3f", (double)LOAD(m->backpressure_ms) / 1000.0);
     family(b, "engaged_kafka_fetch_nudges_total", "counter",
            "Times the Kafka prefetch queue ran low and the fetcher was "
            "woken.");

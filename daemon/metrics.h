@@ -169,6 +169,8 @@ void metrics_redis_reconnect(metrics *m);
 
 /* A Kafka error reported by librdkafka (consume or producer errors). */
 void metrics_kafka_error(metrics *m);
+/* Adds ms to the time consumption waited for a checkpoint in flight. */
+void metrics_checkpoint_backpressure(metrics *m, int64_t ms);
 /* Sets the count of fetch nudges (source_nudges()). */
 void metrics_set_kafka_nudges(metrics *m, uint64_t n);
 

@@ -322,17 +322,21 @@ Test(ops, metrics_count_what_was_sent_and_readyz_follows_redis,
 
 static int nudge_port;
 
-/* The value of engaged_kafka_fetch_nudges_total, or -1. */
+/* The value of a metric without labels, or -1 when it is not listed. */
+static double metric_now(int port, const char *name)
+{
+    reply r = http_get(port, "/metrics");
+    char needle[128];
+    snprintf(needle, sizeof needle, "\n%s ", name);
+    const char *at = r.body ? strstr(r.body, needle) : NULL;
+    double v = at != NULL ? strtod(at + strlen(needle), NULL) : -1;
+    free(r.body);
+    return v;
+}
+
 static long long nudges_now(void)
 {
-    reply r = http_get(nudge_port, "/metrics");
-    long long n = -1;
-    const char *at = r.body ? strstr(r.body, "\nengaged_kafka_fetch_nudges_total ")
-                            : NULL;
-    if (at != NULL)
-        n = strtoll(at + strlen("\nengaged_kafka_fetch_nudges_total "), NULL, 10);
-    free(r.body);
-    return n;
+    return (long long)metric_now(nudge_port, "engaged_kafka_fetch_nudges_total");
 }
 
 static int nudged(void *arg)
@@ -360,6 +364,45 @@ Test(ops, a_small_prefetch_queue_is_refilled_by_nudges, .timeout = 150)
     cr_assert_eq(harness_wait(nudged, NULL, 10000), 0,
                  "engaged_kafka_fetch_nudges_total stayed at %lld",
                  nudges_now());
+    harness_daemon_stop(d);
+    world_down();
+}
+
+/* A backlog over many creators, with checkpoint.max_creators at 1: reading
+ * waits for every checkpoint in flight (the wait is counted), and every
+ * event still lands once. */
+Test(ops, checkpoint_max_creators_holds_reading_back_and_loses_nothing,
+     .timeout = 150)
+{
+    world_up(NULL);
+    int port = harness_free_port();
+    world_send_stream(20000, 2000, 12, T0, 5 * DAY);
+    char extra[256];
+    snprintf(extra, sizeof extra,
+             "[http]\nlisten = 127.0.0.1:%d\n"
+             "[checkpoint]\nmax_creators = 1\n",
+             port);
+    harness_daemon *d = start(extra);
+    world_wait_caught_up(90000);
+    world_assert_truth();
+    double waited =
+        metric_now(port, "engaged_checkpoint_backpressure_seconds_total");
+    cr_assert_gt(waited, 0.0,
+                 "engaged_checkpoint_backpressure_seconds_total is %g", waited);
+    harness_daemon_stop(d);
+    world_down();
+}
+
+/* message.max.bytes in the file is meant for the producer, but lands in the
+ * consumer too, whose fetch.max.bytes must not be smaller: the consumer
+ * starts all the same. */
+Test(ops, a_large_message_max_bytes_does_not_stop_the_consumer, .timeout = 120)
+{
+    world_up(NULL);
+    world_send_stream(3000, 50, 13, T0, 5 * DAY);
+    harness_daemon *d = start("[kafka]\nmessage.max.bytes = 2000000\n");
+    world_wait_caught_up(60000);
+    world_assert_truth();
     harness_daemon_stop(d);
     world_down();
 }
