@@ -23,7 +23,7 @@
 #include "source.h"
 #include "state.h"
 
-#define BATCH_MAX 2048  /* messages per batch; an event is ~3 KiB parsed */
+#define BATCH_MAX 1024  /* messages per batch; an event is ~3 KiB parsed */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define STATS_EVERY_MS 60000

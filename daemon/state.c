@@ -50,7 +50,8 @@ struct state_creator {
                               * from Redis, not written since */
     uint8_t pad;
     uint32_t id_len;
-    /* followed by: window win[nwindows]; int64_t sums[nwindows][STATE_METRICS];
+    /* followed by: window win[nwindows]; int64_t sums[nsums] (per window,
+     * from soff[w]: STATE_METRICS, or one for a WK_ENG window);
      * char id[id_len + 1] */
 };
 
@@ -70,6 +71,8 @@ struct state {
     size_t nexp;             /* the first nexp are the exported ones */
     window_spec spec[CONFIG_MAX_WINDOWS + 2];
     uint8_t wkind[CONFIG_MAX_WINDOWS + 2];
+    size_t soff[CONFIG_MAX_WINDOWS + 2]; /* window w's sums in a creator's */
+    size_t nsums;
     size_t wcur, wbase;      /* decay's current and baseline windows */
     int64_t horizon_ms;      /* late_grace + longest window */
     state_alert *alerts;     /* decided since the last checkpoint */
@@ -112,7 +115,43 @@ static int64_t *sums(const state *st, const state_creator *c)
 
 static char *idp(const state *st, const state_creator *c)
 {
-    return (char *)(uintptr_t)(sums(st, c) + st->nwin * STATE_METRICS);
+    return (char *)(uintptr_t)(sums(st, c) + st->nsums);
+}
+
+/* Window w's sums.  A full window keeps STATE_METRICS of them; one of
+ * decay's own (WK_ENG) keeps its engagements alone, in one slot. */
+static int64_t *wsums(const state *st, const state_creator *c, size_t w)
+{
+    return sums(st, c) + st->soff[w];
+}
+
+/*
+ * The window functions index sums by metric: a one-slot window lends them
+ * a full-size copy (its cells are all STATE_ENGAGEMENTS), and takes the
+ * slot back with sums_close().
+ */
+typedef struct sums_view {
+    int64_t *slot;
+    int64_t all[STATE_METRICS];
+} sums_view;
+
+static int64_t *sums_open(const state *st, const state_creator *c, size_t w,
+                          sums_view *v)
+{
+    int64_t *s = wsums(st, c, w);
+    v->slot = NULL;
+    if (st->wkind[w] != WK_ENG)
+        return s;
+    memset(v->all, 0, sizeof v->all);
+    v->all[STATE_ENGAGEMENTS] = *s;
+    v->slot = s;
+    return v->all;
+}
+
+static void sums_close(sums_view *v)
+{
+    if (v->slot != NULL)
+        *v->slot = v->all[STATE_ENGAGEMENTS];
 }
 
 static uint64_t hash_id(const char *id, size_t len)
@@ -165,8 +204,12 @@ state *state_new(const config *cfg, char *errstr, size_t errstr_size)
     if (st == NULL)
         goto oom;
     apply_config(st, cfg);
+    for (size_t w = 0; w < st->nwin; w++) {
+        st->soff[w] = st->nsums;
+        st->nsums += st->wkind[w] == WK_ENG ? 1 : STATE_METRICS;
+    }
     st->creator_size = sizeof(state_creator) + st->nwin * sizeof(window) +
-                       st->nwin * STATE_METRICS * sizeof(int64_t);
+                       st->nsums * sizeof(int64_t);
     st->table_size = 1024;
     st->table = calloc(st->table_size, sizeof *st->table);
     if (st->table == NULL)
@@ -367,7 +410,7 @@ static int update_wake(state *st, state_creator *c)
 static void current_values(const state *st, const state_creator *c, size_t w,
                            int64_t *v)
 {
-    const int64_t *s = sums(st, c) + w * STATE_METRICS;
+    const int64_t *s = wsums(st, c, w);
     memcpy(v, s, STATE_METRICS * sizeof *v);
     v[STATE_ENGAGEMENTS] = s[STATE_LIKES] + s[STATE_COMMENTS] +
                            s[STATE_SHARES] + s[STATE_SAVES];
@@ -617,8 +660,8 @@ uint64_t state_conflicts_unchecked(const state *st)
 
 static int64_t engagements(const state *st, const state_creator *c, size_t w)
 {
-    const int64_t *s = sums(st, c) + w * STATE_METRICS;
-    return st->wkind[w] == WK_ENG ? s[STATE_ENGAGEMENTS]
+    const int64_t *s = wsums(st, c, w);
+    return st->wkind[w] == WK_ENG ? s[0]
                                   : s[STATE_LIKES] + s[STATE_COMMENTS] +
                                         s[STATE_SHARES] + s[STATE_SAVES];
 }
@@ -671,11 +714,14 @@ static int bring_up_to_date(state *st, state_creator *c, int64_t W)
 {
     if (touch(st, c) < 0)
         return -1;
-    for (size_t w = 0; w < st->nwin; w++)
-        if (window_expire(&wins(c)[w], &st->spec[w], W,
-                          sums(st, c) + w * STATE_METRICS) &&
-            (w == st->wcur || w == st->wbase))
+    for (size_t w = 0; w < st->nwin; w++) {
+        sums_view v;
+        int expired = window_expire(&wins(c)[w], &st->spec[w], W,
+                                    sums_open(st, c, w, &v));
+        sums_close(&v);
+        if (expired && (w == st->wcur || w == st->wbase))
             decay_schedule(st, c, W);
+    }
     int64_t deadline = decay_deadline(&c->decay, st->cfg);
     if (W >= c->decay_eval_at ||
         (deadline != INT64_MAX && W >= grid_ceil(st, deadline)))
@@ -947,20 +993,23 @@ event_error state_apply(state *st, int slot, state_creator *c,
     }
     for (size_t w = 0; w < st->nwin; w++) {
         window *win = &wins(c)[w];
-        int64_t *s = sums(st, c) + w * STATE_METRICS;
+        sums_view v;
+        int64_t *s = sums_open(st, c, w, &v);
         size_t before = window_memory(win);
+        int rc = 0;
         if (st->wkind[w] == WK_ENG) {
-            if (engagement &&
-                window_add(win, &st->spec[w], W, ev->ts_ms, STATE_ENGAGEMENTS,
-                           count, s) < 0)
-                goto oom;
+            if (engagement)
+                rc = window_add(win, &st->spec[w], W, ev->ts_ms,
+                                STATE_ENGAGEMENTS, count, s);
         } else {
-            for (size_t i = 0; i < nm; i++)
-                if (window_add(win, &st->spec[w], W, ev->ts_ms, metric[i],
-                               count, s) < 0)
-                    goto oom;
+            for (size_t i = 0; i < nm && rc >= 0; i++)
+                rc = window_add(win, &st->spec[w], W, ev->ts_ms, metric[i],
+                                count, s);
         }
+        sums_close(&v);
         st->memory += window_memory(win) - before;
+        if (rc < 0)
+            goto oom;
     }
     if (engagement)
         decay_schedule(st, c, W + 1);
@@ -1107,8 +1156,9 @@ state_creator *state_creator_restore(state *st, int slot, const char *id,
         return NULL;
     }
     for (size_t w = 0; w < st->nwin; w++) {
-        window_sums(&wins(c)[w], sums(st, c) + w * STATE_METRICS,
-                    STATE_METRICS);
+        sums_view v;
+        window_sums(&wins(c)[w], sums_open(st, c, w, &v), STATE_METRICS);
+        sums_close(&v);
         st->memory += window_memory(&wins(c)[w]);
     }
     c->persisted = 2;
