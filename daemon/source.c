@@ -215,7 +215,10 @@ source *source_new(const config *cfg, const char *bootstrap,
         char v[32];
         snprintf(v, sizeof v, "%zu", maxmsg);
         char err[256];
-        rd_kafka_conf_set(conf, "fetch.max.bytes", v, err, sizeof err);
+        if (rd_kafka_conf_set(conf, "fetch.max.bytes", v, err, sizeof err) ==
+            RD_KAFKA_CONF_OK)
+            log_info("Kafka consumer fetch.max.bytes raised to "
+                     "message.max.bytes bytes=%zu", maxmsg);
     }
     s->cap_msgs = conf_size(conf, "queued.min.messages", 100000);
     s->cap_bytes = conf_size(conf, "queued.max.messages.kbytes", 16384) * 1024;

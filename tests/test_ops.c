@@ -403,6 +403,10 @@ Test(ops, a_large_message_max_bytes_does_not_stop_the_consumer, .timeout = 120)
     harness_daemon *d = start("[kafka]\nmessage.max.bytes = 2000000\n");
     world_wait_caught_up(60000);
     world_assert_truth();
+    cr_assert_eq(harness_daemon_log_count(
+                     d, "fetch.max.bytes raised to message.max.bytes "
+                        "bytes=2000000"),
+                 1);
     harness_daemon_stop(d);
     world_down();
 }
