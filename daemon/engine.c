@@ -55,6 +55,12 @@ typedef struct epart {
 } epart;
 
 /* One message of the batch in hand. */
+/* A message's Kafka timestamp, and its partition (index into parts). */
+typedef struct stamp {
+    int64_t ts;
+    int part;
+} stamp;
+
 typedef struct bitem {
     rd_kafka_message_t *msg;
     int part;                /* index into parts, -1 to skip */
@@ -118,11 +124,18 @@ struct engine {
     uint64_t unchecked_seen;     /* conflict checks skipped, counted */
     /* Kafka timestamps of the messages since the last checkpoint, for the
      * event-to-checkpoint latency. */
-    int64_t *produced_at;
+    stamp *produced_at;
     size_t nproduced_at, produced_at_cap;
     /* ... and those of the checkpoint in flight (or in doubt). */
-    int64_t *inflight_at;
+    stamp *inflight_at;
     size_t ninflight_at, inflight_at_cap;
+    /* A checkpoint that leaves partitions out (checkpoint.max_creators):
+     * ck_done[slot] for the state slots it writes; ck_next: the parts
+     * index the next one starts from. */
+    bool ck_partial;
+    bool *ck_done;
+    size_t nck_done;
+    size_t ck_next;
     int64_t ck_sent_wall_ms;     /* when it was handed to the writer */
 };
 
@@ -663,20 +676,21 @@ static void send_dlq(engine *e, bitem *it, event_error err, const char *detail)
     }
 }
 
-static void note_produce_time(engine *e, const rd_kafka_message_t *m)
+static void note_produce_time(engine *e, const rd_kafka_message_t *m,
+                              int part)
 {
     int64_t ts = rd_kafka_message_timestamp(m, NULL);
     if (ts < 0)
         return;
     if (e->nproduced_at == e->produced_at_cap) {
         size_t cap = e->produced_at_cap ? e->produced_at_cap * 2 : 4096;
-        int64_t *p = realloc(e->produced_at, cap * sizeof *p);
+        stamp *p = realloc(e->produced_at, cap * sizeof *p);
         if (p == NULL)
             return; /* a latency sample lost, nothing else */
         e->produced_at = p;
         e->produced_at_cap = cap;
     }
-    e->produced_at[e->nproduced_at++] = ts;
+    e->produced_at[e->nproduced_at++] = (stamp){ts, part};
 }
 
 static void apply(engine *e)
@@ -714,7 +728,7 @@ static void apply(engine *e)
                 int64_t ts = rd_kafka_message_timestamp(m, NULL);
                 e->first_pending_lag = ts >= 0 ? wall_ms() - ts : 0;
             }
-            note_produce_time(e, m);
+            note_produce_time(e, m, it->part);
             e->applied_total++;
         }
     next:
@@ -769,7 +783,73 @@ static void free_ck_parts(engine *e)
     e->nck_parts = 0;
 }
 
-static int build_ck_parts(engine *e, bool *changed)
+/*
+ * With more than checkpoint.max_creators dirty, a checkpoint writes the
+ * creators of some partitions only: in turn from where the last one
+ * stopped, until they reach that many (one partition at least).  Partitions
+ * with no dirty creator always go (their offsets cost nothing).  The others
+ * wait for the next checkpoint, which is due at once.  Sets ck_partial and
+ * ck_done, and keeps in ck_parts the partitions written.  Returns -1 out of
+ * memory.
+ */
+static int select_ck_parts(engine *e)
+{
+    e->ck_partial = false;
+    size_t ndirty = state_dirty_count(e->st);
+    if ((int64_t)ndirty <= e->cfg->checkpoint_max_creators || e->nparts == 0)
+        return 0;
+    size_t nslots = 0;
+    for (size_t i = 0; i < e->nck_parts; i++)
+        if ((size_t)e->ck_parts[i].slot + 1 > nslots)
+            nslots = (size_t)e->ck_parts[i].slot + 1;
+    size_t *per = calloc(nslots ? nslots : 1, sizeof *per);
+    bool *done = calloc(nslots ? nslots : 1, sizeof *done);
+    if (per == NULL || done == NULL) {
+        free(per);
+        free(done);
+        return -1;
+    }
+    for (size_t i = 0; i < ndirty; i++) {
+        int slot = state_creator_slot(state_dirty_get(e->st, i));
+        if (slot >= 0 && (size_t)slot < nslots)
+            per[slot]++;
+    }
+    size_t taken = 0, next = e->ck_next;
+    for (size_t n = 0; n < e->nparts; n++) {
+        size_t k = (e->ck_next + n) % e->nparts;
+        const epart *p = &e->parts[k];
+        if (!p->used || !p->claimed || p->slot < 0 ||
+            (size_t)p->slot >= nslots)
+            continue;
+        size_t d = per[p->slot];
+        if (d > 0 && taken > 0 &&
+            (int64_t)(taken + d) > e->cfg->checkpoint_max_creators)
+            continue;
+        done[p->slot] = true;
+        if (d > 0) {
+            taken += d;
+            next = (k + 1) % e->nparts;
+        }
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < e->nck_parts; i++) {
+        checkpoint_part *c = &e->ck_parts[i];
+        if (done[c->slot])
+            e->ck_parts[kept++] = *c;
+        else
+            free((char *)(uintptr_t)c->topic);
+    }
+    e->ck_partial = kept < e->nck_parts;
+    e->nck_parts = kept;
+    e->ck_next = next;
+    free(per);
+    free(e->ck_done);
+    e->ck_done = done;
+    e->nck_done = nslots;
+    return 0;
+}
+
+static int build_ck_parts(engine *e, bool *changed, bool all)
 {
     free_ck_parts(e);
     e->ck_parts = calloc(e->nparts ? e->nparts : 1, sizeof *e->ck_parts);
@@ -794,13 +874,62 @@ static int build_ck_parts(engine *e, bool *changed)
         if (c->offset >= 0 && c->offset != p->written_offset)
             *changed = true;
     }
-    return 0;
+    if (all) {
+        e->ck_partial = false;
+        return 0;
+    }
+    return select_ck_parts(e);
+}
+
+/*
+ * After a checkpoint is built: its creators count as written, and the
+ * Kafka timestamps of its events wait for its answer.  A partial one
+ * leaves the other partitions' creators dirty and their events pending.
+ */
+static void ck_built(engine *e)
+{
+    if (!e->ck_partial) {
+        state_checkpoint_done(e->st);
+        e->events_since_ckpt = 0;
+        stamp *t = e->inflight_at;
+        size_t cap = e->inflight_at_cap;
+        e->inflight_at = e->produced_at;
+        e->inflight_at_cap = e->produced_at_cap;
+        e->ninflight_at = e->nproduced_at;
+        e->produced_at = t;
+        e->produced_at_cap = cap;
+        e->nproduced_at = 0;
+        return;
+    }
+    state_checkpoint_done_slots(e->st, e->ck_done, e->nck_done);
+    if (e->inflight_at_cap < e->nproduced_at) {
+        stamp *t = realloc(e->inflight_at, e->nproduced_at * sizeof *t);
+        if (t != NULL) {
+            e->inflight_at = t;
+            e->inflight_at_cap = e->nproduced_at;
+        }
+    }
+    size_t kept = 0;
+    e->ninflight_at = 0;
+    for (size_t i = 0; i < e->nproduced_at; i++) {
+        stamp st = e->produced_at[i];
+        int slot = e->parts[st.part].slot;
+        bool in = slot >= 0 && (size_t)slot < e->nck_done && e->ck_done[slot];
+        if (!in)
+            e->produced_at[kept++] = st;
+        else if (e->ninflight_at < e->inflight_at_cap)
+            e->inflight_at[e->ninflight_at++] = st;
+        /* else: a latency sample lost, nothing else */
+    }
+    e->nproduced_at = kept;
+    /* What is left is due at once (first_pending_ms is past). */
+    e->events_since_ckpt = kept > 0 || state_dirty_count(e->st) > 0;
 }
 
 static void after_commit(engine *e, int64_t answered_ms)
 {
     for (size_t i = 0; i < e->ninflight_at; i++)
-        metrics_event_latency(e->m, answered_ms - e->inflight_at[i], 1);
+        metrics_event_latency(e->m, answered_ms - e->inflight_at[i].ts, 1);
     e->ninflight_at = 0;
     rd_kafka_topic_partition_list_t *l =
         rd_kafka_topic_partition_list_new((int)e->nck_parts);
@@ -1037,7 +1166,7 @@ static int do_checkpoint(engine *e, bool sync)
     bool resend = checkpoint_in_doubt(e->ck);
     if (!resend) {
         bool changed;
-        if (build_ck_parts(e, &changed) < 0) {
+        if (build_ck_parts(e, &changed, sync) < 0) {
             block(e, "out of memory building a checkpoint");
             return -1;
         }
@@ -1065,19 +1194,8 @@ static int do_checkpoint(engine *e, bool sync)
         block(e, err);
         return -1;
     }
-    if (!resend) {
-        state_checkpoint_done(e->st);
-        e->events_since_ckpt = 0;
-        /* Their latency ends with this checkpoint's answer. */
-        int64_t *t = e->inflight_at;
-        size_t cap = e->inflight_at_cap;
-        e->inflight_at = e->produced_at;
-        e->inflight_at_cap = e->produced_at_cap;
-        e->ninflight_at = e->nproduced_at;
-        e->produced_at = t;
-        e->produced_at_cap = cap;
-        e->nproduced_at = 0;
-    }
+    if (!resend)
+        ck_built(e);
     return sync ? collect(e, -1) : 0;
 }
 
@@ -1296,15 +1414,18 @@ static void try_recover(engine *e)
  * Backpressure.  While a checkpoint is in flight, the creators changed
  * meanwhile make the next one; in a backlog they grow with the time Redis
  * takes, and the payload with them (38 MB for 42,000 creators in the
- * bench).  Past checkpoint.max_creators of them, reading waits for the
- * answer (100 ms at a time, so that signals and the watchdog are served;
- * a Redis that does not answer ends in the writer's timeout and blocks).
- * Returns true while holding back.
+ * bench).  A checkpoint writes checkpoint.max_creators of them at most,
+ * when the partitions allow (select_ck_parts); past twice that many dirty
+ * (a few busy partitions, or Redis slower than reading), reading waits for
+ * the answer, 100 ms at a time, so that signals and the watchdog are
+ * served (a Redis that does not answer ends in the writer's timeout and
+ * blocks).  Returns true while holding back.
  */
 static bool hold_back(engine *e)
 {
     if (!checkpoint_busy(e->ck) ||
-        (int64_t)state_dirty_count(e->st) < e->cfg->checkpoint_max_creators)
+        (int64_t)state_dirty_count(e->st) <
+            2 * e->cfg->checkpoint_max_creators)
         return false;
     int64_t t0 = mono_ms();
     collect(e, 100);
@@ -1449,6 +1570,7 @@ void engine_free(engine *e)
     free(e->batch);
     free(e->produced_at);
     free(e->inflight_at);
+    free(e->ck_done);
     free_ck_parts(e);
     free(e->fl.off);
     free(e->fl.len);

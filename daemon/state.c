@@ -457,21 +457,49 @@ state_creator *state_dirty_get(const state *st, size_t i)
     return i < st->ndirty ? st->dirty[i] : NULL;
 }
 
-void state_checkpoint_done(state *st)
+static bool slot_written(const bool *done, size_t nslots, int slot)
 {
+    return done == NULL ||
+           (slot >= 0 && (size_t)slot < nslots && done[slot]);
+}
+
+void state_checkpoint_done_slots(state *st, const bool *done,
+                                 size_t nslots)
+{
+    size_t k = 0;
     for (size_t i = 0; i < st->ndirty; i++) {
         state_creator *c = st->dirty[i];
+        if (!slot_written(done, nslots, c->slot)) {
+            st->dirty[k++] = c;
+            continue;
+        }
         free(c->written);
         c->written = NULL;
         c->persisted = 1;
     }
-    st->ndirty = 0;
-    state_alerts_clear(st);
-    if (st->dirty_cap > 65536) {
+    st->ndirty = k;
+    k = 0;
+    for (size_t i = 0; i < st->nalerts; i++) {
+        state_alert *a = &st->alerts[i];
+        if (!slot_written(done, nslots, a->slot)) {
+            st->alerts[k++] = *a;
+            continue;
+        }
+        free(a->creator_id);
+        free(a->json);
+        free(a->summary);
+    }
+    st->nalerts = k;
+    if (st->ndirty == 0 && st->dirty_cap > 65536) {
         free(st->dirty);
         st->dirty = NULL;
         st->dirty_cap = 0;
     }
+}
+
+void state_checkpoint_done(state *st)
+{
+    state_checkpoint_done_slots(st, NULL, 0);
 }
 
 bool state_creator_written(const state *st, const state_creator *c,

@@ -197,6 +197,14 @@ state_creator *state_dirty_get(const state *st, size_t i);
  */
 void state_checkpoint_done(state *st);
 
+/*
+ * The same for the creators and alerts of the partitions a checkpoint
+ * wrote, when it left others out: done[slot] says which, for slots
+ * 0..nslots-1 (a slot past nslots counts as not written).  The others stay
+ * dirty, in order.  done NULL: every partition.
+ */
+void state_checkpoint_done_slots(state *st, const bool *done, size_t nslots);
+
 /* --- alerts ---------------------------------------------------------------- */
 
 /*

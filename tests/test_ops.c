@@ -368,9 +368,9 @@ Test(ops, a_small_prefetch_queue_is_refilled_by_nudges, .timeout = 150)
     world_down();
 }
 
-/* A backlog over many creators, with checkpoint.max_creators at 1: reading
- * waits for every checkpoint in flight (the wait is counted), and every
- * event still lands once. */
+/* A backlog over many creators, with checkpoint.max_creators at 1: past 2
+ * dirty creators reading waits for the checkpoint in flight (the wait is
+ * counted), and every event still lands once. */
 Test(ops, checkpoint_max_creators_holds_reading_back_and_loses_nothing,
      .timeout = 150)
 {
@@ -407,6 +407,44 @@ Test(ops, a_large_message_max_bytes_does_not_stop_the_consumer, .timeout = 120)
                      d, "fetch.max.bytes raised to message.max.bytes "
                         "bytes=2000000"),
                  1);
+    harness_daemon_stop(d);
+    world_down();
+}
+
+/* With checkpoint.max_creators below a backlog's changed creators, a
+ * checkpoint writes some partitions only, in turn; the others follow in the
+ * next ones, and the numbers end exact. */
+Test(ops, checkpoint_max_creators_splits_a_backlog_by_partition,
+     .timeout = 150)
+{
+    world_up(NULL);
+    world_send_stream(20000, 2000, 14, T0, 5 * DAY);
+    harness_daemon *d = start("[checkpoint]\nmax_creators = 200\n"
+                              "[log]\nlevel = debug\n");
+    world_wait_caught_up(90000);
+    world_assert_truth();
+    char *log = harness_daemon_log(d);
+    int partial = 0, full = 0, biggest = 0;
+    const char *needle = "checkpoint written partitions=";
+    for (const char *at = strstr(log, needle); at != NULL;
+         at = strstr(at + 1, needle)) {
+        int parts = 0, creators = 0;
+        if (sscanf(at + strlen(needle), "%d creators=%d", &parts,
+                   &creators) != 2)
+            continue;
+        if (parts < W.nparts)
+            partial++;
+        else
+            full++;
+        if (creators > biggest)
+            biggest = creators;
+    }
+    free(log);
+    cr_assert_gt(partial, 0, "no checkpoint left a partition out "
+                             "(%d full ones)", full);
+    /* 2000 creators over the partitions: one partition's share, not all. */
+    cr_assert_lt(biggest, 2000 * 3 / 4, "a checkpoint wrote %d creators",
+                 biggest);
     harness_daemon_stop(d);
     world_down();
 }

@@ -217,6 +217,44 @@ Test(state, dirty_creators_remember_what_was_written)
     cr_assert_eq(value("c1", 0, STATE_LIKES), 7);
 }
 
+/* A checkpoint that wrote one partition of two: its creators are written,
+ * the other partition's stay dirty with what Redis held before. */
+Test(state, a_checkpoint_of_some_partitions_leaves_the_others_dirty)
+{
+    int other = state_partition_add(st, "t", 1, STATE_NO_WATERMARK);
+    cr_assert_geq(other, 0);
+    cr_assert_neq(other, slot);
+    event a = eng("in0", T0, EVENT_LIKE, 2);
+    cr_assert_eq(apply(&a), EVENT_OK);
+    char detail[256];
+    state_creator *c1 = state_creator_new(st, other, "in1", 3);
+    cr_assert_not_null(c1);
+    event b = eng("in1", T0, EVENT_LIKE, 3);
+    cr_assert_eq(state_apply(st, other, c1, &b, detail, sizeof detail),
+                 EVENT_OK);
+    state_checkpoint_done(st);
+    cr_assert_eq(apply(&a), EVENT_OK);
+    cr_assert_eq(state_apply(st, other, c1, &b, detail, sizeof detail),
+                 EVENT_OK);
+    cr_assert_eq(state_dirty_count(st), 2);
+
+    bool done[2] = {false, false};
+    done[slot] = true;
+    state_checkpoint_done_slots(st, done, 2);
+    cr_assert_eq(state_dirty_count(st), 1);
+    cr_assert_eq(state_dirty_get(st, 0), c1);
+    int tier;
+    int64_t fol;
+    const int64_t *vals;
+    cr_assert(state_creator_written(st, c1, &tier, &fol, &vals));
+    cr_assert_eq(vals[STATE_LIKES], 3, "what the last full checkpoint wrote");
+    cr_assert_eq(value("in1", 0, STATE_LIKES), 6);
+    cr_assert_eq(value("in0", 0, STATE_LIKES), 4);
+
+    state_checkpoint_done_slots(st, NULL, 0);
+    cr_assert_eq(state_dirty_count(st), 0);
+}
+
 Test(state, expiry_makes_a_creator_dirty)
 {
     event a = eng("quiet", T0, EVENT_LIKE, 1);
