@@ -246,7 +246,7 @@ static const config defaults = {
 
     .checkpoint_interval_ms = 1000,
     .checkpoint_max_events = 100000,
-    .checkpoint_max_creators = 50000,
+    .checkpoint_max_creators = 20000,
     .max_creators = 1000000,
 
     .log_level = LOG_LEVEL_INFO,
