@@ -814,7 +814,10 @@ static int select_ck_parts(engine *e)
         if (slot >= 0 && (size_t)slot < nslots)
             per[slot]++;
     }
+    /* The next one starts at the first partition left out, so that none
+     * waits for ever behind smaller ones. */
     size_t taken = 0, next = e->ck_next;
+    bool skipped = false;
     for (size_t n = 0; n < e->nparts; n++) {
         size_t k = (e->ck_next + n) % e->nparts;
         const epart *p = &e->parts[k];
@@ -823,12 +826,17 @@ static int select_ck_parts(engine *e)
             continue;
         size_t d = per[p->slot];
         if (d > 0 && taken > 0 &&
-            (int64_t)(taken + d) > e->cfg->checkpoint_max_creators)
+            (int64_t)(taken + d) > e->cfg->checkpoint_max_creators) {
+            if (!skipped)
+                next = k;
+            skipped = true;
             continue;
+        }
         done[p->slot] = true;
         if (d > 0) {
             taken += d;
-            next = (k + 1) % e->nparts;
+            if (!skipped)
+                next = (k + 1) % e->nparts;
         }
     }
     size_t kept = 0;

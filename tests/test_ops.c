@@ -423,23 +423,8 @@ Test(ops, checkpoint_max_creators_splits_a_backlog_by_partition,
                               "[log]\nlevel = debug\n");
     world_wait_caught_up(90000);
     world_assert_truth();
-    char *log = harness_daemon_log(d);
-    int partial = 0, full = 0, biggest = 0;
-    const char *needle = "checkpoint written partitions=";
-    for (const char *at = strstr(log, needle); at != NULL;
-         at = strstr(at + 1, needle)) {
-        int parts = 0, creators = 0;
-        if (sscanf(at + strlen(needle), "%d creators=%d", &parts,
-                   &creators) != 2)
-            continue;
-        if (parts < W.nparts)
-            partial++;
-        else
-            full++;
-        if (creators > biggest)
-            biggest = creators;
-    }
-    free(log);
+    int partial, biggest;
+    int full = world_checkpoints_written(d, &partial, &biggest) - partial;
     cr_assert_gt(partial, 0, "no checkpoint left a partition out "
                              "(%d full ones)", full);
     /* 2000 creators over the partitions: one partition's share, not all. */

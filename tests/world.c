@@ -348,3 +348,28 @@ unsigned world_held(const harness_daemon *d)
     free(log);
     return held;
 }
+
+int world_checkpoints_written(const harness_daemon *d, int *partial,
+                              int *biggest)
+{
+    char *log = harness_daemon_log(d);
+    int n = 0;
+    *partial = 0;
+    if (biggest != NULL)
+        *biggest = 0;
+    const char *needle = "checkpoint written partitions=";
+    for (const char *at = log ? strstr(log, needle) : NULL; at != NULL;
+         at = strstr(at + 1, needle)) {
+        int parts = 0, creators = 0;
+        if (sscanf(at + strlen(needle), "%d creators=%d", &parts,
+                   &creators) != 2)
+            continue;
+        n++;
+        if (parts < W.nparts)
+            (*partial)++;
+        if (biggest != NULL && creators > *biggest)
+            *biggest = creators;
+    }
+    free(log);
+    return n;
+}

@@ -143,6 +143,14 @@ int world_caught_up_on(void *mask);
  */
 unsigned world_held(const harness_daemon *d);
 
+/*
+ * From a daemon's debug log: how many checkpoints were written, and how
+ * many of them left some of the W.nparts partitions out (partial); the
+ * most creators one of them wrote goes to *biggest when not NULL.
+ */
+int world_checkpoints_written(const harness_daemon *d, int *partial,
+                              int *biggest);
+
 /* The names of the tiers, "nano" .. "mega", by number. */
 const char *world_tier_name(int tier);
 
