@@ -131,8 +131,9 @@ typedef struct config {
     /* [checkpoint] */
     int64_t checkpoint_interval_ms;
     int64_t checkpoint_max_events;
-    int64_t checkpoint_max_creators;  /* changed creators before consumption
-                                         waits for the checkpoint in flight */
+    int64_t checkpoint_max_creators;  /* changed creators one checkpoint
+                                         writes, about; past twice as many,
+                                         reading waits for the one in flight */
 
     /* [state] creators held in memory at most; 0: no cap */
     int64_t max_creators;

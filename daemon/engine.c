@@ -54,13 +54,13 @@ typedef struct epart {
     bool lookup_all;
 } epart;
 
-/* One message of the batch in hand. */
 /* A message's Kafka timestamp, and its partition (index into parts). */
 typedef struct stamp {
     int64_t ts;
     int part;
 } stamp;
 
+/* One message of the batch in hand. */
 typedef struct bitem {
     rd_kafka_message_t *msg;
     int part;                /* index into parts, -1 to skip */

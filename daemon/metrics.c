@@ -558,8 +558,8 @@ int metrics_render(const metrics *m, buf *b)
     buf_append_str(b, "engaged_kafka_errors_total");
     value_u64(b, LOAD(m->kafka_errors));
     family(b, "engaged_checkpoint_backpressure_seconds_total", "counter",
-           "Time reading waited for the checkpoint in flight, with "
-           "checkpoint.max_creators changed creators pending.");
+           "Time reading waited for the checkpoint in flight, with more "
+           "than twice checkpoint.max_creators changed creators pending.");
     buf_append_str(b, "engaged_checkpoint_backpressure_seconds_total");
     value_double(b, "%.3f", (double)LOAD(m->backpressure_ms) / 1000.0);
     family(b, "engaged_kafka_fetch_nudges_total", "counter",

@@ -457,6 +457,13 @@ state_creator *state_dirty_get(const state *st, size_t i)
     return i < st->ndirty ? st->dirty[i] : NULL;
 }
 
+static void alert_free(state_alert *a)
+{
+    free(a->creator_id);
+    free(a->json);
+    free(a->summary);
+}
+
 static bool slot_written(const bool *done, size_t nslots, int slot)
 {
     return done == NULL ||
@@ -485,9 +492,7 @@ void state_checkpoint_done_slots(state *st, const bool *done,
             st->alerts[k++] = *a;
             continue;
         }
-        free(a->creator_id);
-        free(a->json);
-        free(a->summary);
+        alert_free(a);
     }
     st->nalerts = k;
     if (st->ndirty == 0 && st->dirty_cap > 65536) {
@@ -571,9 +576,7 @@ void state_partition_drop(state *st, int slot)
     k = 0;
     for (size_t i = 0; i < st->nalerts; i++) {
         if (st->alerts[i].slot == slot) {
-            free(st->alerts[i].creator_id);
-            free(st->alerts[i].json);
-            free(st->alerts[i].summary);
+            alert_free(&st->alerts[i]);
         } else {
             st->alerts[k++] = st->alerts[i];
         }
@@ -671,11 +674,8 @@ void state_alert_set_sent(state *st, size_t i)
 
 void state_alerts_clear(state *st)
 {
-    for (size_t i = 0; i < st->nalerts; i++) {
-        free(st->alerts[i].creator_id);
-        free(st->alerts[i].json);
-        free(st->alerts[i].summary);
-    }
+    for (size_t i = 0; i < st->nalerts; i++)
+        alert_free(&st->alerts[i]);
     st->nalerts = 0;
 }
 
@@ -1020,15 +1020,16 @@ event_error state_apply(state *st, int slot, state_creator *c,
         break;
     }
     for (size_t w = 0; w < st->nwin; w++) {
+        if (st->wkind[w] == WK_ENG && !engagement)
+            continue; /* it counts engagements only */
         window *win = &wins(c)[w];
         sums_view v;
         int64_t *s = sums_open(st, c, w, &v);
         size_t before = window_memory(win);
         int rc = 0;
         if (st->wkind[w] == WK_ENG) {
-            if (engagement)
-                rc = window_add(win, &st->spec[w], W, ev->ts_ms,
-                                STATE_ENGAGEMENTS, count, s);
+            rc = window_add(win, &st->spec[w], W, ev->ts_ms,
+                            STATE_ENGAGEMENTS, count, s);
         } else {
             for (size_t i = 0; i < nm && rc >= 0; i++)
                 rc = window_add(win, &st->spec[w], W, ev->ts_ms, metric[i],

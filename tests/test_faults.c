@@ -433,8 +433,12 @@ Test(faults, redis_frozen_by_sigstop_pauses_and_resumes, .timeout = 180)
     harness_daemon *d = world_daemon(NULL);
     want_sum w = {10000};
     cr_assert_eq(harness_wait(offsets_reach, &w, 60000), 0);
-    /* Connections are still accepted by the kernel; nothing answers. */
+    /* Connections are still accepted by the kernel; nothing answers.  The
+     * daemon may have read the whole stream already: more events make sure
+     * a checkpoint has to reach the frozen server. */
     cr_assert_eq(harness_redis_signal(W.redis, SIGSTOP), 0);
+    world_stream_send(&s, 2000);
+    cr_assert_eq(harness_kafka_flush(W.kafka, 30000), 0);
     cr_assert_eq(harness_daemon_wait_log(d, "consumption paused", 30000), 0);
     /* Two retries that timed out against the frozen server. */
     cr_assert_eq(harness_daemon_wait_log_count(d, "still failing", 2, 30000),
