@@ -316,12 +316,15 @@ int source_assign(source *s, const char *topic, int32_t partition,
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset;
-    rd_kafka_error_t *e = rd_kafka_incremental_assign(s->rk, l);
     /* A partition paused while we held it before (Redis was down when it
      * was lost) stays paused in librdkafka across the new assignment:
-     * clear that, the owner pauses again if it still has to. */
-    if (e == NULL)
-        rd_kafka_resume_partitions(s->rk, l);
+     * clear that, the owner pauses again if it still has to.  Before the
+     * assignment, not after: a resume moves the partition's op version on,
+     * which makes the answer to the assignment's query for a logical start
+     * offset (no offset in Redis yet) outdated, and librdkafka 2.0 asks
+     * again only 500 ms later.  Unknown to librdkafka yet: nothing to do. */
+    rd_kafka_resume_partitions(s->rk, l);
+    rd_kafka_error_t *e = rd_kafka_incremental_assign(s->rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     if (e != NULL) {
         snprintf(errstr, errstr_size, "Kafka assign %s:%d: %s", topic,

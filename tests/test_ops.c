@@ -411,6 +411,27 @@ Test(ops, a_large_message_max_bytes_does_not_stop_the_consumer, .timeout = 120)
     world_down();
 }
 
+/* A partition with no offset in Redis starts at a logical offset, which
+ * librdkafka resolves with one query.  Resuming the partition after its
+ * assignment made the answer outdated, and librdkafka 2.0 asked again only
+ * 500 ms later: at every first start and every new partition.  librdkafka's
+ * own debug lines say whether it had to. */
+Test(ops, a_partition_without_offset_asks_for_its_start_once, .timeout = 120)
+{
+    world_up(NULL);
+    world_send_stream(3000, 50, 15, T0, 5 * DAY);
+    harness_daemon *d = start("[kafka]\ndebug = topic\n"
+                              "[log]\nlevel = debug\n");
+    world_wait_caught_up(60000);
+    world_assert_truth();
+    cr_assert_gt(harness_daemon_log_count(
+                     d, "querying for logical offset BEGINNING"),
+                 0, "librdkafka's topic debug lines are not in the log");
+    cr_assert_eq(harness_daemon_log_count(d, "outdated offset response"), 0);
+    harness_daemon_stop(d);
+    world_down();
+}
+
 /* With checkpoint.max_creators below a backlog's changed creators, a
  * checkpoint writes some partitions only, in turn; the others follow in the
  * next ones, and the numbers end exact. */

@@ -140,18 +140,21 @@ def events_seen(http_port):
 def wait_offsets(r, key, target, pid, timeout, t0=None, interval=0.01,
                  http_port=None):
     """Polls until the offsets reach target.  Returns a dict of seconds
-    since t0: "first_event" (the first event consumed, from /metrics, when
-    http_port is given), "first_checkpoint" (the first offset in Redis),
-    "done"; and "polls", the HVALS sent."""
+    since t0: "first_event" and "last_event" (the first event consumed and
+    the target-th, from /metrics, when http_port is given),
+    "first_checkpoint" (the first offset in Redis), "done"; and "polls", the
+    HVALS sent."""
     t0 = time.time() if t0 is None else t0
     deadline = time.time() + timeout
     polls, last_print, done = 0, time.time(), 0
-    out = {"first_event": None, "first_checkpoint": None}
+    out = {"first_event": None, "last_event": None, "first_checkpoint": None}
     while True:
-        if http_port and out["first_event"] is None:
+        if http_port and out["last_event"] is None:
             seen = events_seen(http_port)
-            if seen:
+            if seen and out["first_event"] is None:
                 out["first_event"] = time.time() - t0
+            if seen and seen >= target:
+                out["last_event"] = time.time() - t0
         done = offsets_sum(r, key)
         polls += 1
         now = time.time()
@@ -316,6 +319,7 @@ def cmd_measure(a):
         "kcat_s": a.kcat_s,
         "engaged_s": w["done"],
         "engaged_first_event_s": w["first_event"],
+        "engaged_last_event_s": w["last_event"],
         "engaged_first_checkpoint_s": w["first_checkpoint"],
         "redis_commandstats": stats,
         "redis_used_memory_bytes": int(mem.get("used_memory", 0)),
@@ -389,6 +393,14 @@ def derive(run):
             if run.get("engaged_first_event_s") is not None
             and run["engaged_s"] > run["engaged_first_event_s"] else None,
         "engaged_startup_s": run.get("engaged_first_event_s"),
+        "engaged_read_events_per_s":
+            n / (run["engaged_last_event_s"] - run["engaged_first_event_s"])
+            if run.get("engaged_last_event_s") is not None
+            and run.get("engaged_first_event_s") is not None
+            and run["engaged_last_event_s"] > run["engaged_first_event_s"]
+            else None,
+        "engaged_tail_s": run["engaged_s"] - run["engaged_last_event_s"]
+            if run.get("engaged_last_event_s") is not None else None,
         "redis_commands_sent_per_1k_events": 1000.0 * client / n,
         "redis_commands_total_per_1k_events": 1000.0 * total / n,
         "cpu_s": cpu,
@@ -456,6 +468,10 @@ ROWS = [
      "(group join, claims), s", "{:.2f}", 1),
     ("engaged_steady_events_per_s", "  engaged from its first event, "
      "events/s", "{:,.0f}", 1),
+    ("engaged_read_events_per_s", "    reading, first event to last, events/s",
+     "{:,.0f}", 1),
+    ("engaged_tail_s", "    last event read to its offset in Redis, s",
+     "{:.2f}", 1),
     ("redis_commands_sent_per_1k_events",
      "Redis commands sent by engaged / 1k events", "{:.2f}", 1),
     ("redis_commands_total_per_1k_events",
