@@ -317,6 +317,7 @@ def cmd_measure(a):
     run = {
         "events": a.target,
         "kcat_s": a.kcat_s,
+        "kcat_group_s": a.kcat_group_s,
         "engaged_s": w["done"],
         "engaged_first_event_s": w["first_event"],
         "engaged_last_event_s": w["last_event"],
@@ -387,6 +388,8 @@ def derive(run):
     cpu = run["cpu_user_s"] + run["cpu_sys_s"]
     d = {
         "kcat_events_per_s": n / run["kcat_s"],
+        "kcat_group_events_per_s": n / run["kcat_group_s"]
+            if run.get("kcat_group_s") else None,
         "engaged_events_per_s": n / run["engaged_s"],
         "engaged_steady_events_per_s":
             n / (run["engaged_s"] - run["engaged_first_event_s"])
@@ -424,6 +427,9 @@ def derive(run):
         "checkpoint_s": run.get("checkpoint_seconds_sum"),
     }
     d["engaged_to_kcat"] = d["engaged_events_per_s"] / d["kcat_events_per_s"]
+    d["engaged_to_kcat_group"] = (
+        d["engaged_events_per_s"] / d["kcat_group_events_per_s"]
+        if d["kcat_group_events_per_s"] else None)
     return d
 
 
@@ -464,6 +470,10 @@ ROWS = [
     ("engaged_events_per_s", "engaged, events/s (start to last offset)",
      "{:,.0f}", 1),
     ("engaged_to_kcat", "engaged / kcat", "{:.1%}", 1),
+    ("kcat_group_events_per_s", "kcat in a consumer group (-G: joins, as "
+     "engaged does), events/s", "{:,.0f}", 1),
+    ("engaged_to_kcat_group", "engaged / kcat in a consumer group", "{:.1%}",
+     1),
     ("engaged_startup_s", "  engaged start to its first event "
      "(group join, claims), s", "{:.2f}", 1),
     ("engaged_steady_events_per_s", "  engaged from its first event, "
@@ -873,6 +883,8 @@ def main():
     p.add_argument("--broker-pid", type=int)
     p.add_argument("--kcat-s", type=float, required=True,
                    help="seconds kcat took to read the same events")
+    p.add_argument("--kcat-group-s", type=float,
+                   help="seconds kcat took to read them in a consumer group")
     p.set_defaults(fn=cmd_measure)
 
     p = sub.add_parser("latency")

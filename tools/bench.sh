@@ -11,7 +11,9 @@
 #      the generator's realistic mix, keyed by creator_id, event times over
 #      0.9 day (21.6 h) from 24 hours before the current whole hour;
 #   3. kcat counts the topic (untimed: it must hold all N), then reads it
-#      whole to /dev/null, timed: the floor;
+#      whole to /dev/null, timed: the floor; then kcat reads it again as a
+#      member of a consumer group of its own (-G), timed: what joining a
+#      group, as engaged must, costs a plain reader on this broker;
 #   4. engaged starts, timed until the sum of its offsets in Redis
 #      (HVALS eng:offsets:engaged) reaches N; at that instant bench.py reads
 #      INFO commandstats, VmHWM and utime+stime from /proc, and /metrics;
@@ -161,6 +163,13 @@ for run in $(seq 1 "$RUNS"); do
     t1=$(now_s)
     kcat_s=$(elapsed "$t0" "$t1")
 
+    say "kcat: reading the whole topic again, in a consumer group"
+    t0=$(now_s)
+    kcat -b "$addr" -G "kcat-floor-$run" -e -q -o beginning \
+        -X auto.offset.reset=earliest engagement.events > /dev/null
+    t1=$(now_s)
+    kcat_group_s=$(elapsed "$t0" "$t1")
+
     http_port=$(free_port)
     cat > "$work/engaged.conf" <<CONF
 [kafka]
@@ -196,6 +205,7 @@ CONF
     fi
     $BENCHPY measure --port "$port" --pid "$engaged_pid" --http-port "$http_port" \
         --target "$EVENTS" --timeout "$TIMEOUT" --t0 "$t0" --kcat-s "$kcat_s" \
+        --kcat-group-s "$kcat_group_s" \
         --redis-pid "$redis_pid" --broker-pid "$broker_pid" \
         --out "$work/run-$run.json" || fail_log "the throughput phase failed"
     if [ -n "$perf_pid" ]; then
