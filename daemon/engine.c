@@ -66,6 +66,8 @@ typedef struct bitem {
     int part;                /* index into parts, -1 to skip */
     event_error err;
     event ev;
+    state_creator *c;        /* the event's creator when prepare found it in
+                              * memory (nothing frees one before apply) */
     char detail[256];
 } bitem;
 
@@ -587,7 +589,8 @@ static int prepare(engine *e)
             batch_max[it->part] = it->ev.ts_ms;
         const char *id = it->ev.creator_id;
         size_t len = it->ev.creator_id_len;
-        if (state_creator_find(e->st, id, len) != NULL)
+        it->c = state_creator_find(e->st, id, len);
+        if (it->c != NULL)
             continue;
         epart *ep = &e->parts[it->part];
         if (!ep->lookup_all && !bloom_maybe(e->known, id, len)) {
@@ -705,8 +708,11 @@ static void apply(engine *e)
                 goto next;
             event_error err = it->err;
             if (err == EVENT_OK) {
-                state_creator *c = state_creator_find(
-                    e->st, it->ev.creator_id, it->ev.creator_id_len);
+                state_creator *c = it->c != NULL
+                                       ? it->c
+                                       : state_creator_find(
+                                             e->st, it->ev.creator_id,
+                                             it->ev.creator_id_len);
                 if (c == NULL) {
                     err = EVENT_ERR_INVALID_EVENT;
                     snprintf(it->detail, sizeof it->detail,
@@ -764,6 +770,7 @@ static void fill(engine *e, int timeout_ms)
                 it->msg = m;
                 it->part = k;
                 it->err = EVENT_OK;
+                it->c = NULL;
                 if (e->nbatch == BATCH_MAX)
                     break;
             }
