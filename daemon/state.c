@@ -381,6 +381,7 @@ static int update_wake(state *st, state_creator *c)
     int64_t deadline = decay_deadline(&c->decay, st->cfg);
     if (deadline != INT64_MAX && grid_ceil(st, deadline) < wake)
         wake = grid_ceil(st, deadline);
+    int64_t was = c->wake;
     c->wake = wake;
     if (wake == STATE_NO_WAKE) {
         if (c->heap_pos != NOT_IN_HEAP)
@@ -398,10 +399,11 @@ static int update_wake(state *st, state_creator *c)
         }
         heap_set(p, p->heap_n++, c);
         heap_up(p, c->heap_pos);
-    } else {
+    } else if (wake < was) {
         heap_up(p, c->heap_pos);
+    } else if (wake > was) {
         heap_down(p, c->heap_pos);
-    }
+    } /* the same wake (most events): the heap is already right */
     return 0;
 }
 
