@@ -7,7 +7,9 @@ engaged-gen (100,000 creators, Zipf 1.1), then that many engaged processes
 in one consumer group, started together and timed until the sum of their
 offsets in Redis reaches --events.  Prints, per instance count, the median
 events/s from start and from the first event any instance consumed, and
-how often an instance lost its partitions in a rebalance; with --check,
+how often an instance lost its partitions in a rebalance, and how many
+partitions were claimed again (assigned more than once: a rebalance after
+the first assignment moved them); with --check,
 the last run of each count is compared with the generator's ground truth
 (bench.py check), since a rebalance must lose or double nothing.
 
@@ -26,6 +28,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
+
+PARTITIONS = 32
 
 
 def free_port():
@@ -64,7 +68,7 @@ def one_run(a, work, ninst, ndjson):
         boot = os.path.join(work, "bootstrap")
         procs.append(subprocess.Popen(
             [os.path.join(a.build, "engaged-broker"),
-             "-t", "engagement.events:32", "-t", "engagement.dlq:4",
+             "-t", "engagement.events:%d" % PARTITIONS, "-t", "engagement.dlq:4",
              "-t", "engagement.alerts:4", "-f", boot],
             stdout=subprocess.DEVNULL,
             stderr=open(os.path.join(work, "broker.log"), "w")))
@@ -104,11 +108,14 @@ def one_run(a, work, ninst, ndjson):
                 sys.exit("bench-scale: %d instance(s) timed out" % ninst)
             time.sleep(0.02)
         done = time.time() - t0
-        lost = 0
+        lost, assigned = 0, 0
         for path in logs:
             with open(path) as f:
-                lost += "partition lost" in f.read()
-        out = {"s": done, "first": first, "lost": lost}
+                text = f.read()
+            lost += "partition lost" in text
+            assigned += text.count("partition assigned ")
+        out = {"s": done, "first": first, "lost": lost,
+               "moved": max(0, assigned - PARTITIONS)}
         if ndjson:
             check = subprocess.run(
                 [sys.executable, bench.__file__, "check", "--port", str(port),
@@ -134,8 +141,7 @@ def main():
     p.add_argument("--check", action="store_true",
                    help="check the last run of each count for exactness")
     p.add_argument("--keep", action="store_true",
-                   help="keep the work directory (logs of the last run of "
-                   "each count, and of every run that lost an assignment)")
+                   help="keep the work directory, with every run's logs")
     p.add_argument("--extra", default="",
                    help="lines appended to each engaged.conf (\\n escapes)")
     a = p.parse_args()
@@ -149,12 +155,14 @@ def main():
                 ndjson = os.path.join(root, "events.ndjson") if last else None
                 work = os.path.join(root, "w%d" % n)
                 res = one_run(a, work, n, ndjson)
-                if a.keep and res["lost"]:
+                if a.keep:
                     shutil.copytree(work, "%s-run%d" % (work, run))
                 results[n].append(res)
                 print("run %d, %d instance(s): %.2f s, first event at %.2f s, "
-                      "%d lost their partitions%s" % (
+                      "%d lost their partitions, %d partitions claimed "
+                      "again%s" % (
                           run, n, res["s"], res["first"] or -1, res["lost"],
+                          res["moved"],
                           "" if "exact" not in res else
                           ", exact" if res["exact"] else
                           ", NOT EXACT: %s" % res["check"]),
