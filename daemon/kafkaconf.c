@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "secret.h"
 
 static int set_pairs(rd_kafka_conf_t *conf, const char *const *kv,
@@ -61,6 +62,23 @@ static int set_sasl_password(const config *cfg, rd_kafka_conf_t *conf,
     return rc;
 }
 
+/* librdkafka's own lines, through engaged's log: same format, same
+ * levels (librdkafka's are syslog levels, as are ours), the client named. */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
+                   const char *buf)
+{
+    log_write(level < 3 ? 3 : level, "librdkafka: %s facility=%s client=%s",
+              buf, fac, rd_kafka_name(rk));
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)opaque;
+    log_warning("Kafka: %s error=%s client=%s", reason,
+                rd_kafka_err2name((rd_kafka_resp_err_t)err),
+                rd_kafka_name(rk));
+}
+
 rd_kafka_conf_t *kafkaconf_new(const config *cfg, const char *bootstrap,
                                const char *const *defaults,
                                const char *const *forced, char *errstr,
@@ -80,6 +98,8 @@ rd_kafka_conf_t *kafkaconf_new(const config *cfg, const char *bootstrap,
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
     return conf;
 }
 

@@ -18,7 +18,9 @@
  * `defaults` (NULL-terminated key/value pairs, applied first so that the
  * file may override them), then the file's pass-through keys, then
  * `forced` (NULL-terminated pairs engaged's guarantees depend on).
- * Returns NULL with errstr (one line per refused key) on failure.
+ * librdkafka's log lines and errors go to engaged's log (log.h), with the
+ * client's name.  Returns NULL with errstr (one line per refused key) on
+ * failure.
  */
 rd_kafka_conf_t *kafkaconf_new(const config *cfg, const char *bootstrap,
                                const char *const *defaults,

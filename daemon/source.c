@@ -138,22 +138,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
 }
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
-                   const char *buf)
-{
-    (void)rk;
-    /* librdkafka's levels are syslog levels, as are ours. */
-    log_write(level < 3 ? 3 : level, "librdkafka: %s facility=%s", buf, fac);
-}
-
-static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-    (void)rk;
-    (void)opaque;
-    log_warning("Kafka: %s error=%s", reason,
-                rd_kafka_err2name((rd_kafka_resp_err_t)err));
-}
-
 source *source_new(const config *cfg, const char *bootstrap,
                    const source_callbacks *cb, char *errstr,
                    size_t errstr_size)
@@ -225,8 +209,6 @@ source *source_new(const config *cfg, const char *bootstrap,
     s->low_water = s->cap_msgs / 2;
     s->close_ms = (int)conf_size(conf, "session.timeout.ms", 10000);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-    rd_kafka_conf_set_log_cb(conf, log_cb);
-    rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_opaque(conf, s);
     char err[512];
     s->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
