@@ -1190,19 +1190,24 @@ static checkpoint_result read_answer(checkpoint *ck, checkpoint_part *parts,
     return res;
 }
 
-int checkpoint_send(checkpoint *ck, const state *st, checkpoint_part *parts,
-                    size_t nparts, char *errstr, size_t errstr_size)
+int checkpoint_build(checkpoint *ck, const state *st,
+                     const checkpoint_part *parts, size_t nparts,
+                     char *errstr, size_t errstr_size)
+{
+    if (ck->in_doubt)
+        return 0; /* the payload kept is sent again */
+    if (build(ck, st, parts, nparts) < 0) {
+        snprintf(errstr, errstr_size, "out of memory building a checkpoint");
+        return -1;
+    }
+    ck->precheck_due = true;
+    return 0;
+}
+
+void checkpoint_send(checkpoint *ck, checkpoint_part *parts, size_t nparts)
 {
     for (size_t i = 0; i < nparts; i++)
         parts[i].fenced = false;
-    if (!ck->in_doubt) {
-        if (build(ck, st, parts, nparts) < 0) {
-            snprintf(errstr, errstr_size,
-                     "out of memory building a checkpoint");
-            return -1;
-        }
-        ck->precheck_due = true;
-    }
     ck->not_new = 0;
     /* Whatever happens now, the outcome is unknown until the answer. */
     ck->in_doubt = true;
@@ -1211,7 +1216,6 @@ int checkpoint_send(checkpoint *ck, const state *st, checkpoint_part *parts,
     ck->done = false;
     pthread_cond_broadcast(&ck->cv);
     pthread_mutex_unlock(&ck->mu);
-    return 0;
 }
 
 bool checkpoint_busy(const checkpoint *ck)

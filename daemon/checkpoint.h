@@ -15,7 +15,7 @@
  *
  * The payload is sent by a writer thread of the handle's own, on a Redis
  * connection of its own, so that the main thread goes on consuming while
- * Redis works (checkpoint_send, then checkpoint_wait).  At most one
+ * Redis works (checkpoint_build and checkpoint_send, then checkpoint_wait).  At most one
  * checkpoint is in flight.  Claims, due lists and fetches use the main
  * thread's connection.
  *
@@ -125,26 +125,35 @@ int checkpoint_fetch(checkpoint *ck, const char *const *ids,
 
 /*
  * Builds the checkpoint of st's dirty creators and of parts (every
- * partition whose offset or creators changed) into a payload, and hands it
- * to the writer thread; returns at once.  The payload holds copies: st may
- * change as soon as this returns, but parts must stay as they are until
- * checkpoint_wait() answers (it writes their `fenced`).  When the last
- * answer was CHECKPOINT_ERROR, the payload kept from then is sent again
- * unchanged whatever the arguments, until it resolves: the outcome of the
- * first send is unknown, and only the same payload can be recognised as a
- * duplicate.  Before a payload's first send, the writer checks that none
+ * partition whose offset or creators changed) into a payload, to be handed
+ * to the writer thread by checkpoint_send().  The payload holds copies: st
+ * may change as soon as this returns.  When the last answer was
+ * CHECKPOINT_ERROR, nothing is built: the payload kept from then is sent
+ * again unchanged whatever the arguments, until it resolves (the outcome
+ * of the first send is unknown, and only the same payload can be
+ * recognised as a duplicate).  Building again before a send replaces the
+ * payload.  The caller calls state_checkpoint_done() right after a new
+ * payload was built and sent (the written snapshot is what the payload
+ * writes), and bumps each part's seq on CHECKPOINT_OK.
+ * Precondition: nothing in flight (checkpoint_busy() false).  Main thread.
+ * Returns 0, or -1 with errstr when out of memory (nothing built).
+ */
+int checkpoint_build(checkpoint *ck, const state *st,
+                     const checkpoint_part *parts, size_t nparts,
+                     char *errstr, size_t errstr_size);
+
+/*
+ * Hands the payload last built (or kept in doubt) to the writer thread and
+ * returns at once.  parts must be the ones given to checkpoint_build() and
+ * stay as they are until checkpoint_wait() answers (it writes their
+ * `fenced`).  Before a payload's first send, the writer checks that none
  * of its creators that had no blob when they were made (st's creators not
  * restored from Redis and never written) has one now; if one has, nothing
- * is sent and the answer is CHECKPOINT_NOT_NEW: the caller reads those
+ * is written and the answer is CHECKPOINT_NOT_NEW: the caller reads those
  * partitions back and looks every unseen creator up from then on.
- * The caller calls state_checkpoint_done() right after a new payload was
- * built (the written snapshot is what the payload writes), and bumps each
- * part's seq on CHECKPOINT_OK.
- * Precondition: nothing in flight (checkpoint_busy() false).
- * Returns 0, or -1 with errstr when out of memory (nothing sent).
+ * Precondition: a payload built, nothing in flight.  Main thread.
  */
-int checkpoint_send(checkpoint *ck, const state *st, checkpoint_part *parts,
-                    size_t nparts, char *errstr, size_t errstr_size);
+void checkpoint_send(checkpoint *ck, checkpoint_part *parts, size_t nparts);
 
 /* Bytes of RESP in the last payload built, and its creators.  Main thread. */
 size_t checkpoint_payload_bytes(const checkpoint *ck);

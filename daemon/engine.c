@@ -1194,21 +1194,23 @@ static int do_checkpoint(engine *e, bool sync)
             block(e, err);
             return -1;
         }
-        /* The DLQ messages and alerts before these offsets must be in
-         * Kafka before Redis records the offsets. */
-        if (sink_flush(e->snk, FLUSH_TIMEOUT_MS, err, sizeof err) < 0) {
-            char why[600];
-            snprintf(why, sizeof why, "DLQ or alerts not delivered: %s", err);
-            block(e, why);
-            return -1;
-        }
     }
+    /* Built while the alerts just produced travel to the broker. */
     e->ck_sent_wall_ms = wall_ms();
-    if (checkpoint_send(e->ck, e->st, e->ck_parts, e->nck_parts, err,
-                        sizeof err) < 0) {
+    if (checkpoint_build(e->ck, e->st, e->ck_parts, e->nck_parts, err,
+                         sizeof err) < 0) {
         block(e, err);
         return -1;
     }
+    /* The DLQ messages and alerts before these offsets must be in Kafka
+     * before Redis records the offsets. */
+    if (!resend && sink_flush(e->snk, FLUSH_TIMEOUT_MS, err, sizeof err) < 0) {
+        char why[600];
+        snprintf(why, sizeof why, "DLQ or alerts not delivered: %s", err);
+        block(e, why);
+        return -1;
+    }
+    checkpoint_send(e->ck, e->ck_parts, e->nck_parts);
     if (!resend)
         ck_built(e);
     return sync ? collect(e, -1) : 0;

@@ -432,6 +432,33 @@ Test(ops, a_partition_without_offset_asks_for_its_start_once, .timeout = 120)
     world_down();
 }
 
+/* Both librdkafka clients, the consumer and the producer of the DLQ and
+ * alerts, log through engaged's log: one format on stderr (sd-daemon
+ * priority prefixes, which journald reads), each line naming its client.
+ * librdkafka's own stderr format ("%7|...") would reach journald at the
+ * default priority. */
+Test(ops, the_producers_librdkafka_lines_go_through_the_log, .timeout = 60)
+{
+    world_up(NULL);
+    world_send(world_engagement("p1", T0, 0, 1));
+    world_send_raw(world_partition_of("p1"), "p1", "{oops", 5);
+    harness_daemon *d = start("[kafka]\ndebug = msg\n[log]\nlevel = debug\n");
+    world_wait_caught_up(30000);
+    world_assert_truth();
+    cr_assert_gt(harness_daemon_log_count(d, "client=rdkafka#producer"), 0,
+                 "no producer line in the log");
+    cr_assert_gt(harness_daemon_log_count(d, "client=rdkafka#consumer"), 0,
+                 "no consumer line in the log");
+    char *log = harness_daemon_log(d);
+    cr_assert_not_null(log);
+    cr_assert(log[0] != '%' && strstr(log, "\n%") == NULL,
+              "a line in librdkafka's own format: %s",
+              log[0] == '%' ? log : strstr(log, "\n%") + 1);
+    free(log);
+    harness_daemon_stop(d);
+    world_down();
+}
+
 /* With checkpoint.max_creators below a backlog's changed creators, a
  * checkpoint writes some partitions only, in turn; the others follow in the
  * next ones, and the numbers end exact. */
