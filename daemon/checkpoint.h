@@ -15,9 +15,9 @@
  *
  * The payload is sent by a writer thread of the handle's own, on a Redis
  * connection of its own, so that the main thread goes on consuming while
- * Redis works (checkpoint_build and checkpoint_send, then checkpoint_wait).  At most one
- * checkpoint is in flight.  Claims, due lists and fetches use the main
- * thread's connection.
+ * Redis works (checkpoint_build and checkpoint_send, then checkpoint_wait).
+ * At most one checkpoint is in flight.  Claims, due lists and fetches use
+ * the main thread's connection.
  *
  * Every function: the main thread only (the writer is internal).
  */

@@ -138,7 +138,9 @@ struct engine {
     bool *ck_done;
     size_t nck_done;
     size_t ck_next;
-    int64_t ck_sent_wall_ms;     /* when it was handed to the writer */
+    int64_t ck_sent_wall_ms;     /* when its build began: its duration
+                                  * counts the build, the wait for its
+                                  * alerts and Redis */
 };
 
 /* --- small helpers ---------------------------------------------------------- */

@@ -528,7 +528,10 @@ int metrics_render(const metrics *m, buf *b)
     }
 
     render_histogram(b, "engaged_checkpoint_duration_seconds",
-                     "Duration of checkpoint attempts.", m->ckpt_bucket,
+                     "Duration of checkpoint attempts, from the start of "
+                     "the build to Redis's answer (the build, the wait for "
+                     "their alerts in Kafka, the transaction).",
+                     m->ckpt_bucket,
                      bucket_le, NBUCKETS, &m->ckpt_sum_ns);
     render_histogram(b, "engaged_event_checkpoint_latency_seconds",
                      "From an event's produce time (its Kafka timestamp) to "

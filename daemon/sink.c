@@ -266,7 +266,7 @@ void sink_free(sink *s)
         char err[256];
         if (sink_flush(s, 5000, err, sizeof err) < 0)
             log_error("undelivered Kafka messages at exit: %s", err);
-        for (size_t i = 0; i < 2; i++)
+        for (size_t i = 0; i < sizeof s->warm / sizeof *s->warm; i++)
             if (s->warm[i] != NULL)
                 rd_kafka_topic_destroy(s->warm[i]);
         rd_kafka_destroy(s->rk);
