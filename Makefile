@@ -78,9 +78,12 @@ $(BUILD)/engaged-bench-parse: $(BUILD)/obj/tools/bench_parse.o $(CORE_OBJ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The tests inject allocation failures (tests/failalloc.h) into engaged's
+# own objects: their calls to these functions go through the wrappers.
+FAILALLOC := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
 $(BUILD)/engaged-tests: $(TEST_OBJ) $(CORE_OBJ)
 	@echo "  LD    $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+	@$(CC) $(LDFLAGS) $(FAILALLOC) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
 $(BUILD)/obj $(BUILD)/obj/tests $(BUILD)/obj/tools:
 	mkdir -p $@

@@ -3,6 +3,7 @@
  * contract and schemas/alert.schema.json for the message.
  */
 #include "alert.h"
+#include "hash.h"
 
 #include "timefmt.h"
 
@@ -44,16 +45,6 @@ const char *alert_severity_name(alert_severity severity)
  * Fingerprints
  */
 
-#define FNV_PRIME UINT64_C(0x100000001b3)
-
-static uint64_t fnv_raw(uint64_t h, const unsigned char *p, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= FNV_PRIME;
-    }
-    return h;
-}
 
 /* Fixed little-endian bytes, so that the fingerprint is the same on every
  * host whatever its byte order. */
@@ -62,14 +53,14 @@ static uint64_t fnv_u64(uint64_t h, uint64_t v)
     unsigned char b[8];
     for (int i = 0; i < 8; i++)
         b[i] = (unsigned char)(v >> (8 * i));
-    return fnv_raw(h, b, sizeof b);
+    return hash_fnv1a(h, b, sizeof b);
 }
 
 uint64_t alert_fp_bytes(uint64_t h, const void *data, size_t len)
 {
     /* The length first: field boundaries are part of the identity. */
     h = fnv_u64(h, (uint64_t)len);
-    return fnv_raw(h, data, len);
+    return hash_fnv1a(h, data, len);
 }
 
 uint64_t alert_fp_str(uint64_t h, const char *s)

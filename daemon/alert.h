@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "hash.h"
 
 #define ALERT_ID_LEN 16     /* hex digits, without the NUL */
 
@@ -109,7 +110,7 @@ const char *alert_severity_name(alert_severity severity);
  * across hosts, builds and versions: changing it changes every alert_id.
  *   h = ALERT_FP_INIT; h = alert_fp_str(h, ...); ...; alert_fp_finish(h)
  */
-#define ALERT_FP_INIT UINT64_C(0xcbf29ce484222325)
+#define ALERT_FP_INIT HASH_FNV1A_INIT
 uint64_t alert_fp_bytes(uint64_t h, const void *data, size_t len);
 uint64_t alert_fp_str(uint64_t h, const char *s);   /* NUL-terminated */
 uint64_t alert_fp_i64(uint64_t h, int64_t v);

@@ -4,6 +4,7 @@
  * h1 + i * h2, with h2 odd so that the probes cover the power-of-two table.
  */
 #include "bloom.h"
+#include "hash.h"
 
 #include <stdlib.h>
 
@@ -16,22 +17,6 @@ struct bloom {
     size_t count;
 };
 
-/* FNV-1a, then the splitmix64 finaliser: FNV alone mixes its high bits
- * poorly for short keys that differ only at the end ("c00017", "c00018"). */
-static uint64_t hash_id(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (uint8_t)s[i];
-        h *= 1099511628211ULL;
-    }
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebULL;
-    h ^= h >> 31;
-    return h;
-}
 
 bloom *bloom_new(size_t expected)
 {

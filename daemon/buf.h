@@ -38,6 +38,18 @@ size_t buf_format_int(int64_t v, char out[24]);
 bool buf_failed(const buf *b);
 
 /*
+ * What reading a persisted blob back (a creator's state, a window's cells,
+ * a conflict history) came to.  Out of memory is kept apart from corrupt
+ * bytes: a corrupt blob is the blob's fault and is dropped, running out of
+ * memory is not and must lose nothing.
+ */
+typedef enum buf_decode_result {
+    BUF_DECODED = 0,
+    BUF_CORRUPT = -1,
+    BUF_NOMEM = -2
+} buf_decode_result;
+
+/*
  * Reading varints back: *pos is advanced past the value.
  * Returns 0, or -1 when the input ends early or the value overflows.
  */

@@ -1,23 +1,13 @@
 /*
- * checkpoint: everything engaged keeps in Redis (schemas/redis.md).
- *
- * A checkpoint is one MULTI/EXEC holding Lua scripts: chunks that write the
- * changed creators (their hash, their state blob, their wake time), then one
- * that moves the partitions' fences, offsets and watermarks and applies the
- * per-tier deltas.  Every script first checks each partition's fence
- * ("epoch:seq"): a stale owner is refused (FENCED) and a checkpoint that
- * was already applied, retried after a lost reply, is recognised (DUP), so
- * that nothing is ever written twice.
- *
- * Claiming a partition bumps its epoch and reads back its offset and
- * watermark in one script, so that an instance that lost the partition can
- * no longer write it.
- *
- * The payload is sent by a writer thread of the handle's own, on a Redis
- * connection of its own, so that the main thread goes on consuming while
- * Redis works (checkpoint_build and checkpoint_send, then checkpoint_wait).
- * At most one checkpoint is in flight.  Claims, due lists and fetches use
- * the main thread's connection.
+ * checkpoint: the checkpoint's Redis transaction (payload.h builds its
+ * bytes, schemas/redis.md says what it writes): sent by a writer thread of
+ * the handle's own, on a Redis connection of its own (redisconn.h), so
+ * that the main thread goes on consuming while Redis works
+ * (checkpoint_build and checkpoint_send, then checkpoint_wait).  At most
+ * one checkpoint is in flight; one whose outcome is unknown (its link
+ * failed) is kept "in doubt" and sent again unchanged, which its fence
+ * recognises as a duplicate if it was applied.  Reads from Redis are the
+ * store's (store.h).
  *
  * Every function: the main thread only (the writer is internal).
  */
@@ -29,31 +19,10 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "payload.h"
 #include "state.h"
 
 typedef struct checkpoint checkpoint;
-
-/* A partition as the checkpoint sees it. */
-typedef struct checkpoint_part {
-    const char *topic;
-    int32_t partition;
-    int slot;               /* state slot */
-    uint64_t epoch;         /* from the claim */
-    uint64_t seq;           /* checkpoints written under this epoch */
-    int64_t offset;         /* next offset to consume */
-    int64_t watermark;      /* STATE_NO_WATERMARK for none */
-    bool fenced;            /* out: another instance owns it now */
-} checkpoint_part;
-
-/* A claim's answer. */
-typedef struct checkpoint_claim {
-    const char *topic;      /* in */
-    int32_t partition;      /* in */
-    uint64_t epoch;         /* out: our new epoch; seq starts at 0 */
-    int64_t offset;         /* out: next offset, or -1 when none stored */
-    int64_t watermark;      /* out: or STATE_NO_WATERMARK */
-    int64_t indexed;        /* out: creators of it in the wake index */
-} checkpoint_claim;
 
 typedef enum checkpoint_result {
     CHECKPOINT_OK = 0,      /* written (or found already written) */
@@ -65,63 +34,16 @@ typedef enum checkpoint_result {
 } checkpoint_result;
 
 /*
- * A handle for cfg's Redis (not yet connected), and its writer thread.
- * cfg must outlive it.  Returns NULL with errstr when out of memory or
- * when the thread cannot start.  checkpoint_free() stops the writer,
- * waiting for a payload in flight (at most the Redis timeout).
+ * A checkpoint handle for cfg's Redis (cfg kept by pointer), with its
+ * writer thread started; it connects at the first send.
+ * Returns NULL with errstr on failure.
  */
 checkpoint *checkpoint_new(const config *cfg, char *errstr,
                            size_t errstr_size);
+
+/* Stops the writer (after the send in hand, if any) and frees.  NULL is
+ * fine. */
 void checkpoint_free(checkpoint *ck);
-
-/*
- * Connects (when not connected), authenticates and selects the db.
- * Returns 0, or -1 with errstr ("redis 127.0.0.1:6379: Connection refused").
- */
-int checkpoint_connect(checkpoint *ck, char *errstr, size_t errstr_size);
-bool checkpoint_connected(const checkpoint *ck);
-
-/* PING. Returns 0, or -1 with errstr (and drops the connection). */
-int checkpoint_ping(checkpoint *ck, char *errstr, size_t errstr_size);
-
-/*
- * Claims n partitions for this instance: bumps each one's epoch and reads
- * its offset, watermark and index size.  Returns 0, or -1 with errstr.
- */
-int checkpoint_claim_parts(checkpoint *ck, checkpoint_claim *claims, size_t n,
-                           char *errstr, size_t errstr_size);
-
-/*
- * Lists the creators of the given partitions whose wake time is in
- * (from[i], to[i]] (from[i] == INT64_MIN for no lower bound), calling
- * fn(arg, i, id, len) for each.  One round trip.
- * Returns 0, or -1 with errstr.
- */
-int checkpoint_due(checkpoint *ck, const checkpoint_part *parts,
-                   const int64_t *from, const int64_t *to, size_t n,
-                   void (*fn)(void *arg, size_t i, const char *id, size_t len),
-                   void *arg, char *errstr, size_t errstr_size);
-
-/*
- * Lists the creators in the wake index of topic/partition (every creator
- * Redis holds a blob of, for that partition), calling fn(arg, id, len) for
- * each.  n: the index size from the claim; 0 or less reads nothing.  One
- * round trip, the index read in slices of 10,000.
- * Returns 0, or -1 with errstr.
- */
-int checkpoint_index(checkpoint *ck, const char *topic, int32_t partition,
-                     int64_t n, void (*fn)(void *arg, const char *id, size_t len),
-                     void *arg, char *errstr, size_t errstr_size);
-/*
- * Reads the state blobs of n creators, calling fn(arg, i, blob, len) for
- * each, blob NULL when Redis has none.  One round trip.
- * Returns 0, or -1 with errstr.
- */
-int checkpoint_fetch(checkpoint *ck, const char *const *ids,
-                     const size_t *lens, size_t n,
-                     void (*fn)(void *arg, size_t i, const char *blob,
-                                size_t len),
-                     void *arg, char *errstr, size_t errstr_size);
 
 /*
  * Builds the checkpoint of st's dirty creators and of parts (every
@@ -139,7 +61,7 @@ int checkpoint_fetch(checkpoint *ck, const char *const *ids,
  * Returns 0, or -1 with errstr when out of memory (nothing built).
  */
 int checkpoint_build(checkpoint *ck, const state *st,
-                     const checkpoint_part *parts, size_t nparts,
+                     const payload_part *parts, size_t nparts,
                      char *errstr, size_t errstr_size);
 
 /*
@@ -153,7 +75,7 @@ int checkpoint_build(checkpoint *ck, const state *st,
  * partitions back and looks every unseen creator up from then on.
  * Precondition: a payload built, nothing in flight.  Main thread.
  */
-void checkpoint_send(checkpoint *ck, checkpoint_part *parts, size_t nparts);
+void checkpoint_send(checkpoint *ck, payload_part *parts, size_t nparts);
 
 /* Bytes of RESP in the last payload built, and its creators.  Main thread. */
 size_t checkpoint_payload_bytes(const checkpoint *ck);
@@ -170,17 +92,11 @@ bool checkpoint_busy(const checkpoint *ck);
  * Redis answered.  On CHECKPOINT_ERROR, errstr says why.
  */
 checkpoint_result checkpoint_wait(checkpoint *ck, int timeout_ms,
-                                  checkpoint_part *parts, size_t nparts,
+                                  payload_part *parts, size_t nparts,
                                   int64_t *answered_ms, char *errstr,
                                   size_t errstr_size);
 
 /* True while a payload is in flight or in doubt (see checkpoint_send). */
 bool checkpoint_in_doubt(const checkpoint *ck);
-
-/*
- * Writes ratio a/b as a plain decimal with ten significant digits and no
- * trailing zeros ("0.0123456789").  b > 0.  Returns buf.  Pure.
- */
-char *checkpoint_format_ratio(int64_t a, int64_t b, char *buf, size_t size);
 
 #endif

@@ -547,38 +547,38 @@ void conflict_encode(const conflict_history *h, buf *out)
         buf_append(out, h->data, h->len);
 }
 
-int conflict_decode(conflict_history **h, const char *data, size_t len,
-                    size_t *pos)
+buf_decode_result conflict_decode(conflict_history **h, const char *data,
+                                  size_t len, size_t *pos)
 {
     *h = NULL;
     uint64_t nposts, neps, n;
     if (*pos >= len || (uint8_t)data[*pos] != CONFLICT_BLOB_VERSION)
-        return -1;
+        return BUF_CORRUPT;
     (*pos)++;
     if (buf_read_uvarint(data, len, pos, &nposts) < 0 ||
         buf_read_uvarint(data, len, pos, &neps) < 0 ||
         buf_read_uvarint(data, len, pos, &n) < 0 || n > len - *pos ||
         nposts > CONFLICT_MAX_POSTS || neps > CONFLICT_MAX_EPISODES)
-        return -1;
+        return BUF_CORRUPT;
     const char *rec = data + *pos;
     if (nposts == 0 && neps == 0) {
         if (n != 0)
-            return -1;
-        return 0;
+            return BUF_CORRUPT;
+        return BUF_DECODED;
     }
     struct views v;
     if (parse(rec, (size_t)n, (size_t)nposts, (size_t)neps, &v) < 0)
-        return -1;
+        return BUF_CORRUPT;
     conflict_history *nh = malloc(sizeof *nh + (size_t)n);
     if (!nh)
-        return -1;
+        return BUF_NOMEM;
     nh->len = (uint32_t)n;
     nh->nposts = (uint16_t)nposts;
     nh->nepisodes = (uint16_t)neps;
     memcpy(nh->data, rec, (size_t)n);
     *pos += (size_t)n;
     *h = nh;
-    return 0;
+    return BUF_DECODED;
 }
 
 void conflict_alert(const conflict_found *f, const char *creator_id,

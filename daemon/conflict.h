@@ -167,11 +167,12 @@ void conflict_encode(const conflict_history *h, buf *out);
 
 /*
  * Reads a history written by conflict_encode() from data[*pos..len) into
- * *h (NULL when it is empty) and advances *pos past it.  Returns 0, or -1
- * when the bytes are not such a history or memory runs out (*h is then
- * NULL and *pos unspecified).  *h must not hold a history on entry.
+ * *h (NULL when it is empty) and advances *pos past it.  Returns
+ * BUF_DECODED; BUF_CORRUPT when the bytes are not such a history, BUF_NOMEM
+ * when memory runs out (*h is then NULL and *pos unspecified).  *h must not
+ * hold a history on entry.
  */
-int conflict_decode(conflict_history **h, const char *data, size_t len,
+buf_decode_result conflict_decode(conflict_history **h, const char *data, size_t len,
                     size_t *pos);
 
 /*

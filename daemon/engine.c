@@ -12,16 +12,21 @@
 
 #include "buf.h"
 #include "bloom.h"
+#include "hash.h"
 #include "checkpoint.h"
+#include "config_live.h"
 #include "embedded.h"
 #include "event.h"
 #include "kafkaconf.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "pacing.h"
+#include "now.h"
 #include "sink.h"
 #include "source.h"
 #include "state.h"
+#include "store.h"
 
 #define BATCH_MAX 1024  /* messages per batch; an event is ~3 KiB parsed */
 #define BACKOFF_MIN_MS 100
@@ -52,6 +57,10 @@ typedef struct epart {
      * creator taken as new had state after all (CHECKPOINT_NOT_NEW).
      * Kept until the partition is revoked or lost. */
     bool lookup_all;
+    /* Memory ran out while its state changed: its state is to be dropped
+     * and read back from Redis (recover_nomem), its offset left where the
+     * failed event is. */
+    bool nomem;
 } epart;
 
 /* A message's Kafka timestamp, and its partition (index into parts). */
@@ -89,6 +98,7 @@ struct engine {
     source *src;
     sink *snk;
     checkpoint *ck;
+    store *db;               /* Redis reads, on a connection of its own */
     state *st;
     /* The creators Redis may hold a blob of: the wake indexes of the
      * partitions claimed, and every creator made since.  An unseen creator
@@ -106,7 +116,7 @@ struct engine {
     int64_t first_pending_ms;    /* when the first of those was applied */
     int64_t first_pending_lag;   /* and how long after it was produced */
     double ck_ms_avg;            /* recent checkpoints' send-to-answer time */
-    checkpoint_part *ck_parts;   /* the payload's partitions, kept in doubt */
+    payload_part *ck_parts;   /* the payload's partitions, kept in doubt */
     size_t nck_parts;
     /* Redis health */
     bool blocked;
@@ -141,22 +151,16 @@ struct engine {
     int64_t ck_sent_wall_ms;     /* when its build began: its duration
                                   * counts the build, the wait for its
                                   * alerts and Redis */
+    bool nomem;                  /* some part's nomem is set */
+    bool fatal;                  /* stop with exit code 1 */
 };
 
 /* --- small helpers ---------------------------------------------------------- */
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
-static int64_t wall_ms(void)
+void engine_stop(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    stop_requested = 1;
 }
 
 static void on_signal(int sig)
@@ -164,7 +168,7 @@ static void on_signal(int sig)
     if (sig == SIGHUP)
         reload_requested = 1;
     else
-        stop_requested = 1;
+        engine_stop();
 }
 
 void engine_install_signals(void)
@@ -225,7 +229,7 @@ static void resume_all(engine *e)
 /* Redis (or the DLQ) failed: stop consuming and retry with backoff. */
 static void block(engine *e, const char *why)
 {
-    int64_t now = mono_ms();
+    int64_t now = now_mono_ms();
     if (strncmp(why, "redis", 5) == 0)
         metrics_redis_error(e->m);
     if (!e->blocked) {
@@ -247,7 +251,7 @@ static void unblock(engine *e)
     if (!e->blocked)
         return;
     log_notice("Redis answers again after %.1f s; consumption resumed",
-               (double)(mono_ms() - e->blocked_since_ms) / 1000.0);
+               (double)(now_mono_ms() - e->blocked_since_ms) / 1000.0);
     metrics_redis_reconnect(e->m);
     e->blocked = false;
     resume_all(e);
@@ -285,7 +289,7 @@ static void on_indexed(void *arg, const char *id, size_t len)
  * A partition whose index cannot be read is looked up in full instead.
  * Returns -1 only when out of memory.
  */
-static int learn_known(engine *e, const checkpoint_claim *claims, size_t n)
+static int learn_known(engine *e, const store_claim *claims, size_t n)
 {
     if (e->known == NULL) {
         size_t expected = (size_t)e->cfg->max_creators;
@@ -299,9 +303,9 @@ static int learn_known(engine *e, const checkpoint_claim *claims, size_t n)
     for (size_t j = 0; j < n; j++) {
         char err[512];
         if (claims[j].indexed <= 0 ||
-            checkpoint_index(e->ck, claims[j].topic, claims[j].partition,
-                             claims[j].indexed, on_indexed, e->known, err,
-                             sizeof err) == 0)
+            store_index(e->db, claims[j].topic, claims[j].partition,
+                        claims[j].indexed, on_indexed, e->known, err,
+                        sizeof err) == 0)
             continue;
         int k = find_part(e, claims[j].topic, claims[j].partition);
         if (k >= 0)
@@ -323,11 +327,12 @@ static int claim_pending(engine *e)
         e->pending_claims = false;
         return 0;
     }
-    checkpoint_claim *claims = calloc(n, sizeof *claims);
+    store_claim *claims = calloc(n, sizeof *claims);
     int *idx = calloc(n, sizeof *idx);
     if (claims == NULL || idx == NULL) {
         free(claims);
         free(idx);
+        block(e, "out of memory claiming partitions");
         return -1;
     }
     size_t k = 0;
@@ -338,7 +343,7 @@ static int claim_pending(engine *e)
             idx[k++] = (int)i;
         }
     char err[512];
-    int rc = checkpoint_claim_parts(e->ck, claims, n, err, sizeof err);
+    int rc = store_claim_parts(e->db, claims, n, err, sizeof err);
     if (rc == 0 && learn_known(e, claims, n) < 0) {
         log_error("out of memory for the filter of known creators");
         rc = -1;
@@ -410,7 +415,11 @@ static void on_assigned(void *arg, const rd_kafka_topic_partition_list_t *l)
         if (k == e->nparts) {
             epart *p = realloc(e->parts, (e->nparts + 1) * sizeof *p);
             if (p == NULL) {
-                log_error("out of memory tracking a partition");
+                /* An assigned partition nobody consumes would stall until
+                 * the next rebalance: stop, and let the supervisor restart
+                 * us (nothing is lost, the offsets are in Redis). */
+                log_error("out of memory tracking a partition; stopping");
+                e->fatal = true;
                 continue;
             }
             e->parts = p;
@@ -420,12 +429,17 @@ static void on_assigned(void *arg, const rd_kafka_topic_partition_list_t *l)
         e->parts[k].topic = strdup(l->elems[i].topic);
         e->parts[k].partition = l->elems[i].partition;
         e->parts[k].used = e->parts[k].topic != NULL;
+        if (!e->parts[k].used) {
+            log_error("out of memory tracking a partition; stopping");
+            e->fatal = true;
+        }
     }
     e->pending_claims = true;
     claim_pending(e);
 }
 
 static int do_checkpoint(engine *e, bool force);
+static int collect(engine *e, int wait_ms);
 
 static void on_revoked(void *arg, const rd_kafka_topic_partition_list_t *l,
                        bool lost)
@@ -456,15 +470,6 @@ static void fetch_reset(fetchlist *f)
         memset(f->set, 0, f->set_size * sizeof *f->set);
 }
 
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (uint8_t)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 /* Adds an id to the fetch list unless it is there already. */
 static int fetch_add(fetchlist *f, const char *id, size_t len, int slot,
@@ -494,14 +499,14 @@ static int fetch_add(fetchlist *f, const char *id, size_t len, int slot,
         f->set_size = cap * 2;
         f->cap = cap;
         for (size_t i = 0; i < f->n; i++) {
-            size_t h = hash_bytes(f->ids.data + f->off[i], f->len[i]) &
+            size_t h = hash_id(f->ids.data + f->off[i], f->len[i]) &
                        (f->set_size - 1);
             while (f->set[h])
                 h = (h + 1) & (f->set_size - 1);
             f->set[h] = (uint32_t)i + 1;
         }
     }
-    size_t h = hash_bytes(id, len) & (f->set_size - 1);
+    size_t h = hash_id(id, len) & (f->set_size - 1);
     while (f->set[h]) {
         size_t j = f->set[h] - 1;
         if (f->len[j] == len && memcmp(f->ids.data + f->off[j], id, len) == 0) {
@@ -538,6 +543,15 @@ static void on_due(void *arg, size_t i, const char *id, size_t len)
         d->failed = 1;
 }
 
+/* Memory ran out while partition `slot`'s state changed. */
+static void nomem_slot(engine *e, int slot)
+{
+    for (size_t k = 0; k < e->nparts; k++)
+        if (e->parts[k].used && e->parts[k].claimed && e->parts[k].slot == slot)
+            e->parts[k].nomem = true;
+    e->nomem = true;
+}
+
 static void on_blob(void *arg, size_t i, const char *blob, size_t len)
 {
     engine *e = arg;
@@ -547,17 +561,24 @@ static void on_blob(void *arg, size_t i, const char *blob, size_t len)
         return;
     if (blob != NULL) {
         char err[256];
+        state_creator *c;
         bloom_add(e->known, id, f->len[i]);
-        if (state_creator_restore(e->st, f->slot[i], id, f->len[i], blob, len,
-                                  err, sizeof err) != NULL)
+        buf_decode_result r = state_creator_restore(
+            e->st, f->slot[i], id, f->len[i], blob, len, &c, err, sizeof err);
+        if (r == BUF_DECODED)
             return;
+        if (r == BUF_NOMEM) {
+            /* Not the blob's fault: never start it afresh for that. */
+            nomem_slot(e, f->slot[i]);
+            return;
+        }
         log_error("creator state unreadable, starting it afresh creator=%.*s "
                   "error=\"%s\"",
                   (int)f->len[i], id, err);
     }
     if ((blob != NULL || f->for_event[i]) &&
         state_creator_new(e->st, f->slot[i], id, f->len[i]) == NULL)
-        log_error("out of memory creating a creator");
+        nomem_slot(e, f->slot[i]);
 }
 
 /*
@@ -569,10 +590,12 @@ static void on_blob(void *arg, size_t i, const char *blob, size_t len)
 static int prepare(engine *e)
 {
     event_limits lim = {e->cfg->max_event_bytes, e->cfg->max_future_ms};
-    int64_t now = wall_ms();
+    int64_t now = now_wall_ms();
     int64_t *batch_max = calloc(e->nparts ? e->nparts : 1, sizeof *batch_max);
-    if (batch_max == NULL)
+    if (batch_max == NULL) {
+        block(e, "out of memory preparing a batch");
         return -1;
+    }
     for (size_t p = 0; p < e->nparts; p++)
         batch_max[p] = INT64_MIN;
     fetch_reset(&e->fl);
@@ -585,6 +608,10 @@ static int prepare(engine *e)
         rd_kafka_message_t *m = it->msg;
         it->err = event_parse(m->payload, m->len, m->key, m->key_len, &lim,
                               now, &it->ev, it->detail, sizeof it->detail);
+        if (it->err == EVENT_ERR_NOMEM) {
+            rc = -1; /* parsed again when memory allows */
+            continue;
+        }
         if (it->err != EVENT_OK)
             continue;
         if (it->ev.ts_ms > batch_max[it->part])
@@ -599,7 +626,7 @@ static int prepare(engine *e)
             /* Never in Redis as far as we know: no round trip, which would
              * wait behind the checkpoint Redis is running. */
             if (state_creator_new(e->st, ep->slot, id, len) == NULL) {
-                log_error("out of memory creating a creator");
+                rc = -1;
             } else {
                 bloom_add(e->known, id, len);
                 made_new++;
@@ -610,12 +637,12 @@ static int prepare(engine *e)
     }
     /* Creators not in memory whose buckets expire before the batch's end. */
     size_t nq = 0;
-    checkpoint_part *q = calloc(e->nparts ? e->nparts : 1, sizeof *q);
-    int64_t *from = calloc(e->nparts ? e->nparts : 1, sizeof *from);
-    int64_t *to = calloc(e->nparts ? e->nparts : 1, sizeof *to);
+    store_range *q = calloc(e->nparts ? e->nparts : 1, sizeof *q);
     int *part_of = calloc(e->nparts ? e->nparts : 1, sizeof *part_of);
-    if (!q || !from || !to || !part_of)
+    if (!q || !part_of)
         rc = -1;
+    if (rc < 0)
+        block(e, "out of memory preparing a batch");
     for (size_t p = 0; rc == 0 && p < e->nparts; p++) {
         epart *ep = &e->parts[p];
         if (!ep->used || !ep->claimed || !ep->nonresident)
@@ -626,44 +653,46 @@ static int prepare(engine *e)
             continue;
         q[nq].topic = ep->topic;
         q[nq].partition = ep->partition;
-        from[nq] = ep->due_from;
-        to[nq] = end;
+        q[nq].from = ep->due_from;
+        q[nq].to = end;
         part_of[nq++] = (int)p;
     }
     char err[512];
     due_ctx d = {e, part_of, 0};
     if (rc == 0 && nq > 0 &&
-        checkpoint_due(e->ck, q, from, to, nq, on_due, &d, err, sizeof err) <
-            0) {
+        store_due(e->db, q, nq, on_due, &d, err, sizeof err) < 0) {
         block(e, err);
         rc = -1;
     }
-    if (rc == 0 && d.failed)
+    if (rc == 0 && d.failed) {
+        block(e, "out of memory preparing a batch");
         rc = -1;
+    }
     if (made_new > 0 || e->fl.n > 0)
         log_debug("batch prepared made_new=%zu looked_up=%zu", made_new,
                   e->fl.n);
     if (rc == 0 && e->fl.n > 0) {
         const char **ids = malloc(e->fl.n * sizeof *ids);
         if (ids == NULL) {
+            block(e, "out of memory preparing a batch");
             rc = -1;
         } else {
             for (size_t i = 0; i < e->fl.n; i++)
                 ids[i] = e->fl.ids.data + e->fl.off[i];
-            if (checkpoint_fetch(e->ck, ids, e->fl.len, e->fl.n, on_blob, e,
-                                 err, sizeof err) < 0) {
+            if (store_fetch(e->db, ids, e->fl.len, e->fl.n, on_blob, e, err,
+                            sizeof err) < 0) {
                 block(e, err);
                 rc = -1;
             }
             free(ids);
         }
     }
+    if (rc == 0 && e->nomem)
+        rc = -1; /* recover_nomem reads the partitions back */
     if (rc == 0)
         for (size_t k = 0; k < nq; k++)
-            e->parts[part_of[k]].due_from = to[k];
+            e->parts[part_of[k]].due_from = q[k].to;
     free(q);
-    free(from);
-    free(to);
     free(part_of);
     free(batch_max);
     return rc;
@@ -715,14 +744,19 @@ static void apply(engine *e)
                                        : state_creator_find(
                                              e->st, it->ev.creator_id,
                                              it->ev.creator_id_len);
-                if (c == NULL) {
-                    err = EVENT_ERR_INVALID_EVENT;
-                    snprintf(it->detail, sizeof it->detail,
-                             "creator could not be loaded (out of memory)");
-                } else {
-                    err = state_apply(e->st, state_creator_slot(c), c, &it->ev,
-                                      it->detail, sizeof it->detail);
-                }
+                err = c == NULL ? EVENT_ERR_NOMEM
+                                : state_apply(e->st, state_creator_slot(c), c,
+                                              &it->ev, it->detail,
+                                              sizeof it->detail);
+            }
+            if (err == EVENT_ERR_NOMEM) {
+                /* Neither refused nor skipped: the partition stops here,
+                 * and its state is read back and this event applied again
+                 * (recover_nomem). */
+                p->nomem = true;
+                e->nomem = true;
+                drop_batch_items(e, it->part);
+                goto next;
             }
             int type = err == EVENT_OK || err == EVENT_ERR_TOO_LATE
                            ? (int)it->ev.type
@@ -732,9 +766,9 @@ static void apply(engine *e)
                 send_dlq(e, it, err, it->detail);
             p->next_offset = m->offset + 1;
             if (e->events_since_ckpt++ == 0) {
-                e->first_pending_ms = mono_ms();
+                e->first_pending_ms = now_mono_ms();
                 int64_t ts = rd_kafka_message_timestamp(m, NULL);
-                e->first_pending_lag = ts >= 0 ? wall_ms() - ts : 0;
+                e->first_pending_lag = ts >= 0 ? now_wall_ms() - ts : 0;
             }
             note_produce_time(e, m, it->part);
             e->applied_total++;
@@ -813,9 +847,11 @@ static int select_ck_parts(engine *e)
             nslots = (size_t)e->ck_parts[i].slot + 1;
     size_t *per = calloc(nslots ? nslots : 1, sizeof *per);
     bool *done = calloc(nslots ? nslots : 1, sizeof *done);
-    if (per == NULL || done == NULL) {
+    int *slots = calloc(e->nparts, sizeof *slots);
+    if (per == NULL || done == NULL || slots == NULL) {
         free(per);
         free(done);
+        free(slots);
         return -1;
     }
     for (size_t i = 0; i < ndirty; i++) {
@@ -823,34 +859,15 @@ static int select_ck_parts(engine *e)
         if (slot >= 0 && (size_t)slot < nslots)
             per[slot]++;
     }
-    /* The next one starts at the first partition left out, so that none
-     * waits for ever behind smaller ones. */
-    size_t taken = 0, next = e->ck_next;
-    bool skipped = false;
-    for (size_t n = 0; n < e->nparts; n++) {
-        size_t k = (e->ck_next + n) % e->nparts;
-        const epart *p = &e->parts[k];
-        if (!p->used || !p->claimed || p->slot < 0 ||
-            (size_t)p->slot >= nslots)
-            continue;
-        size_t d = per[p->slot];
-        if (d > 0 && taken > 0 &&
-            (int64_t)(taken + d) > e->cfg->checkpoint_max_creators) {
-            if (!skipped)
-                next = k;
-            skipped = true;
-            continue;
-        }
-        done[p->slot] = true;
-        if (d > 0) {
-            taken += d;
-            if (!skipped)
-                next = (k + 1) % e->nparts;
-        }
-    }
+    for (size_t k = 0; k < e->nparts; k++)
+        slots[k] = e->parts[k].used && e->parts[k].claimed ? e->parts[k].slot
+                                                           : -1;
+    size_t next = pacing_select(slots, e->nparts, per, nslots, e->ck_next,
+                                e->cfg->checkpoint_max_creators, done);
+    free(slots);
     size_t kept = 0;
     for (size_t i = 0; i < e->nck_parts; i++) {
-        checkpoint_part *c = &e->ck_parts[i];
+        payload_part *c = &e->ck_parts[i];
         if (done[c->slot])
             e->ck_parts[kept++] = *c;
         else
@@ -877,7 +894,7 @@ static int build_ck_parts(engine *e, bool *changed, bool all)
         epart *p = &e->parts[i];
         if (!p->used || !p->claimed)
             continue;
-        checkpoint_part *c = &e->ck_parts[e->nck_parts];
+        payload_part *c = &e->ck_parts[e->nck_parts];
         c->topic = strdup(p->topic);
         if (c->topic == NULL)
             return -1;
@@ -951,7 +968,7 @@ static void after_commit(engine *e, int64_t answered_ms)
     rd_kafka_topic_partition_list_t *l =
         rd_kafka_topic_partition_list_new((int)e->nck_parts);
     for (size_t i = 0; i < e->nck_parts; i++) {
-        checkpoint_part *c = &e->ck_parts[i];
+        payload_part *c = &e->ck_parts[i];
         int k = find_part(e, c->topic, c->partition);
         if (k < 0 || !e->parts[k].claimed || e->parts[k].epoch != c->epoch)
             continue;
@@ -989,8 +1006,8 @@ static void after_commit(engine *e, int64_t answered_ms)
 static void rewind_part(engine *e, int k, const char *why)
 {
     epart *p = &e->parts[k];
-    log_notice("checkpoint refused %s; reading this partition back from "
-               "Redis partition=%s:%d", why, p->topic, (int)p->partition);
+    log_notice("%s; reading this partition back from Redis partition=%s:%d",
+               why, p->topic, (int)p->partition);
     state_partition_drop(e->st, p->slot);
     drop_batch_items(e, k);
     if (!p->paused)
@@ -1001,13 +1018,43 @@ static void rewind_part(engine *e, int k, const char *why)
 }
 
 /*
+ * Memory ran out while some partitions' state changed (state_apply,
+ * state_creator_restore): their state may be half updated, so it is
+ * dropped and read back from Redis, and the event that failed is applied
+ * again from there; nothing is refused or skipped (issue 15).  Reading
+ * then waits with backoff, as for a Redis failure, so that memory has a
+ * chance to come back.  stopping: no backoff, the final checkpoint
+ * follows.
+ */
+static void recover_nomem(engine *e, bool stopping)
+{
+    if (!e->nomem)
+        return;
+    e->nomem = false;
+    /* Claiming a partition again while a checkpoint that holds it travels
+     * would fence the whole checkpoint: take its answer first. */
+    if (checkpoint_busy(e->ck))
+        collect(e, -1);
+    for (size_t k = 0; k < e->nparts; k++) {
+        epart *p = &e->parts[k];
+        if (!p->used || !p->nomem)
+            continue;
+        p->nomem = false;
+        if (p->claimed)
+            rewind_part(e, (int)k, "out of memory applying an event");
+    }
+    if (!stopping)
+        block(e, "out of memory applying an event");
+}
+
+/*
  * Fenced: another instance owns some of the checkpoint's partitions now.
  * Nothing of the checkpoint was written, so the others are read back too.
  */
 static void on_fenced(engine *e)
 {
     for (size_t i = 0; i < e->nck_parts; i++) {
-        checkpoint_part *c = &e->ck_parts[i];
+        payload_part *c = &e->ck_parts[i];
         int k = find_part(e, c->topic, c->partition);
         if (k < 0 || !e->parts[k].claimed)
             continue;
@@ -1023,7 +1070,8 @@ static void on_fenced(engine *e)
             continue;
         }
         if (!c->fenced) {
-            rewind_part(e, k, "because another partition was fenced");
+            rewind_part(e, k, "checkpoint refused because another partition was "
+                           "fenced");
             continue;
         }
         log_warning("partition fenced: another instance owns it now; "
@@ -1055,12 +1103,13 @@ static void on_not_new(engine *e, const char *why)
                 "looking every unseen creator of theirs up from now on",
                 why);
     for (size_t i = 0; i < e->nck_parts; i++) {
-        checkpoint_part *c = &e->ck_parts[i];
+        payload_part *c = &e->ck_parts[i];
         int k = find_part(e, c->topic, c->partition);
         if (k < 0 || !e->parts[k].claimed || e->parts[k].epoch != c->epoch)
             continue;
         e->parts[k].lookup_all = true;
-        rewind_part(e, k, "because a creator taken as new had state");
+        rewind_part(e, k, "checkpoint refused because a creator taken as new "
+                       "had state");
     }
     e->ninflight_at = 0;
     free_ck_parts(e);
@@ -1089,8 +1138,7 @@ static int collect(engine *e, int wait_ms)
                                                  : METRICS_CHECKPOINT_ERROR,
                        secs < 0 ? 0 : secs);
     if (r == CHECKPOINT_OK) {
-        e->ck_ms_avg = e->ck_ms_avg == 0 ? secs * 1000
-                                         : 0.8 * e->ck_ms_avg + 0.2 * secs * 1000;
+        e->ck_ms_avg = pacing_average(e->ck_ms_avg, secs * 1000);
         log_debug("checkpoint written partitions=%zu creators=%zu bytes=%zu "
                   "ms=%.1f",
                   e->nck_parts, checkpoint_payload_creators(e->ck),
@@ -1139,26 +1187,12 @@ static int send_alerts(engine *e, char *err, size_t err_size)
     return 0;
 }
 
-/*
- * When the next checkpoint is due (monotonic ms): interval_ms after the
- * last one, and sooner when events wait, so that the first of them is in
- * Redis about interval_ms after it was produced (the time checkpoints take
- * lately is subtracted).  An event read late already (a backlog, more than
- * interval_ms after it was produced) counts from when it was read: rushing
- * would only make checkpoints smaller and more numerous.
- */
+/* When the next checkpoint is due (monotonic ms; pacing.h says how). */
 static int64_t checkpoint_due_ms(const engine *e)
 {
-    int64_t due = e->next_ckpt_ms;
-    if (e->events_since_ckpt > 0) {
-        int64_t interval = e->cfg->checkpoint_interval_ms;
-        int64_t lag = e->first_pending_lag;
-        int64_t by = e->first_pending_ms + interval - (int64_t)e->ck_ms_avg -
-                     (lag > 0 && lag < interval ? lag : 0);
-        if (by < due)
-            due = by;
-    }
-    return due;
+    return pacing_due_ms(e->next_ckpt_ms, e->events_since_ckpt,
+                         e->first_pending_ms, e->first_pending_lag,
+                         e->cfg->checkpoint_interval_ms, e->ck_ms_avg);
 }
 
 /*
@@ -1179,7 +1213,7 @@ static int do_checkpoint(engine *e, bool sync)
     if (c < 0)
         return -1;
     char err[512];
-    e->next_ckpt_ms = mono_ms() + e->cfg->checkpoint_interval_ms;
+    e->next_ckpt_ms = now_mono_ms() + e->cfg->checkpoint_interval_ms;
     bool resend = checkpoint_in_doubt(e->ck);
     if (!resend) {
         bool changed;
@@ -1198,7 +1232,7 @@ static int do_checkpoint(engine *e, bool sync)
         }
     }
     /* Built while the alerts just produced travel to the broker. */
-    e->ck_sent_wall_ms = wall_ms();
+    e->ck_sent_wall_ms = now_wall_ms();
     if (checkpoint_build(e->ck, e->st, e->ck_parts, e->nck_parts, err,
                          sizeof err) < 0) {
         block(e, err);
@@ -1220,75 +1254,17 @@ static int do_checkpoint(engine *e, bool sync)
 
 /* --- reload ----------------------------------------------------------------- */
 
-static bool str_differs(const char *a, const char *b)
-{
-    return strcmp(a ? a : "", b ? b : "") != 0;
-}
-
-/* Logs, for each key that cannot change while running, that it did. */
-static void restart_only(const config *old, const config *n)
-{
-    struct {
-        const char *key;
-        bool differs;
-    } keys[] = {
-        {"[kafka] bootstrap.servers", str_differs(old->bootstrap_servers, n->bootstrap_servers)},
-        {"[kafka] group.id", str_differs(old->group_id, n->group_id)},
-        {"[kafka] topic", old->ntopics != n->ntopics},
-        {"[kafka] alerts.topic", str_differs(old->alerts_topic, n->alerts_topic)},
-        {"[kafka] dlq.topic", str_differs(old->dlq_topic, n->dlq_topic)},
-        {"[kafka] max_event_bytes", old->max_event_bytes != n->max_event_bytes},
-        {"[kafka] embedded.partitions", old->embedded_partitions != n->embedded_partitions},
-        {"[kafka] librdkafka properties", old->nkafka_props != n->nkafka_props},
-        {"[redis] host", str_differs(old->redis_host, n->redis_host)},
-        {"[redis] port", old->redis_port != n->redis_port},
-        {"[redis] socket", str_differs(old->redis_socket, n->redis_socket)},
-        {"[redis] db", old->redis_db != n->redis_db},
-        {"[redis] user", str_differs(old->redis_user, n->redis_user)},
-        {"[redis] password_file", str_differs(old->redis_password_file, n->redis_password_file)},
-        {"[redis] prefix", str_differs(old->redis_prefix, n->redis_prefix)},
-        {"[redis] timeout_ms", old->redis_timeout_ms != n->redis_timeout_ms},
-        {"[metrics] windows", old->nwindows != n->nwindows ||
-             memcmp(old->windows_ms, n->windows_ms, n->nwindows * sizeof n->windows_ms[0]) != 0},
-        {"[metrics] late_grace", old->late_grace_ms != n->late_grace_ms},
-        {"[decay] current", old->decay_current_ms != n->decay_current_ms},
-        {"[decay] baseline", old->decay_baseline_ms != n->decay_baseline_ms},
-        {"[http] listen", str_differs(old->http_listen, n->http_listen)},
-    };
-    for (size_t i = 0; i < old->ntopics && i < n->ntopics; i++)
-        keys[2].differs |= str_differs(old->topics[i], n->topics[i]);
-    for (size_t i = 0; i < old->nkafka_props && i < n->nkafka_props; i++)
-        keys[7].differs |= str_differs(old->kafka_props[i].key, n->kafka_props[i].key) ||
-                           str_differs(old->kafka_props[i].value, n->kafka_props[i].value);
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (keys[i].differs)
-            log_warning("reload: %s changed; it takes effect only after a "
-                        "restart, the running value is kept", keys[i].key);
-}
-
-/* Whether both configs name the same tiers (in any order). */
-static bool same_tier_names(const config *a, const config *b)
-{
-    if (a->ntiers != b->ntiers)
-        return false;
-    for (size_t i = 0; i < a->ntiers; i++)
-        if (config_tier_index(b, a->tiers[i].name) < 0)
-            return false;
-    return true;
-}
-
 /*
- * SIGHUP: parse the file into a new configuration, validate it, then take
- * what may change live (tier minimums and hysteresis, decay and conflict
- * settings, alert stream length, max_future, checkpoint pacing, log level)
- * into the running one.  A broken file changes nothing.
+ * SIGHUP: parse the file into a new configuration, check it, then take
+ * what may change live (config_live.h) into the running one.  A broken
+ * file changes nothing.
  */
 static void reload(engine *e)
 {
     notify_reloading();
     char err[8192] = "";
     config *n = config_load(e->cfg->path, err, sizeof err);
-    if (n != NULL && kafkaconf_check(n, err, sizeof err) > 0) {
+    if (n != NULL && kafkaconf_check(n, err, sizeof err) < 0) {
         config_free(n);
         n = NULL;
     }
@@ -1299,53 +1275,13 @@ static void reload(engine *e)
         notify_ready();
         return;
     }
-    config *c = e->cfg;
-    restart_only(c, n);
-    if (same_tier_names(c, n)) {
-        int map[CONFIG_MAX_TIERS];
-        for (size_t i = 0; i < c->ntiers; i++)
-            map[i] = config_tier_index(n, c->tiers[i].name);
-        state_remap_tiers(e->st, map, c->ntiers);
-        memcpy(c->tiers, n->tiers, sizeof c->tiers);
-        c->hysteresis = n->hysteresis;
-        memcpy(c->decay_tiers, n->decay_tiers, sizeof c->decay_tiers);
-        c->ndecay_tiers = n->ndecay_tiers;
-        c->decay_tier_mask = n->decay_tier_mask;
-    } else {
-        log_warning("reload: the set of tier names changed; renaming, adding "
-                    "or removing tiers takes effect only after a restart, the "
-                    "running tiers are kept");
-    }
-    c->decay_ratio = n->decay_ratio;
-    c->decay_resolve_ratio = n->decay_resolve_ratio;
-    c->decay_critical_ratio = n->decay_critical_ratio;
-    c->decay_for_ms = n->decay_for_ms;
-    c->decay_min_baseline = n->decay_min_baseline;
-    c->conflict_window_ms = n->conflict_window_ms;
-    c->conflict_max_window_ms = n->conflict_max_window_ms;
-    /* Swap the catalogues: n frees the old ones. */
-    config_sector *sectors = c->sectors;
-    size_t nsectors = c->nsectors;
-    config_brand *brands = c->brands;
-    size_t nbrands = c->nbrands;
-    c->sectors = n->sectors;
-    c->nsectors = n->nsectors;
-    c->brands = n->brands;
-    c->nbrands = n->nbrands;
-    n->sectors = sectors;
-    n->nsectors = nsectors;
-    n->brands = brands;
-    n->nbrands = nbrands;
-    c->alerts_stream_maxlen = n->alerts_stream_maxlen;
-    c->max_future_ms = n->max_future_ms;
-    c->checkpoint_interval_ms = n->checkpoint_interval_ms;
-    c->checkpoint_max_events = n->checkpoint_max_events;
-    c->checkpoint_max_creators = n->checkpoint_max_creators;
-    c->max_creators = n->max_creators;
-    c->log_level = n->log_level;
-    log_set_level(c->log_level);
+    int map[CONFIG_MAX_TIERS];
+    size_t ntiers;
+    if (config_live_apply(e->cfg, n, map, &ntiers))
+        state_remap_tiers(e->st, map, ntiers);
+    log_set_level(e->cfg->log_level);
     config_free(n);
-    log_notice("configuration reloaded config=%s", c->path);
+    log_notice("configuration reloaded config=%s", e->cfg->path);
     notify_ready();
 }
 
@@ -1418,7 +1354,7 @@ static void heartbeat(engine *e, int64_t now)
 static void try_recover(engine *e)
 {
     char err[512];
-    if (checkpoint_ping(e->ck, err, sizeof err) < 0) {
+    if (store_ping(e->db, err, sizeof err) < 0) {
         block(e, err);
         return;
     }
@@ -1446,21 +1382,21 @@ static bool hold_back(engine *e)
         (int64_t)state_dirty_count(e->st) <
             2 * e->cfg->checkpoint_max_creators)
         return false;
-    int64_t t0 = mono_ms();
+    int64_t t0 = now_mono_ms();
     collect(e, 100);
-    metrics_checkpoint_backpressure(e->m, mono_ms() - t0);
+    metrics_checkpoint_backpressure(e->m, now_mono_ms() - t0);
     return true;
 }
 
 int engine_run(engine *e)
 {
-    e->next_ckpt_ms = mono_ms() + e->cfg->checkpoint_interval_ms;
-    e->next_stats_ms = mono_ms() + STATS_EVERY_MS;
+    e->next_ckpt_ms = now_mono_ms() + e->cfg->checkpoint_interval_ms;
+    e->next_stats_ms = now_mono_ms() + STATS_EVERY_MS;
     char err[512];
-    if (checkpoint_ping(e->ck, err, sizeof err) < 0)
+    if (store_ping(e->db, err, sizeof err) < 0)
         block(e, err);
-    while (!stop_requested) {
-        int64_t now = mono_ms();
+    while (!stop_requested && !e->fatal) {
+        int64_t now = now_mono_ms();
         heartbeat(e, now);
         publish(e, now);
         if (reload_requested) {
@@ -1495,14 +1431,17 @@ int engine_run(engine *e)
             fill(e, wait < 0 ? 0 : wait > 100 ? 100 : (int)wait);
         }
         if (e->nbatch > 0) {
-            if (prepare(e) < 0)
+            if (prepare(e) < 0) {
+                recover_nomem(e, false);
                 continue; /* blocked; the batch is kept */
+            }
             apply(e);
+            recover_nomem(e, false);
         }
         if (e->events_since_ckpt >= e->cfg->checkpoint_max_events ||
             (int64_t)state_dirty_count(e->st) >=
                 e->cfg->checkpoint_max_creators ||
-            mono_ms() >= checkpoint_due_ms(e))
+            now_mono_ms() >= checkpoint_due_ms(e))
             do_checkpoint(e, false);
     }
     notify_stopping();
@@ -1510,9 +1449,10 @@ int engine_run(engine *e)
     int rc = 0;
     if (e->nbatch > 0 && !e->blocked && prepare(e) == 0)
         apply(e);
+    recover_nomem(e, true);
     /* The final checkpoint gets a few tries before giving up. */
     for (int i = 0; i < 3; i++) {
-        heartbeat(e, mono_ms());
+        heartbeat(e, now_mono_ms());
         if (do_checkpoint(e, true) == 0 && !checkpoint_in_doubt(e->ck)) {
             rc = 0;
             break;
@@ -1530,7 +1470,7 @@ int engine_run(engine *e)
     source_close(e->src);
     log_stats(e);
     log_notice("stopped");
-    return rc;
+    return e->fatal ? 1 : rc;
 }
 
 /* --- construction ----------------------------------------------------------- */
@@ -1560,6 +1500,7 @@ engine *engine_new(config *cfg, metrics *m, char *errstr, size_t errstr_size)
     }
     if ((e->st = state_new(cfg, errstr, errstr_size)) == NULL ||
         (e->ck = checkpoint_new(cfg, errstr, errstr_size)) == NULL ||
+        (e->db = store_new(cfg, errstr, errstr_size)) == NULL ||
         (e->snk = sink_new(cfg, bootstrap, errstr, errstr_size)) == NULL)
         goto fail;
     source_callbacks cb = {on_assigned, on_revoked, e};
@@ -1581,6 +1522,7 @@ void engine_free(engine *e)
     source_free(e->src);
     sink_free(e->snk);
     checkpoint_free(e->ck);
+    store_free(e->db);
     state_free(e->st);
     bloom_free(e->known);
     for (size_t i = 0; i < e->nparts; i++)

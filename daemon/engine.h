@@ -37,6 +37,12 @@ int engine_run(engine *e);
 
 void engine_free(engine *e);
 
+/*
+ * Asks every engine_run() of the process to stop, as SIGTERM does.
+ * Async-signal-safe; any thread.
+ */
+void engine_stop(void);
+
 /* Installs the signal handlers (SIGTERM, SIGINT, SIGHUP, SIGPIPE). */
 void engine_install_signals(void);
 

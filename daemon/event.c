@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +35,8 @@ static const char *const error_names[EVENT_ERR_COUNT] = {
 
 const char *event_error_name(event_error err)
 {
+    if (err == EVENT_ERR_NOMEM)
+        return "out_of_memory";
     if ((unsigned)err >= EVENT_ERR_COUNT)
         return "unknown";
     return error_names[err];
@@ -479,6 +482,33 @@ static int parse_object(json_t *obj, const event_limits *limits,
 }
 
 /*
+ * Running out of memory is no fault of the message, but jansson 2.14's
+ * lexer reports a failed allocation as a syntax error ("string or '}'
+ * expected"), which would send a valid event to the DLQ.  Its allocations
+ * go through json_alloc, which notes a failure on the parsing thread.
+ */
+static _Thread_local bool json_nomem;
+static pthread_once_t json_once = PTHREAD_ONCE_INIT;
+
+static void *json_alloc(size_t size)
+{
+    void *p = malloc(size);
+    if (p == NULL)
+        json_nomem = true;
+    return p;
+}
+
+static void json_free(void *p)
+{
+    free(p);
+}
+
+static void json_init(void)
+{
+    json_set_alloc_funcs(json_alloc, json_free);
+}
+
+/*
  * The jansson path: json_loadb, then the fields, then the key.  It decides
  * every message the scanner below declines, and gives every failure its
  * detail.
@@ -492,9 +522,13 @@ static event_error parse_jansson(const void *payload, size_t len,
      * what it is, a valid JSON value that is not an event.  No
      * JSON_ALLOW_NUL: a NUL byte in a string would end it in our copies. */
     json_error_t jerr;
+    pthread_once(&json_once, json_init);
+    json_nomem = false;
     json_t *root = json_loadb(payload, len,
                               JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (root == NULL) {
+        if (json_nomem)
+            return EVENT_ERR_NOMEM;
         /* jansson's "near '...'" quotes the input, which may hold any byte. */
         char text[4 * JSON_ERROR_TEXT_LENGTH + 4];
         escape_bytes((const unsigned char *)jerr.text, strlen(jerr.text),
@@ -504,6 +538,10 @@ static event_error parse_jansson(const void *payload, size_t len,
     }
     int rc = parse_object(root, limits, now_ms, ev, d);
     json_decref(root);
+    /* A document jansson finished despite a failed allocation may lack
+     * what the message holds. */
+    if (json_nomem)
+        return EVENT_ERR_NOMEM;
     if (rc != 0)
         return EVENT_ERR_INVALID_EVENT;
     return check_key(ev, key, key_len, d);

@@ -50,8 +50,13 @@ typedef enum event_action {
     EVENT_ACTION_COUNT
 } event_action;
 
-/* Why a message was refused; the DLQ's `error` header. */
+/*
+ * Why a message was refused; the DLQ's `error` header.  EVENT_ERR_NOMEM is
+ * not a refusal: memory ran out, which is no fault of the message, and the
+ * caller must neither refuse it nor move past it (it is never a DLQ reason).
+ */
 typedef enum event_error {
+    EVENT_ERR_NOMEM = -1,
     EVENT_OK = 0,
     EVENT_ERR_INVALID_JSON,
     EVENT_ERR_INVALID_EVENT,
@@ -126,7 +131,8 @@ typedef struct event_limits {
  * too_late is decided later, by the state, which knows the watermark.
  * Nothing is allocated but jansson's document, freed before returning; the
  * detail is formatted only on failure.
- * Returns EVENT_OK, or the reason code.
+ * Returns EVENT_OK, the reason code, or EVENT_ERR_NOMEM when jansson ran out
+ * of memory (the message is not at fault: parse it again later).
  */
 event_error event_parse(const void *payload, size_t len, const void *key,
                         size_t key_len, const event_limits *limits,
@@ -155,7 +161,8 @@ event_error event_parse_slow(const void *payload, size_t len, const void *key,
 bool event_parse_fast(const void *payload, size_t len,
                       const event_limits *limits, int64_t now_ms, event *ev);
 
-/* "invalid_json", "invalid_event", ...; "ok" for EVENT_OK.  Static string. */
+/* "invalid_json", "invalid_event", ...; "ok" for EVENT_OK, "out_of_memory"
+ * for EVENT_ERR_NOMEM.  Static string. */
 const char *event_error_name(event_error err);
 
 /* "like", "comment", ... Static string. */

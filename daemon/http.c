@@ -1,4 +1,5 @@
 #include "http.h"
+#include "now.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -35,12 +36,6 @@ struct http {
     char start_error[512];
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * Splits "HOST:PORT" / "[V6]:PORT" and resolves it into *ss.
@@ -205,7 +200,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
     }
     if (strcmp(url, "/healthz") == 0) {
         int64_t age;
-        if (metrics_alive(h->m, mono_ms(), &age))
+        if (metrics_alive(h->m, now_mono_ms(), &age))
             return reply_text(c, MHD_HTTP_OK, "ok\n", false);
         char msg[128];
         snprintf(msg, sizeof msg,

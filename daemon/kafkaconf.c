@@ -48,10 +48,13 @@ static int set_sasl_password(const config *cfg, rd_kafka_conf_t *conf,
                              char *errstr, size_t errstr_size)
 {
     char pw[SECRET_MAX], err[512];
-    int has = secret_read(cfg->kafka_sasl_password_file, "kafka-sasl-password",
-                          pw, sizeof pw, errstr, errstr_size);
-    if (has <= 0)
-        return has;
+    secret_result has = secret_read(cfg->kafka_sasl_password_file,
+                                    "kafka-sasl-password", pw, sizeof pw,
+                                    errstr, errstr_size);
+    if (has == SECRET_ERROR)
+        return -1;
+    if (has == SECRET_NONE)
+        return 0;
     int rc = 0;
     if (rd_kafka_conf_set(conf, "sasl.password", pw, err, sizeof err) !=
         RD_KAFKA_CONF_OK) {
@@ -103,10 +106,10 @@ rd_kafka_conf_t *kafkaconf_new(const config *cfg, const char *bootstrap,
     return conf;
 }
 
-int kafkaconf_check(const config *cfg, char *errbuf, size_t errbuf_size)
+int kafkaconf_check(const config *cfg, char *errstr, size_t errstr_size)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    int bad = set_file_props(cfg, conf, errbuf, errbuf_size);
+    int bad = set_file_props(cfg, conf, errstr, errstr_size);
     rd_kafka_conf_destroy(conf);
-    return bad;
+    return bad > 0 ? -1 : 0;
 }

@@ -29,9 +29,10 @@ rd_kafka_conf_t *kafkaconf_new(const config *cfg, const char *bootstrap,
 
 /*
  * Checks the file's pass-through keys against librdkafka without creating
- * a client (for --check-config).  Appends "FILE:LINE: librdkafka: ..."
- * lines to errbuf.  Returns the number of refused keys.
+ * a client (for --check-config and reload).  Returns 0 when librdkafka
+ * takes every key, else -1 with one "FILE:LINE: librdkafka: ..." line per
+ * refused key appended to errstr.
  */
-int kafkaconf_check(const config *cfg, char *errbuf, size_t errbuf_size);
+int kafkaconf_check(const config *cfg, char *errstr, size_t errstr_size);
 
 #endif

@@ -1,4 +1,5 @@
 #include "log.h"
+#include "now.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -101,9 +102,7 @@ static int64_t mono_ms(void)
 {
     if (clock_fn != NULL)
         return clock_fn();
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return now_mono_ms();
 }
 
 void log_set_clock(int64_t (*now_ms)(void))

@@ -62,7 +62,7 @@ int main(int argc, char **argv)
     }
     char errbuf[8192] = "";
     config *cfg = config_load(path, errbuf, sizeof errbuf);
-    if (cfg != NULL && kafkaconf_check(cfg, errbuf, sizeof errbuf) > 0) {
+    if (cfg != NULL && kafkaconf_check(cfg, errbuf, sizeof errbuf) < 0) {
         config_free(cfg);
         cfg = NULL;
     }

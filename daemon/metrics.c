@@ -1,4 +1,5 @@
 #include "metrics.h"
+#include "now.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -105,13 +106,6 @@ struct metrics {
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 #define STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
 
-static int64_t clock_ms(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 metrics *metrics_new(const char *version, char *errstr, size_t errstr_size)
 {
     metrics *m = calloc(1, sizeof *m);
@@ -125,10 +119,10 @@ metrics *metrics_new(const char *version, char *errstr, size_t errstr_size)
         return NULL;
     }
     pthread_mutex_init(&m->parts->lock, NULL);
-    m->start_time = (double)clock_ms(CLOCK_REALTIME) / 1000.0;
+    m->start_time = (double)now_wall_ms() / 1000.0;
     /* calloc's zero bytes are zero atomics on every platform engaged builds
      * on; the values that are not zero are stored explicitly. */
-    STORE(m->heartbeat_ms, clock_ms(CLOCK_MONOTONIC));
+    STORE(m->heartbeat_ms, now_mono_ms());
     STORE(m->health_timeout_ms, HEALTH_TIMEOUT_MIN_MS);
     STORE(m->ready, false);
     return m;

@@ -1,4 +1,5 @@
 #include "notify.h"
+#include "now.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -27,9 +28,7 @@ int notify_ready(void)
 
 int notify_reloading(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t usec = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    uint64_t usec = now_mono_us();
     char msg[64];
     snprintf(msg, sizeof msg, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, usec);
     return send_state(msg);

@@ -7,41 +7,42 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int read_file(const char *path, char *out, size_t size, char *errstr,
-                     size_t errstr_size)
+static secret_result read_file(const char *path, char *out, size_t size,
+                               char *errstr, size_t errstr_size)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL) {
         snprintf(errstr, errstr_size, "cannot read %s: %s", path,
                  strerror(errno));
-        return -1;
+        return SECRET_ERROR;
     }
     size_t n = fread(out, 1, size - 1, f);
     int failed = ferror(f);
     fclose(f);
     if (failed) {
         snprintf(errstr, errstr_size, "cannot read %s", path);
-        return -1;
+        return SECRET_ERROR;
     }
     out[n] = 0;
     while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
         out[--n] = 0;
-    return n > 0;
+    return n > 0 ? SECRET_FOUND : SECRET_NONE;
 }
 
-int secret_read(const char *configured, const char *credential, char *out,
-                size_t out_size, char *errstr, size_t errstr_size)
+secret_result secret_read(const char *configured, const char *credential,
+                          char *out, size_t out_size, char *errstr,
+                          size_t errstr_size)
 {
     out[0] = 0;
     if (configured != NULL && configured[0])
         return read_file(configured, out, out_size, errstr, errstr_size);
     const char *dir = getenv("CREDENTIALS_DIRECTORY");
     if (dir == NULL || dir[0] == 0)
-        return 0;
+        return SECRET_NONE;
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, credential);
     if (access(path, F_OK) != 0)
-        return 0;
+        return SECRET_NONE;
     return read_file(path, out, out_size, errstr, errstr_size);
 }
 

@@ -17,14 +17,22 @@
 
 #define SECRET_MAX 1024
 
+/* What secret_read() found. */
+typedef enum secret_result {
+    SECRET_ERROR = -1,      /* a file the configuration names is unreadable */
+    SECRET_NONE = 0,        /* no secret: no password */
+    SECRET_FOUND = 1        /* the secret is in out */
+} secret_result;
+
 /*
  * Reads the secret `configured` (a path, "" when unset) or the credential
  * `credential` ("redis-password", "kafka-sasl-password").
- * Returns 1 with the secret in out (NUL-terminated, trailing newline
- * removed), 0 when there is none, -1 with errstr when a file named by the
- * configuration cannot be read.  The caller wipes out after use.
+ * Returns SECRET_FOUND with the secret in out (NUL-terminated, trailing
+ * newline removed), SECRET_NONE when there is none, SECRET_ERROR with
+ * errstr when a file named by the configuration cannot be read.  The caller
+ * wipes out after use.
  */
-int secret_read(const char *configured, const char *credential, char *out,
+secret_result secret_read(const char *configured, const char *credential, char *out,
                 size_t out_size, char *errstr, size_t errstr_size);
 
 /*

@@ -1,4 +1,5 @@
 #include "sink.h"
+#include "now.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,12 +196,6 @@ void sink_poll(sink *s)
     rd_kafka_poll(s->rk, 0);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Produces the failed messages again; keeps those the queue refuses. */
 static void resend(sink *s)
@@ -228,17 +223,17 @@ static void resend(sink *s)
 
 int sink_flush(sink *s, int timeout_ms, char *errstr, size_t errstr_size)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = now_mono_ms() + timeout_ms;
     for (;;) {
         if (s->retries != NULL)
             resend(s);
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - now_mono_ms();
         if (left < 0)
             left = 0;
         rd_kafka_flush(s->rk, (int)(left > 100 ? 100 : left));
         if (s->retries == NULL && rd_kafka_outq_len(s->rk) == 0)
             return 0;
-        if (now_ms() >= deadline)
+        if (now_mono_ms() >= deadline)
             break;
     }
     snprintf(errstr, errstr_size,

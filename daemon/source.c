@@ -1,4 +1,5 @@
 #include "source.h"
+#include "now.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -350,12 +351,6 @@ void source_commit(source *s, const rd_kafka_topic_partition_list_t *offsets)
         rd_kafka_commit(s->rk, offsets, 1);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * librdkafka 2.0's rd_kafka_consumer_close() can wait for ever: a stop that
@@ -379,9 +374,9 @@ void source_close(source *s)
                     rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
     } else {
-        int64_t deadline = mono_ms() + s->close_ms;
+        int64_t deadline = now_mono_ms() + s->close_ms;
         while (!rd_kafka_consumer_closed(s->rk)) {
-            int64_t left = deadline - mono_ms();
+            int64_t left = deadline - now_mono_ms();
             if (left <= 0) {
                 log_warning("Kafka consumer did not leave the group in "
                             "time; stopping without it, the group drops this "

@@ -1,4 +1,5 @@
 #include "state.h"
+#include "hash.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -154,15 +155,6 @@ static void sums_close(sums_view *v)
         *v->slot = v->all[STATE_ENGAGEMENTS];
 }
 
-static uint64_t hash_id(const char *id, size_t len)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) {
-        h ^= (uint8_t)id[i];
-        h *= 1099511628211ULL;
-    }
-    return h ^ (h >> 29);
-}
 
 /* --- state ---------------------------------------------------------------- */
 
@@ -760,7 +752,7 @@ static int bring_up_to_date(state *st, state_creator *c, int64_t W)
     return update_wake(st, c);
 }
 
-void state_partition_advance(state *st, int slot, int64_t W)
+int state_partition_advance(state *st, int slot, int64_t W)
 {
     part *p = &st->parts[slot];
     if (p->watermark == STATE_NO_WATERMARK || W > p->watermark)
@@ -770,9 +762,13 @@ void state_partition_advance(state *st, int slot, int64_t W)
      * moved the watermark (the decay detector relies on this). */
     while (p->heap_n > 0 && p->heap[0]->wake <= p->watermark) {
         state_creator *c = p->heap[0];
+        /* Out of memory midway leaves this creator half brought up to
+         * date (its decay state may have moved without its alert): the
+         * caller must drop the partition's state, not go on. */
         if (bring_up_to_date(st, c, c->wake) < 0)
-            return; /* out of memory: the next advance retries */
+            return -1;
     }
+    return 0;
 }
 
 /* --- creators ------------------------------------------------------------- */
@@ -983,8 +979,9 @@ event_error state_apply(state *st, int slot, state_creator *c,
                                        longest, sizeof longest));
         return EVENT_ERR_TOO_LATE;
     }
-    if (p->watermark == STATE_NO_WATERMARK || ev->ts_ms > p->watermark)
-        state_partition_advance(st, slot, ev->ts_ms);
+    if ((p->watermark == STATE_NO_WATERMARK || ev->ts_ms > p->watermark) &&
+        state_partition_advance(st, slot, ev->ts_ms) < 0)
+        goto oom;
     if (touch(st, c) < 0)
         goto oom;
     lru_front(st, c);
@@ -1028,18 +1025,18 @@ event_error state_apply(state *st, int slot, state_creator *c,
         sums_view v;
         int64_t *s = sums_open(st, c, w, &v);
         size_t before = window_memory(win);
-        int rc = 0;
+        window_add_result rc = WINDOW_OUTSIDE;
         if (st->wkind[w] == WK_ENG) {
             rc = window_add(win, &st->spec[w], W, ev->ts_ms,
                             STATE_ENGAGEMENTS, count, s);
         } else {
-            for (size_t i = 0; i < nm && rc >= 0; i++)
+            for (size_t i = 0; i < nm && rc != WINDOW_NOMEM; i++)
                 rc = window_add(win, &st->spec[w], W, ev->ts_ms, metric[i],
                                 count, s);
         }
         sums_close(&v);
         st->memory += window_memory(win) - before;
-        if (rc < 0)
+        if (rc == WINDOW_NOMEM)
             goto oom;
     }
     if (engagement)
@@ -1052,7 +1049,7 @@ event_error state_apply(state *st, int slot, state_creator *c,
     return EVENT_OK;
 oom:
     snprintf(detail, detail_size, "out of memory applying an event");
-    return EVENT_ERR_INVALID_EVENT;
+    return EVENT_ERR_NOMEM;
 }
 
 /* --- the persistent blob --------------------------------------------------- */
@@ -1099,15 +1096,16 @@ void state_creator_encode(const state *st, const state_creator *c, buf *out)
     conflict_encode(c->conflicts, out);
 }
 
-static int decode(state *st, state_creator *c, const char *d, size_t len,
-                  char *errstr, size_t errstr_size)
+static buf_decode_result decode(state *st, state_creator *c, const char *d,
+                                size_t len, char *errstr, size_t errstr_size)
 {
     size_t pos = 2;
+    buf_decode_result rc = BUF_CORRUPT;
     uint64_t tlen, nwin;
     if (len < 2 || d[0] != BLOB_MAGIC || d[1] != BLOB_VERSION) {
         snprintf(errstr, errstr_size, "unknown state format (version %d)",
                  len >= 2 ? d[1] : -1);
-        return -1;
+        return BUF_CORRUPT;
     }
     if (buf_read_varint(d, len, &pos, &c->followers) < 0 ||
         buf_read_varint(d, len, &pos, &c->followers_ts) < 0 ||
@@ -1156,35 +1154,44 @@ static int decode(state *st, state_creator *c, const char *d, size_t len,
                 (metric == STATE_ENGAGEMENTS) != (kind == WK_ENG))
                 goto corrupt;
             b += delta;
-            if (win != NULL && window_restore_cell(win, b, metric, count) < 0)
-                goto corrupt;
+            if (win != NULL &&
+                (rc = window_restore_cell(win, b, metric, count)) != BUF_DECODED)
+                goto fail;
         }
     }
-    if (decay_decode(&c->decay, d, len, &pos) < 0 ||
-        conflict_decode(&c->conflicts, d, len, &pos) < 0)
+    if (decay_decode(&c->decay, d, len, &pos) < 0)
         goto corrupt;
+    if ((rc = conflict_decode(&c->conflicts, d, len, &pos)) != BUF_DECODED)
+        goto fail;
     if (pos != len)
         goto corrupt;
-    return 0;
+    return BUF_DECODED;
 corrupt:
-    snprintf(errstr, errstr_size, "corrupt state blob at byte %zu of %zu",
-             pos, len);
-    return -1;
+    rc = BUF_CORRUPT;
+fail:
+    if (rc == BUF_NOMEM)
+        snprintf(errstr, errstr_size, "out of memory restoring a creator");
+    else
+        snprintf(errstr, errstr_size, "corrupt state blob at byte %zu of %zu",
+                 pos, len);
+    return rc;
 }
 
-state_creator *state_creator_restore(state *st, int slot, const char *id,
-                                     size_t len, const void *blob,
-                                     size_t blob_len, char *errstr,
-                                     size_t errstr_size)
+buf_decode_result state_creator_restore(state *st, int slot, const char *id,
+                                        size_t len, const void *blob,
+                                        size_t blob_len, state_creator **out,
+                                        char *errstr, size_t errstr_size)
 {
+    *out = NULL;
     state_creator *c = state_creator_new(st, slot, id, len);
     if (c == NULL) {
         snprintf(errstr, errstr_size, "out of memory restoring a creator");
-        return NULL;
+        return BUF_NOMEM;
     }
-    if (decode(st, c, blob, blob_len, errstr, errstr_size) < 0) {
+    buf_decode_result rc = decode(st, c, blob, blob_len, errstr, errstr_size);
+    if (rc != BUF_DECODED) {
         remove_creator(st, c);
-        return NULL;
+        return rc;
     }
     for (size_t w = 0; w < st->nwin; w++) {
         sums_view v;
@@ -1197,9 +1204,13 @@ state_creator *state_creator_restore(state *st, int slot, const char *id,
     if (update_wake(st, c) < 0) {
         remove_creator(st, c);
         snprintf(errstr, errstr_size, "out of memory restoring a creator");
-        return NULL;
+        return BUF_NOMEM;
     }
     /* Buckets that expired while it was not in memory leave now. */
-    state_partition_advance(st, slot, st->parts[slot].watermark);
-    return c;
+    if (state_partition_advance(st, slot, st->parts[slot].watermark) < 0) {
+        snprintf(errstr, errstr_size, "out of memory restoring a creator");
+        return BUF_NOMEM;
+    }
+    *out = c;
+    return BUF_DECODED;
 }

@@ -106,8 +106,11 @@ size_t state_partition_creators(const state *st, int slot);
 /*
  * Moves the watermark of `slot` to W when W is larger, and brings every
  * creator whose wake is <= W up to date, in order of wake time.
+ * Returns 0, or -1 when out of memory: a creator may then be half brought
+ * up to date, and the partition's state must be dropped
+ * (state_partition_drop) and read back from Redis.
  */
-void state_partition_advance(state *st, int slot, int64_t W);
+int state_partition_advance(state *st, int slot, int64_t W);
 
 /* --- creators ------------------------------------------------------------- */
 
@@ -125,13 +128,16 @@ state_creator *state_creator_new(state *st, int slot, const char *id,
  * Restores a creator of partition `slot` from a blob written by
  * state_creator_encode().  The creator is clean: its values are those the
  * blob's checkpoint wrote.  It is brought up to date with the partition's
- * watermark at once.  Returns the creator, or NULL with errstr when the blob
- * is corrupt or memory runs out.
+ * watermark at once.
+ * Returns BUF_DECODED with the creator in *out; BUF_CORRUPT with errstr when
+ * the blob is not readable (nothing is kept); BUF_NOMEM with errstr when
+ * memory ran out: the blob is fine, and the partition's state must be
+ * dropped and read back (a creator may have been half brought up to date).
  */
-state_creator *state_creator_restore(state *st, int slot, const char *id,
-                                     size_t len, const void *blob,
-                                     size_t blob_len, char *errstr,
-                                     size_t errstr_size);
+buf_decode_result state_creator_restore(state *st, int slot, const char *id,
+                                        size_t len, const void *blob,
+                                        size_t blob_len, state_creator **out,
+                                        char *errstr, size_t errstr_size);
 
 /*
  * Applies a valid event of partition `slot` to creator `c` (which must
@@ -139,8 +145,11 @@ state_creator *state_creator_restore(state *st, int slot, const char *id,
  * window is refused with EVENT_ERR_TOO_LATE and a sentence in detail;
  * otherwise it moves the watermark (processing due wakes), and updates the
  * creator's windows, followers, tier and last event time.
- * Returns EVENT_OK or EVENT_ERR_TOO_LATE; EVENT_ERR_INVALID_EVENT when out
- * of memory (nothing is lost: the caller must stop, as for any fatal error).
+ * Returns EVENT_OK or EVENT_ERR_TOO_LATE; EVENT_ERR_NOMEM when out of
+ * memory, which is no fault of the event: the creator and the partition may
+ * then be half updated, so the caller must drop the partition's state
+ * (state_partition_drop) and read it back from Redis, without moving past
+ * the event.
  */
 event_error state_apply(state *st, int slot, state_creator *c,
                         const event *ev, char *detail, size_t detail_size);

@@ -52,12 +52,13 @@ static int reserve(window *w, uint32_t need)
     return 0;
 }
 
-int window_add(window *w, const window_spec *spec, int64_t W, int64_t ts,
-               unsigned metric, int64_t count, int64_t *sums)
+window_add_result window_add(window *w, const window_spec *spec, int64_t W,
+                             int64_t ts, unsigned metric, int64_t count,
+                             int64_t *sums)
 {
     int64_t b = window_bucket(spec, ts);
     if (b <= window_bucket(spec, W) - spec->nbuckets)
-        return 0;
+        return WINDOW_OUTSIDE;
     uint64_t key = make_key(b, metric);
     /* Events mostly arrive in order: search from the newest cell back. */
     uint32_t i = w->n;
@@ -67,7 +68,7 @@ int window_add(window *w, const window_spec *spec, int64_t W, int64_t ts,
         w->cells[i - 1].count += count;
     } else {
         if (reserve(w, w->n + 1) < 0)
-            return -1;
+            return WINDOW_NOMEM;
         memmove(&w->cells[i + 1], &w->cells[i],
                 (w->n - i) * sizeof w->cells[0]);
         w->cells[i].key = key;
@@ -75,7 +76,7 @@ int window_add(window *w, const window_spec *spec, int64_t W, int64_t ts,
         w->n++;
     }
     sums[metric] += count;
-    return 1;
+    return WINDOW_ADDED;
 }
 
 int window_expire(window *w, const window_spec *spec, int64_t W, int64_t *sums)
@@ -121,19 +122,19 @@ void window_sums(const window *w, int64_t *sums, unsigned nmetrics)
     }
 }
 
-int window_restore_cell(window *w, int64_t bucket, unsigned metric,
-                        int64_t count)
+buf_decode_result window_restore_cell(window *w, int64_t bucket,
+                                      unsigned metric, int64_t count)
 {
     uint64_t key = make_key(bucket, metric);
     if (metric >= WINDOW_MAX_METRICS ||
         (w->n > 0 && w->cells[w->n - 1].key >= key))
-        return -1;
+        return BUF_CORRUPT;
     if (reserve(w, w->n + 1) < 0)
-        return -1;
+        return BUF_NOMEM;
     w->cells[w->n].key = key;
     w->cells[w->n].count = count;
     w->n++;
-    return 0;
+    return BUF_DECODED;
 }
 
 size_t window_memory(const window *w)

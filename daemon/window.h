@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 #define WINDOW_MAX_METRICS 16   /* metric ids 0..15 */
 #define WINDOW_NO_EXPIRY INT64_MAX
 
@@ -47,15 +49,20 @@ typedef struct window {
 /* Releases the cells; the window is empty and reusable afterwards. */
 void window_free(window *w);
 
+/* What window_add() did. */
+typedef enum window_add_result {
+    WINDOW_NOMEM = -1,          /* out of memory: nothing changed */
+    WINDOW_OUTSIDE = 0,         /* the event's bucket is out of the window */
+    WINDOW_ADDED = 1            /* the window changed */
+} window_add_result;
+
 /*
  * Adds `count` of `metric` (< WINDOW_MAX_METRICS) at event time `ts`, with
  * the watermark at `W` (ts <= W expected).  An event whose bucket is
  * already out of the window at W is ignored.
  * sums[metric] is kept equal to the window's total of that metric.
- * Returns 1 when the window changed, 0 when the event is out of it, -1 when
- * out of memory (nothing changed).
  */
-int window_add(window *w, const window_spec *spec, int64_t W, int64_t ts,
+window_add_result window_add(window *w, const window_spec *spec, int64_t W, int64_t ts,
                unsigned metric, int64_t count, int64_t *sums);
 
 /*
@@ -82,10 +89,11 @@ unsigned window_cell_metric(const window_cell *c);
 
 /*
  * Appends a cell read back from a checkpoint.  Cells must come in strictly
- * increasing (bucket, metric) order.  Returns 0, or -1 when out of order or
- * out of memory.
+ * increasing (bucket, metric) order.  Returns BUF_DECODED, BUF_CORRUPT when
+ * out of order or the metric is out of range, BUF_NOMEM when out of memory
+ * (nothing changed).
  */
-int window_restore_cell(window *w, int64_t bucket, unsigned metric,
+buf_decode_result window_restore_cell(window *w, int64_t bucket, unsigned metric,
                         int64_t count);
 
 /* Bytes allocated for cells, for memory accounting. */

@@ -1,4 +1,5 @@
 #include "event.h"
+#include "failalloc.h"
 
 #include "timefmt.h"
 
@@ -6,6 +7,7 @@
 #include <dirent.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1678,4 +1680,41 @@ Test(event, fast_path_and_jansson_agree_on_mutated_events)
     cr_expect_gt(taken, read * 3 / 4,
                  "the scanner took %zu of the %zu mutants jansson read",
                  taken, read);
+}
+
+/* --- out of memory ----------------------------------------------------------- */
+
+/*
+ * jansson running out of memory is no fault of the message: every
+ * allocation failure while parsing gives EVENT_ERR_NOMEM (or, where
+ * jansson copes, the same result as without it), never a DLQ reason.
+ */
+Test(event, out_of_memory_in_jansson_is_not_invalid_json)
+{
+    /* An escape sends it to jansson, which allocates for every value. */
+    const char *json =
+        "{\"type\":\"post\",\"creator_id\":\"c42\",\"ts\":\"2026-11-01T10:00:00Z\","
+        "\"post_id\":\"p\\u00e91\",\"brand\":\"Acme\",\"sponsored\":true}";
+    cr_assert_eq(parse(json), EVENT_OK, "%s", detail);
+    event want = ev;
+    uint64_t n, nomem = 0;
+    for (n = 1; n < 10000; n++) {
+        failalloc_arm(n, false);
+        event_error rc = parse(json);
+        uint64_t failed = failalloc_failures();
+        failalloc_disarm();
+        if (failed == 0) {
+            cr_assert_eq(rc, EVENT_OK);
+            break;
+        }
+        cr_assert(rc == EVENT_ERR_NOMEM || rc == EVENT_OK,
+                  "allocation %" PRIu64 " failed: %s (%s)", n,
+                  event_error_name(rc), detail);
+        if (rc == EVENT_OK)
+            cr_assert_str_eq(ev.post_id, want.post_id);
+        nomem += rc == EVENT_ERR_NOMEM;
+    }
+    cr_assert_lt(n, 10000);
+    cr_assert_gt(nomem, 0, "no allocation failure was seen as one");
+    cr_assert_str_eq(event_error_name(EVENT_ERR_NOMEM), "out_of_memory");
 }

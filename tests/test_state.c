@@ -1,7 +1,9 @@
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "failalloc.h"
 #include "state.h"
 #include "tier.h"
 #include "timefmt.h"
@@ -290,8 +292,9 @@ Test(state, encode_and_restore_round_trip)
     char err[256];
     state *st2 = state_new(cfg, err, sizeof err);
     int s2 = state_partition_add(st2, "t", 0, state_partition_watermark(st, slot));
-    state_creator *r = state_creator_restore(st2, s2, "c1", 2, out.data, out.len,
-                                             err, sizeof err);
+    state_creator *r;
+    cr_assert_eq(state_creator_restore(st2, s2, "c1", 2, out.data, out.len, &r,
+                                       err, sizeof err), BUF_DECODED, "%s", err);
     cr_assert_not_null(r, "%s", err);
     cr_assert_eq(state_dirty_count(st2), 0, "a restored creator is clean");
     cr_assert_eq(state_creator_followers(r), 70000);
@@ -306,8 +309,10 @@ Test(state, encode_and_restore_round_trip)
     /* A corrupt blob is refused, not half-loaded. */
     out.data[out.len - 1] ^= 0x55;
     out.len--;
-    cr_assert_null(state_creator_restore(st2, s2, "c2", 2, out.data, out.len,
-                                         err, sizeof err));
+    state_creator *bad;
+    cr_assert_eq(state_creator_restore(st2, s2, "c2", 2, out.data, out.len,
+                                       &bad, err, sizeof err), BUF_CORRUPT);
+    cr_assert_null(bad);
     cr_assert_null(state_creator_find(st2, "c2", 2));
     buf_free(&out);
     state_free(st2);
@@ -322,8 +327,9 @@ Test(state, restored_creator_with_an_overdue_wake_rolls_at_once)
     char err[256];
     state *st2 = state_new(cfg, err, sizeof err);
     int s2 = state_partition_add(st2, "t", 0, T0 + 2 * HOUR);
-    state_creator *r = state_creator_restore(st2, s2, "c1", 2, out.data, out.len,
-                                             err, sizeof err);
+    state_creator *r;
+    state_creator_restore(st2, s2, "c1", 2, out.data, out.len, &r, err,
+                          sizeof err);
     cr_assert_not_null(r);
     int64_t v[STATE_METRICS];
     state_creator_values(st2, r, 0, v);
@@ -388,4 +394,158 @@ Test(state, integers_format_like_printf)
         cr_assert_str_eq(a, b);
         cr_assert_eq(n, strlen(b));
     }
+}
+
+/* --- out of memory ----------------------------------------------------------- */
+
+/*
+ * A state with history on one partition: c1 (a nano creator with likes and
+ * a sponsored post for pepsi) and c2 (likes only, a day earlier).
+ */
+static state *history(int *s)
+{
+    char err[256];
+    state *h = state_new(cfg, err, sizeof err);
+    cr_assert_not_null(h, "%s", err);
+    *s = state_partition_add(h, "t", 0, STATE_NO_WATERMARK);
+    state_creator *c1 = state_creator_new(h, *s, "c1", 2);
+    state_creator *c2 = state_creator_new(h, *s, "c2", 2);
+    cr_assert(c1 && c2);
+    event f = eng("c1", T0, EVENT_LIKE, 1);
+    f.type = EVENT_FOLLOWERS;
+    f.followers = 5000;
+    event l2 = eng("c2", T0 - DAY, EVENT_LIKE, 4);
+    event l1 = eng("c1", T0 + MIN, EVENT_COMMENT, 2);
+    event p = eng("c1", T0 + HOUR, EVENT_LIKE, 1);
+    p.type = EVENT_POST;
+    p.sponsored = true;
+    strcpy(p.brand, "pepsi");
+    strcpy(p.sector, "beverages");
+    strcpy(p.post_id, "p1");
+    const event *evs[] = {&l2, &f, &l1, &p};
+    for (size_t i = 0; i < 4; i++) {
+        state_creator *c = state_creator_find(h, evs[i]->creator_id, 2);
+        cr_assert_eq(state_apply(h, *s, c, evs[i], err, sizeof err), EVENT_OK,
+                     "%s", err);
+    }
+    state_checkpoint_done(h);
+    return h;
+}
+
+/*
+ * Every allocation state_apply makes may fail: a sponsored post of a
+ * competing brand that moves the creator to another tier and the
+ * watermark two days on (windows roll, decay evaluates, a conflict and a
+ * tier change are decided).  Each failure gives EVENT_ERR_NOMEM, never a
+ * refusal; where the state copes on its own (a table that cannot grow), the
+ * outcome is exactly that of a run without failure.
+ */
+Test(state, out_of_memory_while_applying_is_never_a_refusal)
+{
+    event x = eng("c1", T0 + 2 * DAY, EVENT_LIKE, 1);
+    x.type = EVENT_POST;
+    x.sponsored = true;
+    x.followers = 2000000;
+    strcpy(x.brand, "coca-cola");
+    strcpy(x.sector, "beverages");
+    strcpy(x.post_id, "p2");
+    char detail[256];
+
+    int s;
+    state *ref = history(&s);
+    cr_assert_eq(state_apply(ref, s, state_creator_find(ref, "c1", 2), &x,
+                             detail, sizeof detail), EVENT_OK);
+    cr_assert_eq(state_alert_count(ref), 2, "a conflict and a tier change");
+
+    uint64_t n, nomem = 0;
+    for (n = 1; n < 100000; n++) {
+        state *h = history(&s);
+        state_creator *c1 = state_creator_find(h, "c1", 2);
+        failalloc_arm(n, false);
+        event_error rc = state_apply(h, s, c1, &x, detail, sizeof detail);
+        uint64_t failed = failalloc_failures();
+        failalloc_disarm();
+        cr_assert(rc == EVENT_OK || (rc == EVENT_ERR_NOMEM && failed > 0),
+                  "allocation %" PRIu64 ": %s (%s)", n, event_error_name(rc),
+                  detail);
+        if (rc == EVENT_OK) {
+            cr_assert_eq(state_alert_count(h), state_alert_count(ref));
+            for (size_t w = 0; w < cfg->nwindows; w++)
+                for (const char *const *id = (const char *const[]){"c1", "c2",
+                                                                    NULL};
+                     *id; id++) {
+                    int64_t got[STATE_METRICS], want[STATE_METRICS];
+                    state_creator_values(h, state_creator_find(h, *id, 2), w,
+                                         got);
+                    state_creator_values(ref, state_creator_find(ref, *id, 2),
+                                         w, want);
+                    cr_assert_arr_eq(got, want, sizeof got, "%s window %zu",
+                                     *id, w);
+                }
+        } else {
+            nomem++;
+            cr_assert_str_eq(detail, "out of memory applying an event");
+            /* What the engine does next: drop the partition, read it back. */
+            state_partition_drop(h, s);
+            cr_assert_null(state_creator_find(h, "c1", 2));
+        }
+        state_free(h);
+        if (failed == 0)
+            break;
+    }
+    cr_assert_lt(n, 100000);
+    cr_assert_gt(nomem, 5, "only %" PRIu64 " allocations failed", nomem);
+    state_free(ref);
+}
+
+/*
+ * Restoring a creator: running out of memory is BUF_NOMEM, never
+ * BUF_CORRUPT (which would start the creator afresh and lose its history).
+ */
+Test(state, out_of_memory_while_restoring_is_not_a_corrupt_blob)
+{
+    int s;
+    state *h = history(&s);
+    buf blob = BUF_INIT;
+    state_creator_encode(h, state_creator_find(h, "c1", 2), &blob);
+    int64_t W = state_partition_watermark(h, s) + 2 * DAY;
+    int64_t want[STATE_METRICS];
+    char err[256];
+    {
+        state *r = state_new(cfg, err, sizeof err);
+        int rs = state_partition_add(r, "t", 0, W);
+        state_creator *c;
+        cr_assert_eq(state_creator_restore(r, rs, "c1", 2, blob.data, blob.len,
+                                           &c, err, sizeof err), BUF_DECODED);
+        state_creator_values(r, c, 0, want);
+        state_free(r);
+    }
+    uint64_t n, nomem = 0;
+    for (n = 1; n < 10000; n++) {
+        state *r = state_new(cfg, err, sizeof err);
+        int rs = state_partition_add(r, "t", 0, W);
+        state_creator *c;
+        failalloc_arm(n, false);
+        buf_decode_result rc = state_creator_restore(r, rs, "c1", 2, blob.data,
+                                                     blob.len, &c, err,
+                                                     sizeof err);
+        uint64_t failed = failalloc_failures();
+        failalloc_disarm();
+        cr_assert_neq(rc, BUF_CORRUPT, "allocation %" PRIu64 ": %s", n, err);
+        if (rc == BUF_DECODED) {
+            int64_t got[STATE_METRICS];
+            state_creator_values(r, c, 0, got);
+            cr_assert_arr_eq(got, want, sizeof got);
+        } else {
+            cr_assert_null(c);
+            nomem++;
+        }
+        state_free(r);
+        if (failed == 0)
+            break;
+    }
+    cr_assert_lt(n, 10000);
+    cr_assert_gt(nomem, 0);
+    buf_free(&blob);
+    state_free(h);
 }

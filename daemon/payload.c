@@ -1,0 +1,511 @@
+#include "payload.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "keys.h"
+#include "resp.h"
+#include "tally.h"
+#include "tier.h"
+#include "timefmt.h"
+
+#define CREATORS_PER_SCRIPT 500
+#define KEYS_PER_EXISTS 1000
+
+/*
+ * The scripts.  Keys are built from the prefix in ARGV[1] and the group in
+ * ARGV[2]; schemas/redis.md documents each one.  Numbers that must stay
+ * exact (offsets, counts) travel as strings and are never turned into Lua
+ * numbers, which are doubles.
+ */
+#define LUA_FENCE_CHECK                                                      \
+    "local p, g = ARGV[1], ARGV[2]\n"                                        \
+    "local fence = p .. 'fence:' .. g\n"                                     \
+    "local np = tonumber(ARGV[3])\n"                                         \
+    "local i = 4\n"                                                          \
+    "local dup, fenced = false, {}\n"                                        \
+    "for k = 1, np do\n"                                                     \
+    "  local cur = redis.call('HGET', fence, ARGV[i]) or ''\n"               \
+    "  if cur == ARGV[i + 2] then dup = true\n"                              \
+    "  elseif cur ~= ARGV[i + 1] then fenced[#fenced + 1] = ARGV[i] end\n"   \
+    "  i = i + PARTARGS\n"                                                   \
+    "end\n"                                                                  \
+    "if dup then return {'DUP'} end\n"                                       \
+    "if #fenced > 0 then table.insert(fenced, 1, 'FENCED') return fenced end\n"
+
+/* ARGV: p g np (tp expect new)*np.  The fence check alone, sent with the
+ * pre-check so that a stale owner hears FENCED rather than NOT_NEW. */
+static const char lua_fence[] =
+    "local PARTARGS = 3\n" LUA_FENCE_CHECK "return {'OK'}\n";
+
+/* ARGV: p g np (tp expect new)*np
+ *       then per creator: id tp wake blob nfields ndel field value ...
+ *       deleted_field ...; wake is '+inf' for none, '=' for unchanged.
+ *       Every creator with a blob stays in its partition's index, so that
+ *       a claim can learn which creators Redis holds. */
+static const char lua_creators[] =
+    "local PARTARGS = 3\n" LUA_FENCE_CHECK
+    "while i <= #ARGV do\n"
+    "  local id, tp, wake, blob = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]\n"
+    "  local nf, nd = tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])\n"
+    "  i = i + 6\n"
+    "  local key = p .. 'creator:' .. id\n"
+    "  redis.call('HSET', key, unpack(ARGV, i, i + 2 * nf - 1))\n"
+    "  i = i + 2 * nf\n"
+    "  if nd > 0 then redis.call('HDEL', key, unpack(ARGV, i, i + nd - 1)) end\n"
+    "  i = i + nd\n"
+    "  redis.call('SET', p .. 'state:' .. id, blob)\n"
+    "  local wk = p .. 'wake:' .. g .. ':' .. tp\n"
+    "  if wake ~= '=' then redis.call('ZADD', wk, wake, id) end\n"
+    "end\n"
+    "return {'OK'}\n";
+
+/* ARGV: p g np (tp expect new offset watermark)*np nw window_labels*nw
+ *       ntiers then per tier: name nfields field delta ...
+ *       maxlen nalerts alert_json ... */
+static const char lua_finish[] =
+    "local PARTARGS = 5\n" LUA_FENCE_CHECK
+    "local function ratio(a, b)\n"
+    "  local x = a / b\n"
+    "  if x == 0 then return '0' end\n"
+    "  local d = 9 - math.floor(math.log10(math.abs(x)))\n"
+    "  if d < 0 then d = 0 elseif d > 20 then d = 20 end\n"
+    "  local s = string.format('%.' .. d .. 'f', x)\n"
+    "  if string.find(s, '.', 1, true) then\n"
+    "    s = (string.gsub(s, '0+$', '')) s = (string.gsub(s, '%.$', '')) end\n"
+    "  return s\n"
+    "end\n"
+    "i = 4\n"
+    "for k = 1, np do\n"
+    "  local tp = ARGV[i]\n"
+    "  redis.call('HSET', fence, tp, ARGV[i + 2])\n"
+    "  if ARGV[i + 3] ~= '' then\n"
+    "    redis.call('HSET', p .. 'offsets:' .. g, tp, ARGV[i + 3]) end\n"
+    "  if ARGV[i + 4] ~= '' then\n"
+    "    redis.call('HSET', p .. 'watermarks:' .. g, tp, ARGV[i + 4]) end\n"
+    "  i = i + PARTARGS\n"
+    "end\n"
+    "local nw = tonumber(ARGV[i]) i = i + 1\n"
+    "local wl = {}\n"
+    "for k = 1, nw do wl[k] = ARGV[i] i = i + 1 end\n"
+    "local nt = tonumber(ARGV[i]) i = i + 1\n"
+    "for t = 1, nt do\n"
+    "  local key = p .. 'tier:' .. ARGV[i]\n"
+    "  local nf = tonumber(ARGV[i + 1])\n"
+    "  i = i + 2\n"
+    "  for f = 1, nf do\n"
+    "    redis.call('HINCRBY', key, ARGV[i], ARGV[i + 1]) i = i + 2\n"
+    "  end\n"
+    "  local fol = tonumber(redis.call('HGET', key, 'followers') or '0')\n"
+    "  for k = 1, nw do\n"
+    "    if fol > 0 then\n"
+    "      local e = tonumber(redis.call('HGET', key, 'engagements_' .. wl[k]) or '0')\n"
+    "      redis.call('HSET', key, 'er_' .. wl[k], ratio(e, fol))\n"
+    "    else redis.call('HDEL', key, 'er_' .. wl[k]) end\n"
+    "  end\n"
+    "end\n"
+    "local maxlen = ARGV[i]\n"
+    "local na = tonumber(ARGV[i + 1]) i = i + 2\n"
+    "for k = 1, na do\n"
+    "  redis.call('XADD', p .. 'alerts', 'MAXLEN', '~', maxlen, '*', 'alert', ARGV[i])\n"
+    "  i = i + 1\n"
+    "end\n"
+    "return {'OK'}\n";
+
+struct payload {
+    const config *cfg;
+    char wlabel[CONFIG_MAX_WINDOWS][24];
+    /* Field names, made once: "<metric>_<window>" and "er_<window>". */
+    char fname[CONFIG_MAX_WINDOWS][STATE_METRICS][48];
+    char ername[CONFIG_MAX_WINDOWS][32];
+    buf data;                /* the transaction */
+    size_t ndata;            /* its commands */
+    size_t ncreators;
+    buf precheck;
+    size_t nprecheck;
+    resp_cmd exists;         /* the EXISTS being built */
+    resp_cmd scratch;        /* the command being built */
+    buf tmp;
+};
+
+payload *payload_new(const config *cfg, char *errstr, size_t errstr_size)
+{
+    payload *pl = calloc(1, sizeof *pl);
+    if (pl == NULL) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    pl->cfg = cfg;
+    for (size_t w = 0; w < cfg->nwindows; w++) {
+        timefmt_format_window(cfg->windows_ms[w], pl->wlabel[w],
+                              sizeof pl->wlabel[w]);
+        for (int m = 0; m < STATE_METRICS; m++)
+            snprintf(pl->fname[w][m], sizeof pl->fname[w][m], "%s_%s",
+                     state_metric_name(m), pl->wlabel[w]);
+        snprintf(pl->ername[w], sizeof pl->ername[w], "er_%s", pl->wlabel[w]);
+    }
+    return pl;
+}
+
+void payload_free(payload *pl)
+{
+    if (pl == NULL)
+        return;
+    buf_free(&pl->data);
+    buf_free(&pl->precheck);
+    resp_free(&pl->exists);
+    resp_free(&pl->scratch);
+    buf_free(&pl->tmp);
+    free(pl);
+}
+
+const char *payload_data(const payload *pl, size_t *len)
+{
+    *len = pl->data.len;
+    return pl->data.data;
+}
+
+size_t payload_commands(const payload *pl)
+{
+    return pl->ndata;
+}
+
+const char *payload_precheck(const payload *pl, size_t *len)
+{
+    *len = pl->precheck.len;
+    return pl->precheck.data;
+}
+
+size_t payload_precheck_commands(const payload *pl)
+{
+    return pl->nprecheck;
+}
+
+size_t payload_creators(const payload *pl)
+{
+    return pl->ncreators;
+}
+
+/* Ends the command in pl->scratch: into the transaction. */
+static void emit(payload *pl)
+{
+    if (resp_failed(&pl->scratch))
+        pl->data.failed = true;
+    resp_encode(&pl->scratch, &pl->data);
+    pl->ndata++;
+    resp_reset(&pl->scratch);
+}
+
+char *payload_format_ratio(int64_t a, int64_t b, char *out, size_t size)
+{
+    double x = (double)a / (double)b;
+    if (x == 0) {
+        snprintf(out, size, "0");
+        return out;
+    }
+    int d = 9 - (int)floor(log10(fabs(x)));
+    if (d < 0)
+        d = 0;
+    if (d > 20)
+        d = 20;
+    snprintf(out, size, "%.*f", d, x);
+    if (strchr(out, '.') != NULL) {
+        size_t n = strlen(out);
+        while (n > 0 && out[n - 1] == '0')
+            out[--n] = 0;
+        if (n > 0 && out[n - 1] == '.')
+            out[--n] = 0;
+    }
+    return out;
+}
+
+static void fence_args(resp_cmd *c, buf *tmp, const payload_part *parts,
+                       size_t nparts, bool with_position)
+{
+    resp_int(c, (int64_t)nparts);
+    for (size_t i = 0; i < nparts; i++) {
+        const payload_part *p = &parts[i];
+        char f[48];
+        keys_partition(tmp, p->topic, p->partition);
+        resp_arg(c, tmp->data, tmp->len);
+        snprintf(f, sizeof f, "%" PRIu64 ":%" PRIu64, p->epoch, p->seq);
+        resp_str(c, f);
+        snprintf(f, sizeof f, "%" PRIu64 ":%" PRIu64, p->epoch, p->seq + 1);
+        resp_str(c, f);
+        if (with_position) {
+            if (p->offset < 0)
+                resp_str(c, "");
+            else
+                resp_int(c, p->offset);
+            if (p->watermark == STATE_NO_WATERMARK)
+                resp_str(c, "");
+            else
+                resp_int(c, p->watermark);
+        }
+    }
+}
+
+static resp_cmd *script_cmd(payload *pl, const char *script,
+                       const payload_part *parts, size_t nparts,
+                       bool with_position)
+{
+    resp_cmd *c = &pl->scratch;
+    resp_reset(c);
+    resp_str(c, "EVAL");
+    resp_str(c, script);
+    resp_str(c, "0");
+    resp_str(c, pl->cfg->redis_prefix);
+    resp_str(c, pl->cfg->group_id);
+    fence_args(c, &pl->tmp, parts, nparts, with_position);
+    return c;
+}
+
+static const payload_part *part_of(const payload_part *parts,
+                                      size_t nparts, int slot)
+{
+    for (size_t i = 0; i < nparts; i++)
+        if (parts[i].slot == slot)
+            return &parts[i];
+    return NULL;
+}
+
+/* Appends one creator's record to a creators script. */
+static void creator_args(payload *pl, resp_cmd *c, const state *st,
+                         const state_creator *cr, const payload_part *p)
+{
+    const config *cfg = pl->cfg;
+    size_t idlen;
+    const char *id = state_creator_id(st, cr, &idlen);
+    int tier = state_creator_tier(cr);
+    int64_t followers = state_creator_followers(cr);
+    int wtier;
+    int64_t wfollowers;
+    const int64_t *wvalues;
+    bool was = state_creator_written(st, cr, &wtier, &wfollowers, &wvalues);
+
+    resp_arg(c, id, idlen);
+    keys_partition(&pl->tmp, p->topic, p->partition);
+    resp_arg(c, pl->tmp.data, pl->tmp.len);
+    int64_t wake = state_creator_wake(cr), wwake;
+    if (state_creator_written_wake(cr, &wwake) && wwake == wake)
+        resp_str(c, "="); /* the index has it already */
+    else if (wake == STATE_NO_WAKE)
+        resp_str(c, "+inf");
+    else
+        resp_int(c, wake);
+    buf_reset(&pl->tmp);
+    state_creator_encode(st, cr, &pl->tmp);
+    resp_arg(c, pl->tmp.data, pl->tmp.len);
+    bool er = followers > 0;
+    double ratio = state_creator_decay_ratio(cr);
+    bool has_ratio = !isnan(ratio);
+    /* Only what changed since the last write goes to Redis: a creator
+     * touched by one event changes a handful of its 30-odd fields, and the
+     * written values are exactly what Redis holds. */
+    int64_t v[CONFIG_MAX_WINDOWS][STATE_METRICS];
+    bool er_changed[CONFIG_MAX_WINDOWS];
+    size_t nfields = 3 + (followers >= 0) + has_ratio;
+    for (size_t w = 0; w < cfg->nwindows; w++) {
+        state_creator_values(st, cr, w, v[w]);
+        const int64_t *old = was ? wvalues + w * STATE_METRICS : NULL;
+        for (int m = 0; m < STATE_METRICS; m++)
+            nfields += old == NULL || old[m] != v[w][m];
+        er_changed[w] = er && (old == NULL || wfollowers != followers ||
+                               old[STATE_ENGAGEMENTS] != v[w][STATE_ENGAGEMENTS]);
+        nfields += er_changed[w];
+    }
+    /* Fields that may have been written before and must go now. */
+    bool del_er = was && wfollowers > 0 && !er;
+    bool del_ratio = !has_ratio && state_creator_written_ratio(cr);
+    resp_int(c, (int64_t)nfields);
+    resp_int(c, (int64_t)((del_er ? cfg->nwindows : 0) + del_ratio));
+    resp_str(c, "tier");
+    resp_str(c, tier == TIER_UNKNOWN ? "unknown" : cfg->tiers[tier].name);
+    if (followers >= 0) {
+        resp_str(c, "followers");
+        resp_int(c, followers);
+    }
+    resp_str(c, "last_event_ms");
+    resp_int(c, state_creator_last_event(cr));
+    resp_str(c, "decay_state");
+    resp_str(c, state_creator_decay_state(cr));
+    if (has_ratio) {
+        char r[32];
+        snprintf(r, sizeof r, "%.4f", ratio);
+        resp_str(c, "decay_ratio");
+        resp_str(c, r);
+    }
+    for (size_t w = 0; w < cfg->nwindows; w++) {
+        const int64_t *old = was ? wvalues + w * STATE_METRICS : NULL;
+        for (int m = 0; m < STATE_METRICS; m++) {
+            if (old != NULL && old[m] == v[w][m])
+                continue;
+            resp_str(c, pl->fname[w][m]);
+            resp_int(c, v[w][m]);
+        }
+        if (er_changed[w]) {
+            char r[64];
+            resp_str(c, pl->ername[w]);
+            resp_str(c, payload_format_ratio(v[w][STATE_ENGAGEMENTS],
+                                               followers, r, sizeof r));
+        }
+    }
+    for (size_t w = 0; del_er && w < cfg->nwindows; w++)
+        resp_str(c, pl->ername[w]);
+    if (del_ratio)
+        resp_str(c, "decay_ratio");
+}
+
+static void precheck_emit(payload *pl)
+{
+    if (resp_failed(&pl->exists))
+        pl->precheck.failed = true;
+    resp_encode(&pl->exists, &pl->precheck);
+    pl->nprecheck++;
+    resp_reset(&pl->exists);
+}
+
+/* Adds a creator Redis had no blob for to the pre-check. */
+static void precheck_key(payload *pl, const state *st,
+                         const state_creator *cr)
+{
+    if (pl->exists.n == 0)
+        resp_str(&pl->exists, "EXISTS");
+    size_t idlen;
+    const char *id = state_creator_id(st, cr, &idlen);
+    keys_state(&pl->tmp, pl->cfg, id, idlen);
+    resp_arg(&pl->exists, pl->tmp.data, pl->tmp.len);
+    if (pl->exists.n == KEYS_PER_EXISTS + 1)
+        precheck_emit(pl);
+}
+
+/*
+ * The tally's row of a tier: row t + 1 for tier t, row 0 for "unknown"
+ * (TIER_UNKNOWN is -1).
+ */
+static size_t tier_row(int tier)
+{
+    return (size_t)(tier + 1);
+}
+
+int payload_build(payload *pl, const state *st, const payload_part *parts,
+                  size_t nparts, char *errstr, size_t errstr_size)
+{
+    const config *cfg = pl->cfg;
+    size_t nvalues = cfg->nwindows * STATE_METRICS;
+    tally delta;
+    int64_t *cur = malloc(nvalues * sizeof *cur);
+    if (cur == NULL || tally_init(&delta, cfg->ntiers + 1, nvalues) < 0) {
+        free(cur);
+        snprintf(errstr, errstr_size, "out of memory building a checkpoint");
+        return -1;
+    }
+    buf_reset(&pl->data);
+    pl->ndata = 0;
+    pl->ncreators = 0;
+    buf_reset(&pl->precheck);
+    pl->nprecheck = 0;
+    resp_reset(&pl->exists);
+    resp_reset(&pl->scratch);
+    resp_str(&pl->scratch, "MULTI");
+    emit(pl);
+
+    resp_cmd *script = NULL;
+    size_t in_script = 0;
+    size_t ndirty = state_dirty_count(st);
+    for (size_t i = 0; i < ndirty; i++) {
+        const state_creator *cr = state_dirty_get(st, i);
+        const payload_part *p = part_of(parts, nparts, state_creator_slot(cr));
+        if (p == NULL)
+            continue; /* the caller forgot a partition: never write blind */
+        if (script == NULL || in_script == CREATORS_PER_SCRIPT) {
+            if (script != NULL)
+                emit(pl);
+            script = script_cmd(pl, lua_creators, parts, nparts, false);
+            in_script = 0;
+        }
+        creator_args(pl, script, st, cr, p);
+        in_script++;
+        pl->ncreators++;
+
+        int wtier;
+        int64_t wfollowers;
+        const int64_t *wvalues;
+        if (state_creator_written(st, cr, &wtier, &wfollowers, &wvalues))
+            tally_add(&delta, tier_row(wtier), -1, wfollowers, wvalues);
+        else
+            precheck_key(pl, st, cr);
+        for (size_t w = 0; w < cfg->nwindows; w++)
+            state_creator_values(st, cr, w, cur + w * STATE_METRICS);
+        tally_add(&delta, tier_row(state_creator_tier(cr)), 1,
+                  state_creator_followers(cr), cur);
+    }
+
+    if (script != NULL)
+        emit(pl);
+    if (pl->exists.n > 1)
+        precheck_emit(pl);
+    if (pl->nprecheck > 0) {
+        /* Last: the fence check (see lua_fence). */
+        resp_reset(&pl->exists);
+        resp_str(&pl->exists, "EVAL");
+        resp_str(&pl->exists, lua_fence);
+        resp_str(&pl->exists, "0");
+        resp_str(&pl->exists, cfg->redis_prefix);
+        resp_str(&pl->exists, cfg->group_id);
+        fence_args(&pl->exists, &pl->tmp, parts, nparts, false);
+        precheck_emit(pl);
+    }
+    resp_cmd *fin = script_cmd(pl, lua_finish, parts, nparts, true);
+    resp_int(fin, (int64_t)cfg->nwindows);
+    for (size_t w = 0; w < cfg->nwindows; w++)
+        resp_str(fin, pl->wlabel[w]);
+    size_t ntiers = 0;
+    for (size_t t = 0; t < delta.nrows; t++)
+        ntiers += tally_touched(&delta, t);
+    resp_int(fin, (int64_t)ntiers);
+    for (size_t t = 0; t < delta.nrows; t++) {
+        if (!tally_touched(&delta, t))
+            continue;
+        const int64_t *row = tally_row(&delta, t);
+        /* Every field, zeros included, so that a tier hash always has all
+         * of them (HINCRBY by 0 creates a field at 0). */
+        resp_str(fin, t == tier_row(TIER_UNKNOWN) ? "unknown"
+                                                   : cfg->tiers[t - 1].name);
+        resp_int(fin, (int64_t)delta.ncols);
+        for (size_t k = 0; k < delta.ncols; k++) {
+            size_t v = k - TALLY_COL_VALUES;
+            resp_str(fin, k == TALLY_COL_CREATORS    ? "creators"
+                          : k == TALLY_COL_FOLLOWERS ? "followers"
+                                                     : pl->fname[v / STATE_METRICS]
+                                                                [v % STATE_METRICS]);
+            resp_int(fin, row[k]);
+        }
+    }
+    /* The alerts join the Redis stream in this same transaction: each
+     * exactly once, whatever crashes and replays. */
+    resp_int(fin, cfg->alerts_stream_maxlen);
+    size_t nalerts = 0;
+    for (size_t i = 0; i < state_alert_count(st); i++)
+        nalerts += part_of(parts, nparts, state_alert_get(st, i)->slot) != NULL;
+    resp_int(fin, (int64_t)nalerts);
+    for (size_t i = 0; i < state_alert_count(st); i++) {
+        const state_alert *a = state_alert_get(st, i);
+        if (part_of(parts, nparts, a->slot) != NULL)
+            resp_arg(fin, a->json, a->json_len);
+    }
+    emit(pl);
+    resp_str(&pl->scratch, "EXEC");
+    emit(pl);
+    tally_free(&delta);
+    free(cur);
+    if (buf_failed(&pl->data) || buf_failed(&pl->precheck)) {
+        snprintf(errstr, errstr_size, "out of memory building a checkpoint");
+        return -1;
+    }
+    return 0;
+}

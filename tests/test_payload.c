@@ -1,0 +1,235 @@
+/*
+ * payload: the bytes of a checkpoint, read back as Redis would read them
+ * (a RESP parser of the test's own) and checked against values worked out
+ * by hand from the events applied.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "payload.h"
+#include "state.h"
+
+#define T0 INT64_C(1793491200000) /* 2026-11-01T00:00:00Z */
+
+typedef struct command {
+    size_t argc;
+    char **argv;
+    size_t *lens;
+} command;
+
+/* Parses n RESP commands ("*N\r\n" then N "$L\r\n...\r\n"). */
+static command *parse(const char *p, size_t len, size_t n)
+{
+    command *cmds = calloc(n, sizeof *cmds);
+    const char *end = p + len;
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(p < end && *p == '*', "command %zu", i);
+        char *e;
+        cmds[i].argc = strtoul(p + 1, &e, 10);
+        cr_assert_eq(memcmp(e, "\r\n", 2), 0);
+        p = e + 2;
+        cmds[i].argv = calloc(cmds[i].argc, sizeof *cmds[i].argv);
+        cmds[i].lens = calloc(cmds[i].argc, sizeof *cmds[i].lens);
+        for (size_t k = 0; k < cmds[i].argc; k++) {
+            cr_assert_eq(*p, '$');
+            size_t l = strtoul(p + 1, &e, 10);
+            cr_assert_eq(memcmp(e, "\r\n", 2), 0);
+            p = e + 2;
+            cmds[i].argv[k] = strndup(p, l);
+            cmds[i].lens[k] = l;
+            p += l;
+            cr_assert_eq(memcmp(p, "\r\n", 2), 0);
+            p += 2;
+        }
+    }
+    cr_assert_eq(p, end, "%td bytes left after %zu commands", end - p, n);
+    return cmds;
+}
+
+static void free_cmds(command *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < c[i].argc; k++)
+            free(c[i].argv[k]);
+        free(c[i].argv);
+        free(c[i].lens);
+    }
+    free(c);
+}
+
+/* The index of the argument equal to s at or after `from`, or -1. */
+static long find(const command *c, size_t from, const char *s)
+{
+    for (size_t k = from; k < c->argc; k++)
+        if (strcmp(c->argv[k], s) == 0)
+            return (long)k;
+    return -1;
+}
+
+/* The value after field `f` among a creator's fields from `from`. */
+static const char *field(const command *c, size_t from, const char *f)
+{
+    long k = find(c, from, f);
+    cr_assert_geq(k, 0, "no field %s", f);
+    return c->argv[k + 1];
+}
+
+static config *cfg;
+static state *st;
+static int slot;
+
+static void apply(const char *id, event_type type, event_action a,
+                  int64_t count, int64_t followers, int64_t ts)
+{
+    event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    ev.action = a;
+    ev.count = count;
+    ev.followers = followers;
+    ev.ts_ms = ts;
+    ev.creator_id_len = strlen(id);
+    memcpy(ev.creator_id, id, ev.creator_id_len);
+    state_creator *c = state_creator_find(st, id, strlen(id));
+    if (c == NULL)
+        c = state_creator_new(st, slot, id, strlen(id));
+    char detail[256];
+    cr_assert_eq(state_apply(st, slot, c, &ev, detail, sizeof detail),
+                 EVENT_OK, "%s", detail);
+}
+
+static void setup(void)
+{
+    cfg = config_default(NULL);
+    char err[256];
+    st = state_new(cfg, err, sizeof err);
+    slot = state_partition_add(st, "events", 3, STATE_NO_WATERMARK);
+}
+
+static void teardown(void)
+{
+    state_free(st);
+    config_free(cfg);
+}
+
+TestSuite(payload, .init = setup, .fini = teardown);
+
+Test(payload, new_creators_their_tiers_and_offsets)
+{
+    apply("a", EVENT_FOLLOWERS, EVENT_LIKE, 0, 20000, T0);
+    apply("a", EVENT_ENGAGEMENT, EVENT_LIKE, 3, -1, T0 + 1000);
+    apply("b", EVENT_ENGAGEMENT, EVENT_COMMENT, 2, -1, T0 + 2000);
+    payload_part part = {"events", 3, slot, 7, 2, 100, T0 + 2000, false};
+    char err[256];
+    payload *pl = payload_new(cfg, err, sizeof err);
+    cr_assert_eq(payload_build(pl, st, &part, 1, err, sizeof err), 0, "%s",
+                 err);
+    cr_assert_eq(payload_creators(pl), 2);
+
+    size_t len, n = payload_commands(pl);
+    const char *data = payload_data(pl, &len);
+    cr_assert_eq(n, 4, "MULTI, the creators, the finish, EXEC");
+    command *c = parse(data, len, n);
+    cr_assert_str_eq(c[0].argv[0], "MULTI");
+    cr_assert_str_eq(c[3].argv[0], "EXEC");
+
+    /* The creators: EVAL script 0 prefix group np tp expect new ... */
+    command *cr = &c[1];
+    cr_assert_str_eq(cr->argv[0], "EVAL");
+    cr_assert_str_eq(cr->argv[3], "eng:");
+    cr_assert_str_eq(cr->argv[4], "engaged");
+    cr_assert_str_eq(cr->argv[5], "1");
+    cr_assert_str_eq(cr->argv[6], "events:3");
+    cr_assert_str_eq(cr->argv[7], "7:2");
+    cr_assert_str_eq(cr->argv[8], "7:3");
+    cr_assert_str_eq(cr->argv[9], "a");
+    cr_assert_str_eq(cr->argv[10], "events:3");
+    cr_assert_str_eq(field(cr, 13, "tier"), "micro");
+    cr_assert_str_eq(field(cr, 13, "followers"), "20000");
+    cr_assert_str_eq(field(cr, 13, "likes_1h"), "3");
+    cr_assert_str_eq(field(cr, 13, "engagements_7d"), "3");
+    /* er = 3 / 20000 */
+    cr_assert_str_eq(field(cr, 13, "er_24h"), "0.00015");
+    long b = find(cr, 13, "b");
+    cr_assert_gt(b, 0);
+    cr_assert_str_eq(field(cr, (size_t)b, "tier"), "unknown");
+    cr_assert_str_eq(field(cr, (size_t)b, "comments_24h"), "2");
+    cr_assert_lt(find(cr, (size_t)b, "er_24h"), 0, "no followers, no er");
+
+    /* The finish: fences with offset and watermark, windows, tier deltas. */
+    command *fin = &c[2];
+    cr_assert_str_eq(fin->argv[6], "events:3");
+    cr_assert_str_eq(fin->argv[9], "100");
+    char wm[32];
+    snprintf(wm, sizeof wm, "%lld", (long long)(T0 + 2000));
+    cr_assert_str_eq(fin->argv[10], wm);
+    cr_assert_str_eq(fin->argv[11], "3");
+    cr_assert_str_eq(fin->argv[12], "1h");
+    cr_assert_str_eq(fin->argv[15], "2", "two tiers touched");
+    long micro = find(fin, 16, "micro"), unknown = find(fin, 16, "unknown");
+    cr_assert(micro > 0 && unknown > 0);
+    cr_assert_str_eq(fin->argv[micro + 1], "32", "2 + 3 windows x 10 values");
+    cr_assert_str_eq(field(fin, (size_t)micro, "creators"), "1");
+    cr_assert_str_eq(field(fin, (size_t)micro, "followers"), "20000");
+    cr_assert_str_eq(field(fin, (size_t)micro, "likes_7d"), "3");
+    cr_assert_str_eq(field(fin, (size_t)unknown, "creators"), "1");
+    cr_assert_str_eq(field(fin, (size_t)unknown, "followers"), "0");
+    cr_assert_str_eq(field(fin, (size_t)unknown, "engagements_1h"), "2");
+    /* No alerts. */
+    cr_assert_str_eq(fin->argv[fin->argc - 1], "0");
+    free_cmds(c, n);
+
+    /* Both were made without a blob: the pre-check asks, then fences. */
+    cr_assert_eq(payload_precheck_commands(pl), 2);
+    const char *pre = payload_precheck(pl, &len);
+    command *p = parse(pre, len, 2);
+    cr_assert_str_eq(p[0].argv[0], "EXISTS");
+    cr_assert_eq(p[0].argc, 3);
+    cr_assert_str_eq(p[0].argv[1], "eng:state:a");
+    cr_assert_str_eq(p[1].argv[0], "EVAL");
+    free_cmds(p, 2);
+    payload_free(pl);
+}
+
+Test(payload, a_written_creator_sends_what_changed_and_its_delta)
+{
+    apply("a", EVENT_FOLLOWERS, EVENT_LIKE, 0, 20000, T0);
+    apply("a", EVENT_ENGAGEMENT, EVENT_LIKE, 3, -1, T0 + 1000);
+    state_checkpoint_done(st);
+    apply("a", EVENT_ENGAGEMENT, EVENT_SHARE, 4, -1, T0 + 5000);
+    payload_part part = {"events", 3, slot, 7, 3, 120, T0 + 5000, false};
+    char err[256];
+    payload *pl = payload_new(cfg, err, sizeof err);
+    cr_assert_eq(payload_build(pl, st, &part, 1, err, sizeof err), 0);
+    size_t len, n = payload_commands(pl);
+    const char *data = payload_data(pl, &len);
+    command *c = parse(data, len, n);
+    command *cr = &c[1];
+    cr_assert_str_eq(field(cr, 13, "shares_1h"), "4");
+    cr_assert_str_eq(field(cr, 13, "engagements_1h"), "7");
+    cr_assert_lt(find(cr, 13, "likes_1h"), 0, "unchanged: not sent");
+    cr_assert_str_eq(field(cr, 13, "followers"), "20000");
+    command *fin = &c[2];
+    long micro = find(fin, 16, "micro");
+    cr_assert_gt(micro, 0);
+    cr_assert_str_eq(field(fin, (size_t)micro, "creators"), "0");
+    cr_assert_str_eq(field(fin, (size_t)micro, "followers"), "0");
+    cr_assert_str_eq(field(fin, (size_t)micro, "shares_24h"), "4");
+    cr_assert_str_eq(field(fin, (size_t)micro, "engagements_24h"), "4");
+    cr_assert_str_eq(field(fin, (size_t)micro, "likes_24h"), "0");
+    cr_assert_eq(payload_precheck_commands(pl), 0, "it was written before");
+    free_cmds(c, n);
+    payload_free(pl);
+}
+
+Test(payload, ratios_as_the_hashes_write_them)
+{
+    char b[64];
+    cr_assert_str_eq(payload_format_ratio(0, 7, b, sizeof b), "0");
+    cr_assert_str_eq(payload_format_ratio(1, 4, b, sizeof b), "0.25");
+    cr_assert_str_eq(payload_format_ratio(1, 3, b, sizeof b), "0.3333333333");
+    cr_assert_str_eq(payload_format_ratio(200, 100, b, sizeof b), "2");
+    cr_assert_str_eq(payload_format_ratio(3, 20000, b, sizeof b), "0.00015");
+}

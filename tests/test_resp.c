@@ -1,0 +1,42 @@
+/* resp: commands as RESP bytes. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "resp.h"
+
+Test(resp, a_command_is_an_array_of_bulk_strings)
+{
+    resp_cmd c = RESP_CMD_INIT;
+    resp_str(&c, "HSET");
+    resp_arg(&c, "k\0y", 3);
+    resp_int(&c, -42);
+    buf out = BUF_INIT;
+    resp_encode(&c, &out);
+    const char want[] = "*3\r\n$4\r\nHSET\r\n$3\r\nk\0y\r\n$3\r\n-42\r\n";
+    cr_assert_eq(out.len, sizeof want - 1);
+    cr_assert_eq(memcmp(out.data, want, out.len), 0);
+    cr_assert_not(resp_failed(&c));
+    /* Reset keeps nothing of the old arguments. */
+    resp_reset(&c);
+    resp_str(&c, "PING");
+    buf_reset(&out);
+    resp_encode(&c, &out);
+    cr_assert_eq(out.len, 14);
+    cr_assert_eq(memcmp(out.data, "*1\r\n$4\r\nPING\r\n", 14), 0);
+    buf_free(&out);
+    resp_free(&c);
+}
+
+Test(resp, many_arguments_grow_the_command)
+{
+    resp_cmd c = RESP_CMD_INIT;
+    for (int i = 0; i < 1000; i++)
+        resp_int(&c, i);
+    cr_assert_eq(c.n, 1000);
+    buf out = BUF_INIT;
+    resp_encode(&c, &out);
+    /* "*1000\r\n", then 10 x "$1\r\nD\r\n" (7), 90 x 8, 900 x 9 bytes. */
+    cr_assert_eq(out.len, 7 + 10 * 7 + 90 * 8 + 900 * 9);
+    buf_free(&out);
+    resp_free(&c);
+}
