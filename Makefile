@@ -165,7 +165,7 @@ FUZZ_DEB_PKGS := clang libclang-rt-14-dev
 FUZZ_PKGS     := jansson inih
 FUZZ_CFLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) \
                  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_CORE     := daemon/event.c daemon/timefmt.c daemon/config.c daemon/log.c \
+FUZZ_CORE     := daemon/event.c daemon/timefmt.c daemon/config.c daemon/log.c daemon/now.c \
                  daemon/buf.c
 FUZZ_TARGETS  := event config
 # Extra seeds: the event corpora of the unit and hostile tests, the reference

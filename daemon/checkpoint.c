@@ -330,13 +330,13 @@ static checkpoint_result read_answer(checkpoint *ck, payload_part *parts,
     return res;
 }
 
-int checkpoint_build(checkpoint *ck, const state *st,
+int checkpoint_build(checkpoint *ck, const state *st, const outbox *ob,
                      const payload_part *parts, size_t nparts,
                      char *errstr, size_t errstr_size)
 {
     if (ck->in_doubt)
         return 0; /* the payload kept is sent again */
-    if (payload_build(ck->pl, st, parts, nparts, errstr, errstr_size) < 0)
+    if (payload_build(ck->pl, st, ob, parts, nparts, errstr, errstr_size) < 0)
         return -1;
     ck->precheck_due = true;
     return 0;

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "outbox.h"
 #include "payload.h"
 #include "state.h"
 
@@ -60,7 +61,7 @@ void checkpoint_free(checkpoint *ck);
  * Precondition: nothing in flight (checkpoint_busy() false).  Main thread.
  * Returns 0, or -1 with errstr when out of memory (nothing built).
  */
-int checkpoint_build(checkpoint *ck, const state *st,
+int checkpoint_build(checkpoint *ck, const state *st, const outbox *ob,
                      const payload_part *parts, size_t nparts,
                      char *errstr, size_t errstr_size);
 

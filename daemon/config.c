@@ -29,6 +29,7 @@
 #endif
 
 #include "config.h"
+#include "timefmt.h"
 
 #include "log.h"
 
@@ -343,11 +344,11 @@ static int compare_errors(const void *a, const void *b)
  * Writes the errors, in line order, as whole "FILE:LINE: message\n" lines;
  * the first line that does not fit and all after it are dropped.
  */
-static void write_errors(struct load *ld, char *errbuf, size_t errbuf_size)
+static void write_errors(struct load *ld, char *errstr, size_t errstr_size)
 {
-    if (!errbuf || errbuf_size == 0)
+    if (!errstr || errstr_size == 0)
         return;
-    errbuf[0] = '\0';
+    errstr[0] = '\0';
     qsort(ld->errs, ld->nerrs, sizeof ld->errs[0], compare_errors);
     size_t used = 0;
     for (size_t i = 0; i <= ld->nerrs; i++) {
@@ -362,10 +363,10 @@ static void write_errors(struct load *ld, char *errbuf, size_t errbuf_size)
         } else {
             break;
         }
-        int n = snprintf(errbuf + used, errbuf_size - used, "%s%s: %s\n",
+        int n = snprintf(errstr + used, errstr_size - used, "%s%s: %s\n",
                          ld->path, head, msg);
-        if (n < 0 || (size_t)n >= errbuf_size - used) {
-            errbuf[used] = '\0';
+        if (n < 0 || (size_t)n >= errstr_size - used) {
+            errstr[used] = '\0';
             return;
         }
         used += (size_t)n;
@@ -403,67 +404,32 @@ static int parse_int(const char *s, int64_t *out)
 }
 
 /*
- * Parses a duration: digits then ms, s, m, h or d; a bare "0" is zero.
- * (timefmt_parse_duration() has the same grammar; this copy keeps config
- * free of that module.)  Returns 0, or -1 with the reason in why.
+ * Reads a duration (timefmt_duration's grammar) in the configuration's
+ * words.  Returns 0, or -1 with the reason in why.
  */
 static int parse_duration(const char *s, int64_t *ms, char *why,
                           size_t why_size)
 {
-    static const struct { const char *suffix; int64_t ms; } units[] = {
-        {"ms", 1}, {"s", 1000}, {"m", MS_MINUTE}, {"h", MS_HOUR},
-        {"d", MS_DAY},
-    };
-    const char *p = s;
-    int64_t n = 0;
-    if (!isdigit((unsigned char)*p)) {
-        snprintf(why, why_size, "it must start with a whole number");
-        return -1;
-    }
-    for (; isdigit((unsigned char)*p); p++) {
-        int d = *p - '0';
-        if (n > (INT64_MAX - d) / 10) {
-            snprintf(why, why_size, "too large");
-            return -1;
-        }
-        n = n * 10 + d;
-    }
-    if (*p == '\0') {
-        if (n == 0) {
-            *ms = 0;
-            return 0;
-        }
-        snprintf(why, why_size, "missing unit (use ms, s, m, h or d)");
-        return -1;
-    }
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(p, units[i].suffix) != 0)
-            continue;
-        if (n > INT64_MAX / units[i].ms) {
-            snprintf(why, why_size, "too large");
-            return -1;
-        }
-        *ms = n * units[i].ms;
+    const char *unit;
+    switch (timefmt_duration(s, ms, &unit)) {
+    case TIMEFMT_DURATION_OK:
         return 0;
+    case TIMEFMT_DURATION_EMPTY:
+    case TIMEFMT_DURATION_NOT_A_NUMBER:
+        snprintf(why, why_size, "it must start with a whole number");
+        break;
+    case TIMEFMT_DURATION_NO_UNIT:
+        snprintf(why, why_size, "missing unit (use ms, s, m, h or d)");
+        break;
+    case TIMEFMT_DURATION_TOO_LARGE:
+        snprintf(why, why_size, "too large");
+        break;
+    case TIMEFMT_DURATION_BAD_UNIT:
+        snprintf(why, why_size, "unknown unit \"%s\" (use ms, s, m, h or d)",
+                 unit);
+        break;
     }
-    snprintf(why, why_size, "unknown unit \"%s\" (use ms, s, m, h or d)", p);
     return -1;
-}
-
-/* The largest unit that divides ms exactly: "7d", "90s", "1500ms". */
-static void format_duration(int64_t ms, char *buf, size_t size)
-{
-    static const struct { const char *suffix; int64_t ms; } units[] = {
-        {"d", MS_DAY}, {"h", MS_HOUR}, {"m", MS_MINUTE}, {"s", 1000},
-    };
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (ms != 0 && ms % units[i].ms == 0) {
-            snprintf(buf, size, "%lld%s", (long long)(ms / units[i].ms),
-                     units[i].suffix);
-            return;
-        }
-    }
-    snprintf(buf, size, "%lldms", (long long)ms);
 }
 
 static bool has_space(const char *s)
@@ -1295,8 +1261,8 @@ static void validate_decay(struct load *ld)
     config *cfg = ld->cfg;
     if (cfg->decay_baseline_ms <= cfg->decay_current_ms) {
         char b[32], c[32];
-        format_duration(cfg->decay_baseline_ms, b, sizeof b);
-        format_duration(cfg->decay_current_ms, c, sizeof c);
+        timefmt_format_duration(cfg->decay_baseline_ms, b, sizeof b);
+        timefmt_format_duration(cfg->decay_current_ms, c, sizeof c);
         add_error(ld, either_line(ld, SEC_DECAY, "baseline", "current"),
                   "baseline (%s) must be longer than current (%s): the "
                   "baseline window includes the current one", b, c);
@@ -1407,7 +1373,7 @@ static void validate(struct load *ld)
         if (cfg->windows_ms[i] != cfg->windows_ms[i - 1])
             continue;
         char d[32];
-        format_duration(cfg->windows_ms[i], d, sizeof d);
+        timefmt_format_duration(cfg->windows_ms[i], d, sizeof d);
         add_error(ld, key_line(ld, SEC_METRICS, "windows"),
                   "window %s is listed twice", d);
         /* One report per value, however many times it repeats. */
@@ -1470,11 +1436,11 @@ config *config_default(const char *path)
     return cfg;
 }
 
-config *config_load(const char *path, char *errbuf, size_t errbuf_size)
+config *config_load(const char *path, char *errstr, size_t errstr_size)
 {
     struct load ld = {.path = path ? path : "(null)", .section = SEC_NONE};
-    if (errbuf && errbuf_size > 0)
-        errbuf[0] = '\0';
+    if (errstr && errstr_size > 0)
+        errstr[0] = '\0';
 
     if (!path) {
         add_error(&ld, 0, "cannot open: no file name");
@@ -1518,7 +1484,7 @@ config *config_load(const char *path, char *errbuf, size_t errbuf_size)
     return ld.cfg;
 
 fail:
-    write_errors(&ld, errbuf, errbuf_size);
+    write_errors(&ld, errstr, errstr_size);
     free_errors(&ld);
     config_free(ld.cfg);
     return NULL;

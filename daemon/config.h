@@ -145,18 +145,18 @@ typedef struct config {
 /*
  * Reads and validates `path`.
  * On success returns a new config owned by the caller (config_free()).
- * On failure returns NULL and writes into errbuf one line per error, each
+ * On failure returns NULL and writes into errstr one line per error, each
  * "FILE:LINE: message\n" (line 0 errors, such as an unreadable file or a
- * missing required tier, use "FILE: message\n").  errbuf is always
+ * missing required tier, use "FILE: message\n").  errstr is always
  * NUL-terminated; errors past its size are dropped.
  * All errors of the file are reported, sorted by line (line 0 first).  FILE
  * is `path` as given.  Lines inih cannot parse read "FILE:LINE: syntax
  * error".  A line may hold at most 198 characters once its comment and
  * surrounding spaces are removed (inih's INI_MAX_LINE); indentation never
- * makes a continuation line.  errbuf may be NULL when errbuf_size is 0.
+ * makes a continuation line.  errstr may be NULL when errstr_size is 0.
  * Any thread (no global state).
  */
-config *config_load(const char *path, char *errbuf, size_t errbuf_size);
+config *config_load(const char *path, char *errstr, size_t errstr_size);
 
 /*
  * The defaults alone, as if from an empty file named `path` (may be NULL:

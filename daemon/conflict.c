@@ -16,6 +16,7 @@
  * are rare next to engagement events, so the copy costs nothing that shows.
  */
 #include "conflict.h"
+#include "sat.h"
 
 #include "event.h"
 
@@ -74,24 +75,6 @@ const char *conflict_outcome_name(conflict_outcome outcome)
  * undefined behaviour.
  */
 
-static int64_t sub_sat(int64_t a, int64_t b)
-{
-    if (b > 0 && a < INT64_MIN + b)
-        return INT64_MIN;
-    if (b < 0 && a > INT64_MAX + b)
-        return INT64_MAX;
-    return a - b;
-}
-
-static int64_t add_sat(int64_t a, int64_t b)
-{
-    if (b > 0 && a > INT64_MAX - b)
-        return INT64_MAX;
-    if (b < 0 && a < INT64_MIN - b)
-        return INT64_MIN;
-    return a + b;
-}
-
 static uint64_t abs_diff(int64_t a, int64_t b)
 {
     return a > b ? (uint64_t)a - (uint64_t)b : (uint64_t)b - (uint64_t)a;
@@ -111,9 +94,9 @@ static int64_t cutoff(const config *cfg, int64_t W)
     int64_t longest = cfg->nwindows ? cfg->windows_ms[cfg->nwindows - 1] : 0;
     if (cfg->decay_baseline_ms > longest)
         longest = cfg->decay_baseline_ms;
-    int64_t c = sub_sat(W, cfg->late_grace_ms);
-    c = sub_sat(c, longest);
-    return sub_sat(c, cfg->conflict_max_window_ms);
+    int64_t c = sat_sub(W, cfg->late_grace_ms);
+    c = sat_sub(c, longest);
+    return sat_sub(c, cfg->conflict_max_window_ms);
 }
 
 /* ------------------------------------------------------------------------
@@ -256,7 +239,7 @@ static bool prune_views(const config *cfg, struct views *v, int64_t W)
     v->nposts = n;
     n = 0;
     for (size_t i = 0; i < v->neps; i++)
-        if (add_sat(v->eps[i].last, cfg->conflict_max_window_ms) >= c)
+        if (sat_add(v->eps[i].last, cfg->conflict_max_window_ms) >= c)
             v->eps[n++] = v->eps[i];
     v->neps = n;
     return v->nposts + v->neps != before;
@@ -279,7 +262,7 @@ static size_t keep_str(conflict_result *r, const char *s)
 
 static bool in_episode(const struct episode_view *e, int64_t w, int64_t ts)
 {
-    return ts >= sub_sat(e->first, w) && ts <= add_sat(e->last, w);
+    return ts >= sat_sub(e->first, w) && ts <= sat_add(e->last, w);
 }
 
 /*

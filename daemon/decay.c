@@ -3,6 +3,7 @@
  * and issue 3 ("Alert kinds", 1) for the requirement.
  */
 #include "decay.h"
+#include "sat.h"
 
 #include <math.h>
 #include <string.h>
@@ -27,22 +28,6 @@ const char *decay_state_name(const decay_state *s)
     default:
         return "ok";
     }
-}
-
-/* a - b, clamped to int64 (W and durations are far from the limits in
- * practice; this keeps a corrupt input from being undefined behaviour). */
-static int64_t sub_sat(int64_t a, int64_t b)
-{
-    if (b > 0 && a < INT64_MIN + b)
-        return INT64_MIN;
-    if (b < 0 && a > INT64_MAX + b)
-        return INT64_MAX;
-    return a - b;
-}
-
-static int64_t add_sat(int64_t a, int64_t b)
-{
-    return sub_sat(a, b == INT64_MIN ? INT64_MAX : -b);
 }
 
 static void back_to_ok(decay_state *s)
@@ -102,7 +87,7 @@ decay_action decay_evaluate(const config *cfg, decay_state *s,
     s->ratio = ratio;
     /* No verdict: not enough history, or too little to compare with. */
     if (in->first_event == INT64_MAX ||
-        in->first_event > sub_sat(W, cfg->decay_baseline_ms) ||
+        in->first_event > sat_sub(W, cfg->decay_baseline_ms) ||
         !(expected > 0.0) || expected < (double)cfg->decay_min_baseline)
         return DECAY_NONE;
 
@@ -119,7 +104,7 @@ decay_action decay_evaluate(const config *cfg, decay_state *s,
             back_to_ok(s);
             return DECAY_NONE;
         }
-        if (sub_sat(W, s->pending_since) < cfg->decay_for_ms)
+        if (sat_sub(W, s->pending_since) < cfg->decay_for_ms)
             return DECAY_NONE;
         s->status = DECAY_FIRING;
         s->severity = ratio < cfg->decay_critical_ratio ? ALERT_CRITICAL
@@ -163,7 +148,7 @@ int64_t decay_deadline(const decay_state *s, const config *cfg)
 {
     if (s->status != DECAY_PENDING)
         return INT64_MAX;
-    return add_sat(s->pending_since, cfg->decay_for_ms);
+    return sat_add(s->pending_since, cfg->decay_for_ms);
 }
 
 void decay_alert(const decay_verdict *v, const config *cfg,

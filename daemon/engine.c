@@ -1,95 +1,45 @@
 #include "engine.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
-#include "buf.h"
-#include "bloom.h"
-#include "hash.h"
+#include "batch.h"
 #include "checkpoint.h"
 #include "config_live.h"
+#include "detect.h"
 #include "embedded.h"
-#include "event.h"
 #include "kafkaconf.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
-#include "pacing.h"
+#include "outbox.h"
 #include "now.h"
+#include "pacing.h"
+#include "partitions.h"
 #include "sink.h"
 #include "source.h"
 #include "state.h"
+#include "status.h"
 #include "store.h"
 
-#define BATCH_MAX 1024  /* messages per batch; an event is ~3 KiB parsed */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define STATS_EVERY_MS 60000
 #define FLUSH_TIMEOUT_MS 5000
-#define GAUGES_EVERY_MS 1000
-#define STATUS_EVERY_MS 5000
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
 
-/* A partition this instance was assigned. */
-typedef struct epart {
-    bool used;
-    bool claimed;            /* claimed in Redis and assigned in Kafka */
-    bool paused;
-    char *topic;
-    int32_t partition;
-    int slot;                /* state slot once claimed */
-    uint64_t epoch, seq;
-    int64_t next_offset;     /* next to process; or RD_KAFKA_OFFSET_* */
-    int64_t written_offset;  /* what Redis holds */
-    int64_t due_from;        /* creators due up to here were loaded */
-    bool nonresident;        /* Redis may hold creators not in memory */
-    bool assigned;           /* assigned in Kafka (claimed or not) */
-    /* Look every unseen creator up in Redis, whatever `known` says: a
-     * creator taken as new had state after all (CHECKPOINT_NOT_NEW).
-     * Kept until the partition is revoked or lost. */
-    bool lookup_all;
-    /* Memory ran out while its state changed: its state is to be dropped
-     * and read back from Redis (recover_nomem), its offset left where the
-     * failed event is. */
-    bool nomem;
-} epart;
-
-/* A message's Kafka timestamp, and its partition (index into parts). */
+/* A message's Kafka timestamp, and its partition (entry index). */
 typedef struct stamp {
     int64_t ts;
     int part;
 } stamp;
-
-/* One message of the batch in hand. */
-typedef struct bitem {
-    rd_kafka_message_t *msg;
-    int part;                /* index into parts, -1 to skip */
-    event_error err;
-    event ev;
-    state_creator *c;        /* the event's creator when prepare found it in
-                              * memory (nothing frees one before apply) */
-    char detail[256];
-} bitem;
-
-/* Creators to read from Redis for a batch. */
-typedef struct fetchlist {
-    size_t n, cap;
-    size_t *off, *len;       /* into ids */
-    int *slot;
-    bool *for_event;         /* create it when Redis has none */
-    buf ids;
-    uint32_t *set;           /* open addressing over the entries, +1 */
-    size_t set_size;
-} fetchlist;
 
 struct engine {
     config *cfg;
@@ -100,39 +50,28 @@ struct engine {
     checkpoint *ck;
     store *db;               /* Redis reads, on a connection of its own */
     state *st;
-    /* The creators Redis may hold a blob of: the wake indexes of the
-     * partitions claimed, and every creator made since.  An unseen creator
-     * it has never been told of is made at once, without asking Redis;
-     * the checkpoint that first writes it checks that it was right. */
-    bloom *known;
-    epart *parts;
-    size_t nparts;
-    bitem *batch;
-    size_t nbatch;
-    fetchlist fl;
+    outbox *ob;              /* alerts decided, on their way out */
+    detect *det;             /* decides them, through the state's hooks */
+    partitions *ps;
+    batch *b;
+    status *stat;
     /* checkpoint pacing */
     int64_t next_ckpt_ms;
     int64_t events_since_ckpt;
     int64_t first_pending_ms;    /* when the first of those was applied */
     int64_t first_pending_lag;   /* and how long after it was produced */
     double ck_ms_avg;            /* recent checkpoints' send-to-answer time */
-    payload_part *ck_parts;   /* the payload's partitions, kept in doubt */
+    payload_part *ck_parts;      /* the payload's partitions, kept in doubt */
     size_t nck_parts;
     /* Redis health */
     bool blocked;
     int64_t blocked_since_ms, retry_at_ms;
     int backoff_ms;
-    bool pending_claims;
     int64_t next_stats_ms;
     uint64_t applied_total;      /* messages processed, refused included */
     uint64_t checkpoints;
-    /* systemd and monitoring */
     bool joined;                 /* the group gave us an assignment */
-    bool ready_sent;
-    int64_t watchdog_ms, next_watchdog_ms;
-    int64_t next_gauges_ms, next_status_ms;
-    uint64_t status_events;      /* events total at the last STATUS= */
-    int64_t status_at_ms;
+    bool fatal;                  /* stop with exit code 1 */
     uint64_t unchecked_seen;     /* conflict checks skipped, counted */
     /* Kafka timestamps of the messages since the last checkpoint, for the
      * event-to-checkpoint latency. */
@@ -142,8 +81,8 @@ struct engine {
     stamp *inflight_at;
     size_t ninflight_at, inflight_at_cap;
     /* A checkpoint that leaves partitions out (checkpoint.max_creators):
-     * ck_done[slot] for the state slots it writes; ck_next: the parts
-     * index the next one starts from. */
+     * ck_done[slot] for the state slots it writes; ck_next: the partition
+     * the next one starts from. */
     bool ck_partial;
     bool *ck_done;
     size_t nck_done;
@@ -151,12 +90,9 @@ struct engine {
     int64_t ck_sent_wall_ms;     /* when its build began: its duration
                                   * counts the build, the wait for its
                                   * alerts and Redis */
-    bool nomem;                  /* some part's nomem is set */
-    bool fatal;                  /* stop with exit code 1 */
 };
 
-/* --- small helpers ---------------------------------------------------------- */
-
+/* --- signals ------------------------------------------------------------------ */
 
 void engine_stop(void)
 {
@@ -184,49 +120,10 @@ void engine_install_signals(void)
     sigaction(SIGPIPE, &sa, NULL);
 }
 
-static int find_part(const engine *e, const char *topic, int32_t partition)
-{
-    for (size_t i = 0; i < e->nparts; i++)
-        if (e->parts[i].used && e->parts[i].partition == partition &&
-            strcmp(e->parts[i].topic, topic) == 0)
-            return (int)i;
-    return -1;
-}
-
-static int64_t start_offset(const engine *e)
-{
-    for (size_t i = 0; i < e->cfg->nkafka_props; i++)
-        if (strcmp(e->cfg->kafka_props[i].key, "auto.offset.reset") == 0 &&
-            (strcmp(e->cfg->kafka_props[i].value, "latest") == 0 ||
-             strcmp(e->cfg->kafka_props[i].value, "largest") == 0 ||
-             strcmp(e->cfg->kafka_props[i].value, "end") == 0))
-            return RD_KAFKA_OFFSET_END;
-    return RD_KAFKA_OFFSET_BEGINNING;
-}
-
 /* --- Redis health ----------------------------------------------------------- */
 
-static void pause_all(engine *e)
-{
-    for (size_t i = 0; i < e->nparts; i++)
-        if (e->parts[i].used && e->parts[i].claimed && !e->parts[i].paused) {
-            source_pause(e->src, e->parts[i].topic, e->parts[i].partition);
-            e->parts[i].paused = true;
-        }
-}
-
-static void resume_all(engine *e)
-{
-    for (size_t i = 0; i < e->nparts; i++)
-        if (e->parts[i].used && e->parts[i].claimed && e->parts[i].paused) {
-            /* Seek back: messages fetched while paused were dropped. */
-            source_resume(e->src, e->parts[i].topic, e->parts[i].partition,
-                          e->parts[i].next_offset);
-            e->parts[i].paused = false;
-        }
-}
-
-/* Redis (or the DLQ) failed: stop consuming and retry with backoff. */
+/* Redis (or the DLQ, or memory) failed: stop consuming and retry with
+ * backoff. */
 static void block(engine *e, const char *why)
 {
     int64_t now = now_mono_ms();
@@ -237,7 +134,7 @@ static void block(engine *e, const char *why)
         e->blocked = true;
         e->blocked_since_ms = now;
         e->backoff_ms = BACKOFF_MIN_MS;
-        pause_all(e);
+        partitions_pause_all(e->ps);
     } else {
         log_debug("still failing: %s retry_in_ms=%d", why, e->backoff_ms);
         e->backoff_ms = e->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
@@ -254,188 +151,34 @@ static void unblock(engine *e)
                (double)(now_mono_ms() - e->blocked_since_ms) / 1000.0);
     metrics_redis_reconnect(e->m);
     e->blocked = false;
-    resume_all(e);
+    partitions_resume_all(e->ps);
 }
 
 /* --- partitions ------------------------------------------------------------- */
 
-static void drop_batch_items(engine *e, int part)
+/* Claims what waits for its claim; blocks when Redis failed. */
+static int claim(engine *e)
 {
-    for (size_t i = 0; i < e->nbatch; i++)
-        if (e->batch[i].part == part) {
-            e->batch[i].part = -1;
-        }
-}
-
-static void forget_part(engine *e, int i)
-{
-    epart *p = &e->parts[i];
-    if (p->claimed)
-        state_partition_drop(e->st, p->slot);
-    metrics_partition_remove(e->m, p->topic, p->partition);
-    drop_batch_items(e, i);
-    free(p->topic);
-    memset(p, 0, sizeof *p);
-}
-
-static void on_indexed(void *arg, const char *id, size_t len)
-{
-    bloom_add(arg, id, len);
-}
-
-/*
- * Tells `known` which creators Redis holds for the partitions just
- * claimed (made the first time, sized for them and max_creators more).
- * A partition whose index cannot be read is looked up in full instead.
- * Returns -1 only when out of memory.
- */
-static int learn_known(engine *e, const store_claim *claims, size_t n)
-{
-    if (e->known == NULL) {
-        size_t expected = (size_t)e->cfg->max_creators;
-        for (size_t j = 0; j < n; j++)
-            expected += claims[j].indexed > 0 ? (size_t)claims[j].indexed : 0;
-        if ((e->known = bloom_new(expected)) == NULL)
-            return -1;
-        log_info("filter of known creators bits=%zu bytes=%zu",
-                 bloom_bits(e->known), bloom_bytes(e->known));
-    }
-    for (size_t j = 0; j < n; j++) {
-        char err[512];
-        if (claims[j].indexed <= 0 ||
-            store_index(e->db, claims[j].topic, claims[j].partition,
-                        claims[j].indexed, on_indexed, e->known, err,
-                        sizeof err) == 0)
-            continue;
-        int k = find_part(e, claims[j].topic, claims[j].partition);
-        if (k >= 0)
-            e->parts[k].lookup_all = true;
-        log_warning("could not read the creators Redis holds; looking each "
-                    "one up partition=%s:%d error=\"%s\"", claims[j].topic,
-                    (int)claims[j].partition, err);
-    }
-    return 0;
-}
-
-/* Claims every assigned partition not yet claimed, and assigns it. */
-static int claim_pending(engine *e)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < e->nparts; i++)
-        n += e->parts[i].used && !e->parts[i].claimed;
-    if (n == 0) {
-        e->pending_claims = false;
-        return 0;
-    }
-    store_claim *claims = calloc(n, sizeof *claims);
-    int *idx = calloc(n, sizeof *idx);
-    if (claims == NULL || idx == NULL) {
-        free(claims);
-        free(idx);
-        block(e, "out of memory claiming partitions");
+    char err[512];
+    if (partitions_claim(e->ps, e->blocked, err, sizeof err) < 0) {
+        block(e, err);
         return -1;
     }
-    size_t k = 0;
-    for (size_t i = 0; i < e->nparts; i++)
-        if (e->parts[i].used && !e->parts[i].claimed) {
-            claims[k].topic = e->parts[i].topic;
-            claims[k].partition = e->parts[i].partition;
-            idx[k++] = (int)i;
-        }
-    char err[512];
-    int rc = store_claim_parts(e->db, claims, n, err, sizeof err);
-    if (rc == 0 && learn_known(e, claims, n) < 0) {
-        log_error("out of memory for the filter of known creators");
-        rc = -1;
-    }
-    if (rc < 0) {
-        block(e, err);
-    } else {
-        for (size_t j = 0; j < n; j++) {
-            epart *p = &e->parts[idx[j]];
-            int slot = state_partition_add(e->st, p->topic, p->partition,
-                                           claims[j].watermark);
-            if (slot < 0) {
-                log_error("out of memory adding a partition");
-                rc = -1;
-                continue;
-            }
-            p->slot = slot;
-            p->epoch = claims[j].epoch;
-            p->seq = 0;
-            p->written_offset = claims[j].offset;
-            p->next_offset = claims[j].offset >= 0 ? claims[j].offset
-                                                   : start_offset(e);
-            p->due_from = INT64_MIN;
-            p->nonresident = claims[j].indexed > 0;
-            if (p->assigned) {
-                /* Claimed again while assigned (read back after a refused
-                 * checkpoint): from the offset Redis holds. */
-                source_resume(e->src, p->topic, p->partition, p->next_offset);
-            } else if (source_assign(e->src, p->topic, p->partition,
-                                     p->next_offset, err, sizeof err) < 0) {
-                log_error("%s", err);
-                state_partition_drop(e->st, slot);
-                rc = -1;
-                continue;
-            }
-            p->assigned = true;
-            p->claimed = true;
-            p->paused = false;
-            char wm[40] = "none";
-            if (claims[j].watermark != STATE_NO_WATERMARK)
-                snprintf(wm, sizeof wm, "%" PRId64, claims[j].watermark);
-            log_notice("partition assigned partition=%s:%d offset=%s%" PRId64
-                       " watermark=%s epoch=%" PRIu64 " indexed=%" PRId64,
-                       p->topic, (int)p->partition,
-                       claims[j].offset >= 0 ? "" : "none, starting at ",
-                       p->next_offset, wm, p->epoch, claims[j].indexed);
-            if (e->blocked) {
-                source_pause(e->src, p->topic, p->partition);
-                p->paused = true;
-            }
-        }
-        e->pending_claims = rc < 0;
-    }
-    free(claims);
-    free(idx);
-    return rc;
+    return 0;
 }
 
 static void on_assigned(void *arg, const rd_kafka_topic_partition_list_t *l)
 {
     engine *e = arg;
     e->joined = true;
-    for (int i = 0; i < l->cnt; i++) {
-        if (find_part(e, l->elems[i].topic, l->elems[i].partition) >= 0)
-            continue;
-        size_t k = 0;
-        while (k < e->nparts && e->parts[k].used)
-            k++;
-        if (k == e->nparts) {
-            epart *p = realloc(e->parts, (e->nparts + 1) * sizeof *p);
-            if (p == NULL) {
-                /* An assigned partition nobody consumes would stall until
-                 * the next rebalance: stop, and let the supervisor restart
-                 * us (nothing is lost, the offsets are in Redis). */
-                log_error("out of memory tracking a partition; stopping");
-                e->fatal = true;
-                continue;
-            }
-            e->parts = p;
-            e->nparts++;
-        }
-        memset(&e->parts[k], 0, sizeof e->parts[k]);
-        e->parts[k].topic = strdup(l->elems[i].topic);
-        e->parts[k].partition = l->elems[i].partition;
-        e->parts[k].used = e->parts[k].topic != NULL;
-        if (!e->parts[k].used) {
-            log_error("out of memory tracking a partition; stopping");
-            e->fatal = true;
-        }
+    if (partitions_assigned(e->ps, l) < 0) {
+        /* An assigned partition nobody consumes would stall until the next
+         * rebalance: stop, and let the supervisor restart us (nothing is
+         * lost, the offsets are in Redis). */
+        log_error("out of memory tracking a partition; stopping");
+        e->fatal = true;
     }
-    e->pending_claims = true;
-    claim_pending(e);
+    claim(e);
 }
 
 static int do_checkpoint(engine *e, bool force);
@@ -451,269 +194,28 @@ static void on_revoked(void *arg, const rd_kafka_topic_partition_list_t *l,
     if (!e->blocked)
         do_checkpoint(e, true);
     for (int i = 0; i < l->cnt; i++) {
-        int k = find_part(e, l->elems[i].topic, l->elems[i].partition);
+        int k = partitions_find(e->ps, l->elems[i].topic,
+                                l->elems[i].partition);
         if (k < 0)
             continue;
         log_notice("partition %s partition=%s:%d", lost ? "lost" : "revoked",
                    l->elems[i].topic, (int)l->elems[i].partition);
-        forget_part(e, k);
+        partitions_forget(e->ps, (size_t)k);
     }
 }
 
 /* --- the batch -------------------------------------------------------------- */
 
-static void fetch_reset(fetchlist *f)
-{
-    f->n = 0;
-    buf_reset(&f->ids);
-    if (f->set != NULL)
-        memset(f->set, 0, f->set_size * sizeof *f->set);
-}
-
-
-/* Adds an id to the fetch list unless it is there already. */
-static int fetch_add(fetchlist *f, const char *id, size_t len, int slot,
-                     bool for_event)
-{
-    if (f->n == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 1024;
-        size_t *off = realloc(f->off, cap * sizeof *off);
-        if (off)
-            f->off = off;
-        size_t *ln = realloc(f->len, cap * sizeof *ln);
-        if (ln)
-            f->len = ln;
-        int *sl = realloc(f->slot, cap * sizeof *sl);
-        if (sl)
-            f->slot = sl;
-        bool *fe = realloc(f->for_event, cap * sizeof *fe);
-        if (fe)
-            f->for_event = fe;
-        uint32_t *set = calloc(cap * 2, sizeof *set);
-        if (!off || !ln || !sl || !fe || !set) {
-            free(set);
-            return -1;
-        }
-        free(f->set);
-        f->set = set;
-        f->set_size = cap * 2;
-        f->cap = cap;
-        for (size_t i = 0; i < f->n; i++) {
-            size_t h = hash_id(f->ids.data + f->off[i], f->len[i]) &
-                       (f->set_size - 1);
-            while (f->set[h])
-                h = (h + 1) & (f->set_size - 1);
-            f->set[h] = (uint32_t)i + 1;
-        }
-    }
-    size_t h = hash_id(id, len) & (f->set_size - 1);
-    while (f->set[h]) {
-        size_t j = f->set[h] - 1;
-        if (f->len[j] == len && memcmp(f->ids.data + f->off[j], id, len) == 0) {
-            f->for_event[j] |= for_event;
-            return 0;
-        }
-        h = (h + 1) & (f->set_size - 1);
-    }
-    f->off[f->n] = f->ids.len;
-    f->len[f->n] = len;
-    f->slot[f->n] = slot;
-    f->for_event[f->n] = for_event;
-    buf_append(&f->ids, id, len);
-    if (buf_failed(&f->ids))
-        return -1;
-    f->set[h] = (uint32_t)f->n + 1;
-    f->n++;
-    return 0;
-}
-
-typedef struct due_ctx {
-    engine *e;
-    const int *part_of;      /* query i -> parts index */
-    int failed;
-} due_ctx;
-
-static void on_due(void *arg, size_t i, const char *id, size_t len)
-{
-    due_ctx *d = arg;
-    engine *e = d->e;
-    if (state_creator_find(e->st, id, len) != NULL)
-        return;
-    if (fetch_add(&e->fl, id, len, e->parts[d->part_of[i]].slot, false) < 0)
-        d->failed = 1;
-}
-
-/* Memory ran out while partition `slot`'s state changed. */
-static void nomem_slot(engine *e, int slot)
-{
-    for (size_t k = 0; k < e->nparts; k++)
-        if (e->parts[k].used && e->parts[k].claimed && e->parts[k].slot == slot)
-            e->parts[k].nomem = true;
-    e->nomem = true;
-}
-
-static void on_blob(void *arg, size_t i, const char *blob, size_t len)
+/* Pacing and latency: one message moved past (batch_applied_fn). */
+static void on_applied(void *arg, const rd_kafka_message_t *m, int part)
 {
     engine *e = arg;
-    fetchlist *f = &e->fl;
-    const char *id = f->ids.data + f->off[i];
-    if (state_creator_find(e->st, id, f->len[i]) != NULL)
-        return;
-    if (blob != NULL) {
-        char err[256];
-        state_creator *c;
-        bloom_add(e->known, id, f->len[i]);
-        buf_decode_result r = state_creator_restore(
-            e->st, f->slot[i], id, f->len[i], blob, len, &c, err, sizeof err);
-        if (r == BUF_DECODED)
-            return;
-        if (r == BUF_NOMEM) {
-            /* Not the blob's fault: never start it afresh for that. */
-            nomem_slot(e, f->slot[i]);
-            return;
-        }
-        log_error("creator state unreadable, starting it afresh creator=%.*s "
-                  "error=\"%s\"",
-                  (int)f->len[i], id, err);
-    }
-    if ((blob != NULL || f->for_event[i]) &&
-        state_creator_new(e->st, f->slot[i], id, f->len[i]) == NULL)
-        nomem_slot(e, f->slot[i]);
-}
-
-/*
- * Parses the batch and loads from Redis every creator it needs: those of
- * its events that are not in memory, and those of its partitions whose
- * wake time comes before the batch's last event.  Returns -1 when Redis
- * failed (the batch is kept for a retry).
- */
-static int prepare(engine *e)
-{
-    event_limits lim = {e->cfg->max_event_bytes, e->cfg->max_future_ms};
-    int64_t now = now_wall_ms();
-    int64_t *batch_max = calloc(e->nparts ? e->nparts : 1, sizeof *batch_max);
-    if (batch_max == NULL) {
-        block(e, "out of memory preparing a batch");
-        return -1;
-    }
-    for (size_t p = 0; p < e->nparts; p++)
-        batch_max[p] = INT64_MIN;
-    fetch_reset(&e->fl);
-    int rc = 0;
-    size_t made_new = 0;
-    for (size_t i = 0; i < e->nbatch; i++) {
-        bitem *it = &e->batch[i];
-        if (it->part < 0)
-            continue;
-        rd_kafka_message_t *m = it->msg;
-        it->err = event_parse(m->payload, m->len, m->key, m->key_len, &lim,
-                              now, &it->ev, it->detail, sizeof it->detail);
-        if (it->err == EVENT_ERR_NOMEM) {
-            rc = -1; /* parsed again when memory allows */
-            continue;
-        }
-        if (it->err != EVENT_OK)
-            continue;
-        if (it->ev.ts_ms > batch_max[it->part])
-            batch_max[it->part] = it->ev.ts_ms;
-        const char *id = it->ev.creator_id;
-        size_t len = it->ev.creator_id_len;
-        it->c = state_creator_find(e->st, id, len);
-        if (it->c != NULL)
-            continue;
-        epart *ep = &e->parts[it->part];
-        if (!ep->lookup_all && !bloom_maybe(e->known, id, len)) {
-            /* Never in Redis as far as we know: no round trip, which would
-             * wait behind the checkpoint Redis is running. */
-            if (state_creator_new(e->st, ep->slot, id, len) == NULL) {
-                rc = -1;
-            } else {
-                bloom_add(e->known, id, len);
-                made_new++;
-            }
-        } else if (fetch_add(&e->fl, id, len, ep->slot, true) < 0) {
-            rc = -1;
-        }
-    }
-    /* Creators not in memory whose buckets expire before the batch's end. */
-    size_t nq = 0;
-    store_range *q = calloc(e->nparts ? e->nparts : 1, sizeof *q);
-    int *part_of = calloc(e->nparts ? e->nparts : 1, sizeof *part_of);
-    if (!q || !part_of)
-        rc = -1;
-    if (rc < 0)
-        block(e, "out of memory preparing a batch");
-    for (size_t p = 0; rc == 0 && p < e->nparts; p++) {
-        epart *ep = &e->parts[p];
-        if (!ep->used || !ep->claimed || !ep->nonresident)
-            continue;
-        int64_t W = state_partition_watermark(e->st, ep->slot);
-        int64_t end = batch_max[p] > W ? batch_max[p] : W;
-        if (end == STATE_NO_WATERMARK || end <= ep->due_from)
-            continue;
-        q[nq].topic = ep->topic;
-        q[nq].partition = ep->partition;
-        q[nq].from = ep->due_from;
-        q[nq].to = end;
-        part_of[nq++] = (int)p;
-    }
-    char err[512];
-    due_ctx d = {e, part_of, 0};
-    if (rc == 0 && nq > 0 &&
-        store_due(e->db, q, nq, on_due, &d, err, sizeof err) < 0) {
-        block(e, err);
-        rc = -1;
-    }
-    if (rc == 0 && d.failed) {
-        block(e, "out of memory preparing a batch");
-        rc = -1;
-    }
-    if (made_new > 0 || e->fl.n > 0)
-        log_debug("batch prepared made_new=%zu looked_up=%zu", made_new,
-                  e->fl.n);
-    if (rc == 0 && e->fl.n > 0) {
-        const char **ids = malloc(e->fl.n * sizeof *ids);
-        if (ids == NULL) {
-            block(e, "out of memory preparing a batch");
-            rc = -1;
-        } else {
-            for (size_t i = 0; i < e->fl.n; i++)
-                ids[i] = e->fl.ids.data + e->fl.off[i];
-            if (store_fetch(e->db, ids, e->fl.len, e->fl.n, on_blob, e, err,
-                            sizeof err) < 0) {
-                block(e, err);
-                rc = -1;
-            }
-            free(ids);
-        }
-    }
-    if (rc == 0 && e->nomem)
-        rc = -1; /* recover_nomem reads the partitions back */
-    if (rc == 0)
-        for (size_t k = 0; k < nq; k++)
-            e->parts[part_of[k]].due_from = q[k].to;
-    free(q);
-    free(part_of);
-    free(batch_max);
-    return rc;
-}
-
-static void send_dlq(engine *e, bitem *it, event_error err, const char *detail)
-{
-    char msg[512];
-    metrics_dlq(e->m, err);
-    while (sink_dlq(e->snk, it->msg, event_error_name(err), detail, msg,
-                    sizeof msg) < 0) {
-        /* The producer's queue is full: wait for room, never drop. */
-        log_limited("dlq-produce", LOG_LEVEL_WARNING, "%s", msg);
-        sink_flush(e->snk, 100, msg, sizeof msg);
-    }
-}
-
-static void note_produce_time(engine *e, const rd_kafka_message_t *m,
-                              int part)
-{
     int64_t ts = rd_kafka_message_timestamp(m, NULL);
+    if (e->events_since_ckpt++ == 0) {
+        e->first_pending_ms = now_mono_ms();
+        e->first_pending_lag = ts >= 0 ? now_wall_ms() - ts : 0;
+    }
+    e->applied_total++;
     if (ts < 0)
         return;
     if (e->nproduced_at == e->produced_at_cap) {
@@ -727,92 +229,56 @@ static void note_produce_time(engine *e, const rd_kafka_message_t *m,
     e->produced_at[e->nproduced_at++] = (stamp){ts, part};
 }
 
-static void apply(engine *e)
+/*
+ * Memory ran out while some partitions' state changed (batch.h): their
+ * state may be half updated, so it is dropped and read back from Redis,
+ * and the event that failed is applied again from there; nothing is
+ * refused or skipped (issue 15).  Reading then waits with backoff, as for
+ * a Redis failure, so that memory has a chance to come back.  stopping:
+ * no backoff, the final checkpoint follows.  Returns whether any was.
+ */
+static bool recover_nomem(engine *e, bool stopping)
 {
-    for (size_t i = 0; i < e->nbatch; i++) {
-        bitem *it = &e->batch[i];
-        if (it->part >= 0) {
-            epart *p = &e->parts[it->part];
-            rd_kafka_message_t *m = it->msg;
-            /* Read again after a pause: already applied. */
-            if (p->next_offset >= 0 && m->offset < p->next_offset)
-                goto next;
-            event_error err = it->err;
-            if (err == EVENT_OK) {
-                state_creator *c = it->c != NULL
-                                       ? it->c
-                                       : state_creator_find(
-                                             e->st, it->ev.creator_id,
-                                             it->ev.creator_id_len);
-                err = c == NULL ? EVENT_ERR_NOMEM
-                                : state_apply(e->st, state_creator_slot(c), c,
-                                              &it->ev, it->detail,
-                                              sizeof it->detail);
-            }
-            if (err == EVENT_ERR_NOMEM) {
-                /* Neither refused nor skipped: the partition stops here,
-                 * and its state is read back and this event applied again
-                 * (recover_nomem). */
-                p->nomem = true;
-                e->nomem = true;
-                drop_batch_items(e, it->part);
-                goto next;
-            }
-            int type = err == EVENT_OK || err == EVENT_ERR_TOO_LATE
-                           ? (int)it->ev.type
-                           : -1;
-            metrics_event(e->m, type, err != EVENT_OK);
-            if (err != EVENT_OK)
-                send_dlq(e, it, err, it->detail);
-            p->next_offset = m->offset + 1;
-            if (e->events_since_ckpt++ == 0) {
-                e->first_pending_ms = now_mono_ms();
-                int64_t ts = rd_kafka_message_timestamp(m, NULL);
-                e->first_pending_lag = ts >= 0 ? now_wall_ms() - ts : 0;
-            }
-            note_produce_time(e, m, it->part);
-            e->applied_total++;
-        }
-    next:
-        rd_kafka_message_destroy(it->msg);
+    bool any = false;
+    for (size_t k = 0; k < partitions_count(e->ps); k++) {
+        partitions_entry *p = partitions_at(e->ps, k);
+        any |= p->used && p->nomem;
     }
-    log_debug("batch applied applied_total=%" PRIu64 " batch=%zu",
-              e->applied_total, e->nbatch);
-    e->nbatch = 0;
+    if (!any)
+        return false;
+    /* Claiming a partition again while a checkpoint that holds it travels
+     * would fence the whole checkpoint: take its answer first. */
+    if (checkpoint_busy(e->ck))
+        collect(e, -1);
+    for (size_t k = 0; k < partitions_count(e->ps); k++) {
+        partitions_entry *p = partitions_at(e->ps, k);
+        if (!p->used || !p->nomem)
+            continue;
+        p->nomem = false;
+        if (p->claimed)
+            partitions_rewind(e->ps, k, "out of memory applying an event");
+    }
+    if (!stopping)
+        block(e, "out of memory applying an event");
+    return true;
 }
 
-static void fill(engine *e, int timeout_ms)
+/* Prepares and applies the batch in hand.  Returns -1 when it is kept
+ * (blocked). */
+static int process(engine *e, bool stopping)
 {
-    rd_kafka_message_t *m = source_poll(e->src, timeout_ms);
-    while (m != NULL) {
-        if (m->err) {
-            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                metrics_kafka_error(e->m);
-                log_limited("kafka-consume", LOG_LEVEL_WARNING,
-                            "Kafka consume error error=\"%s\"",
-                            rd_kafka_message_errstr(m));
-            }
-            rd_kafka_message_destroy(m);
-        } else {
-            int k = m->rkt ? find_part(e, rd_kafka_topic_name(m->rkt),
-                                       m->partition)
-                           : -1;
-            if (k < 0 || !e->parts[k].claimed || e->parts[k].paused ||
-                e->blocked) {
-                /* Not ours any more, or paused: read again on resume. */
-                rd_kafka_message_destroy(m);
-            } else {
-                bitem *it = &e->batch[e->nbatch++];
-                it->msg = m;
-                it->part = k;
-                it->err = EVENT_OK;
-                it->c = NULL;
-                if (e->nbatch == BATCH_MAX)
-                    break;
-            }
-        }
-        m = source_poll(e->src, 0);
+    char err[512];
+    if (batch_prepare(e->b, now_wall_ms(), err, sizeof err) < 0) {
+        if (!recover_nomem(e, stopping) && !stopping)
+            block(e, err);
+        return -1;
     }
+    size_t n = batch_size(e->b);
+    batch_apply(e->b, on_applied, e);
+    log_debug("batch applied applied_total=%" PRIu64 " batch=%zu",
+              e->applied_total, n);
+    recover_nomem(e, stopping);
+    return 0;
 }
 
 /* --- checkpoints ------------------------------------------------------------ */
@@ -839,7 +305,7 @@ static int select_ck_parts(engine *e)
 {
     e->ck_partial = false;
     size_t ndirty = state_dirty_count(e->st);
-    if ((int64_t)ndirty <= e->cfg->checkpoint_max_creators || e->nparts == 0)
+    if ((int64_t)ndirty <= e->cfg->checkpoint_max_creators || partitions_count(e->ps) == 0)
         return 0;
     size_t nslots = 0;
     for (size_t i = 0; i < e->nck_parts; i++)
@@ -847,7 +313,7 @@ static int select_ck_parts(engine *e)
             nslots = (size_t)e->ck_parts[i].slot + 1;
     size_t *per = calloc(nslots ? nslots : 1, sizeof *per);
     bool *done = calloc(nslots ? nslots : 1, sizeof *done);
-    int *slots = calloc(e->nparts, sizeof *slots);
+    int *slots = calloc(partitions_count(e->ps), sizeof *slots);
     if (per == NULL || done == NULL || slots == NULL) {
         free(per);
         free(done);
@@ -859,10 +325,11 @@ static int select_ck_parts(engine *e)
         if (slot >= 0 && (size_t)slot < nslots)
             per[slot]++;
     }
-    for (size_t k = 0; k < e->nparts; k++)
-        slots[k] = e->parts[k].used && e->parts[k].claimed ? e->parts[k].slot
-                                                           : -1;
-    size_t next = pacing_select(slots, e->nparts, per, nslots, e->ck_next,
+    for (size_t k = 0; k < partitions_count(e->ps); k++) {
+        const partitions_entry *p = partitions_at(e->ps, k);
+        slots[k] = p->used && p->claimed ? p->slot : -1;
+    }
+    size_t next = pacing_select(slots, partitions_count(e->ps), per, nslots, e->ck_next,
                                 e->cfg->checkpoint_max_creators, done);
     free(slots);
     size_t kept = 0;
@@ -886,12 +353,12 @@ static int select_ck_parts(engine *e)
 static int build_ck_parts(engine *e, bool *changed, bool all)
 {
     free_ck_parts(e);
-    e->ck_parts = calloc(e->nparts ? e->nparts : 1, sizeof *e->ck_parts);
+    e->ck_parts = calloc(partitions_count(e->ps) ? partitions_count(e->ps) : 1, sizeof *e->ck_parts);
     if (e->ck_parts == NULL)
         return -1;
-    *changed = state_dirty_count(e->st) > 0 || state_alert_count(e->st) > 0;
-    for (size_t i = 0; i < e->nparts; i++) {
-        epart *p = &e->parts[i];
+    *changed = state_dirty_count(e->st) > 0 || outbox_count(e->ob) > 0;
+    for (size_t i = 0; i < partitions_count(e->ps); i++) {
+        partitions_entry *p = partitions_at(e->ps, i);
         if (!p->used || !p->claimed)
             continue;
         payload_part *c = &e->ck_parts[e->nck_parts];
@@ -924,6 +391,7 @@ static void ck_built(engine *e)
 {
     if (!e->ck_partial) {
         state_checkpoint_done(e->st);
+        outbox_done(e->ob, NULL, 0);
         e->events_since_ckpt = 0;
         stamp *t = e->inflight_at;
         size_t cap = e->inflight_at_cap;
@@ -936,6 +404,7 @@ static void ck_built(engine *e)
         return;
     }
     state_checkpoint_done_slots(e->st, e->ck_done, e->nck_done);
+    outbox_done(e->ob, e->ck_done, e->nck_done);
     if (e->inflight_at_cap < e->nproduced_at) {
         stamp *t = realloc(e->inflight_at, e->nproduced_at * sizeof *t);
         if (t != NULL) {
@@ -947,7 +416,7 @@ static void ck_built(engine *e)
     e->ninflight_at = 0;
     for (size_t i = 0; i < e->nproduced_at; i++) {
         stamp st = e->produced_at[i];
-        int slot = e->parts[st.part].slot;
+        int slot = partitions_at(e->ps, (size_t)st.part)->slot;
         bool in = slot >= 0 && (size_t)slot < e->nck_done && e->ck_done[slot];
         if (!in)
             e->produced_at[kept++] = st;
@@ -969,12 +438,13 @@ static void after_commit(engine *e, int64_t answered_ms)
         rd_kafka_topic_partition_list_new((int)e->nck_parts);
     for (size_t i = 0; i < e->nck_parts; i++) {
         payload_part *c = &e->ck_parts[i];
-        int k = find_part(e, c->topic, c->partition);
-        if (k < 0 || !e->parts[k].claimed || e->parts[k].epoch != c->epoch)
+        int k = partitions_find(e->ps, c->topic, c->partition);
+        partitions_entry *p = k >= 0 ? partitions_at(e->ps, (size_t)k) : NULL;
+        if (p == NULL || !p->claimed || p->epoch != c->epoch)
             continue;
-        e->parts[k].seq = c->seq + 1;
+        p->seq = c->seq + 1;
         if (c->offset >= 0) {
-            e->parts[k].written_offset = c->offset;
+            p->written_offset = c->offset;
             rd_kafka_topic_partition_list_add(l, c->topic, c->partition)
                 ->offset = c->offset;
         }
@@ -990,61 +460,11 @@ static void after_commit(engine *e, int64_t answered_ms)
         state_creator_count(e->st) > (size_t)e->cfg->max_creators) {
         size_t n = state_evict(e->st, (size_t)e->cfg->max_creators);
         if (n > 0) {
-            for (size_t i = 0; i < e->nparts; i++)
-                e->parts[i].nonresident = true;
+            partitions_nonresident(e->ps);
             log_debug("evicted creators=%zu remaining=%zu", n,
                       state_creator_count(e->st));
         }
     }
-}
-
-/*
- * A partition whose state in memory is ahead of Redis by a checkpoint that
- * was refused: forget that state and claim the partition again, which reads
- * back its offset and watermark; its creators are read back as they come.
- */
-static void rewind_part(engine *e, int k, const char *why)
-{
-    epart *p = &e->parts[k];
-    log_notice("%s; reading this partition back from Redis partition=%s:%d",
-               why, p->topic, (int)p->partition);
-    state_partition_drop(e->st, p->slot);
-    drop_batch_items(e, k);
-    if (!p->paused)
-        source_pause(e->src, p->topic, p->partition);
-    p->paused = true;
-    p->claimed = false;
-    e->pending_claims = true;
-}
-
-/*
- * Memory ran out while some partitions' state changed (state_apply,
- * state_creator_restore): their state may be half updated, so it is
- * dropped and read back from Redis, and the event that failed is applied
- * again from there; nothing is refused or skipped (issue 15).  Reading
- * then waits with backoff, as for a Redis failure, so that memory has a
- * chance to come back.  stopping: no backoff, the final checkpoint
- * follows.
- */
-static void recover_nomem(engine *e, bool stopping)
-{
-    if (!e->nomem)
-        return;
-    e->nomem = false;
-    /* Claiming a partition again while a checkpoint that holds it travels
-     * would fence the whole checkpoint: take its answer first. */
-    if (checkpoint_busy(e->ck))
-        collect(e, -1);
-    for (size_t k = 0; k < e->nparts; k++) {
-        epart *p = &e->parts[k];
-        if (!p->used || !p->nomem)
-            continue;
-        p->nomem = false;
-        if (p->claimed)
-            rewind_part(e, (int)k, "out of memory applying an event");
-    }
-    if (!stopping)
-        block(e, "out of memory applying an event");
 }
 
 /*
@@ -1055,10 +475,11 @@ static void on_fenced(engine *e)
 {
     for (size_t i = 0; i < e->nck_parts; i++) {
         payload_part *c = &e->ck_parts[i];
-        int k = find_part(e, c->topic, c->partition);
-        if (k < 0 || !e->parts[k].claimed)
+        int k = partitions_find(e->ps, c->topic, c->partition);
+        partitions_entry *p = k >= 0 ? partitions_at(e->ps, (size_t)k) : NULL;
+        if (p == NULL || !p->claimed)
             continue;
-        if (e->parts[k].epoch != c->epoch) {
+        if (p->epoch != c->epoch) {
             /* A payload left in doubt by an outage, refused because we
              * claimed the partition again since (it was revoked and came
              * back): the old state went with the revocation, the new claim
@@ -1070,21 +491,12 @@ static void on_fenced(engine *e)
             continue;
         }
         if (!c->fenced) {
-            rewind_part(e, k, "checkpoint refused because another partition was "
-                           "fenced");
+            partitions_rewind(e->ps, (size_t)k,
+                              "checkpoint refused because another partition "
+                              "was fenced");
             continue;
         }
-        log_warning("partition fenced: another instance owns it now; "
-                    "dropping its state partition=%s:%d", c->topic,
-                    (int)c->partition);
-        metrics_partition_remove(e->m, e->parts[k].topic,
-                                 e->parts[k].partition);
-        state_partition_drop(e->st, e->parts[k].slot);
-        drop_batch_items(e, k);
-        source_pause(e->src, e->parts[k].topic, e->parts[k].partition);
-        /* Reclaimed only if Kafka assigns it to us again. */
-        free(e->parts[k].topic);
-        memset(&e->parts[k], 0, sizeof e->parts[k]);
+        partitions_fenced(e->ps, (size_t)k);
     }
     e->ninflight_at = 0;
     free_ck_parts(e);
@@ -1104,12 +516,14 @@ static void on_not_new(engine *e, const char *why)
                 why);
     for (size_t i = 0; i < e->nck_parts; i++) {
         payload_part *c = &e->ck_parts[i];
-        int k = find_part(e, c->topic, c->partition);
-        if (k < 0 || !e->parts[k].claimed || e->parts[k].epoch != c->epoch)
+        int k = partitions_find(e->ps, c->topic, c->partition);
+        partitions_entry *p = k >= 0 ? partitions_at(e->ps, (size_t)k) : NULL;
+        if (p == NULL || !p->claimed || p->epoch != c->epoch)
             continue;
-        e->parts[k].lookup_all = true;
-        rewind_part(e, k, "checkpoint refused because a creator taken as new "
-                       "had state");
+        p->lookup_all = true;
+        partitions_rewind(e->ps, (size_t)k,
+                          "checkpoint refused because a creator taken as new "
+                          "had state");
     }
     e->ninflight_at = 0;
     free_ck_parts(e);
@@ -1165,18 +579,18 @@ static int collect(engine *e, int wait_ms)
  */
 static int send_alerts(engine *e, char *err, size_t err_size)
 {
-    uint64_t unchecked = state_conflicts_unchecked(e->st);
+    uint64_t unchecked = detect_conflicts_unchecked(e->det);
     for (; e->unchecked_seen < unchecked; e->unchecked_seen++)
         metrics_conflict_check_skipped(e->m);
-    for (size_t i = 0; i < state_alert_count(e->st); i++) {
-        const state_alert *a = state_alert_get(e->st, i);
+    for (size_t i = 0; i < outbox_count(e->ob); i++) {
+        const outbox_alert *a = outbox_get(e->ob, i);
         if (a->sent)
             continue;
         if (sink_send(e->snk, e->cfg->alerts_topic, a->creator_id,
                       a->creator_len, a->json, a->json_len, err,
                       err_size) < 0)
             return -1;
-        state_alert_set_sent(e->st, i);
+        outbox_set_sent(e->ob, i);
         metrics_alert(e->m, (metrics_alert_kind)a->kind,
                       a->status == ALERT_RESOLVED ? METRICS_ALERT_RESOLVED
                                                   : METRICS_ALERT_FIRING);
@@ -1233,7 +647,7 @@ static int do_checkpoint(engine *e, bool sync)
     }
     /* Built while the alerts just produced travel to the broker. */
     e->ck_sent_wall_ms = now_wall_ms();
-    if (checkpoint_build(e->ck, e->st, e->ck_parts, e->nck_parts, err,
+    if (checkpoint_build(e->ck, e->st, e->ob, e->ck_parts, e->nck_parts, err,
                          sizeof err) < 0) {
         block(e, err);
         return -1;
@@ -1241,6 +655,11 @@ static int do_checkpoint(engine *e, bool sync)
     /* The DLQ messages and alerts before these offsets must be in Kafka
      * before Redis records the offsets. */
     if (!resend && sink_flush(e->snk, FLUSH_TIMEOUT_MS, err, sizeof err) < 0) {
+        if (sink_lost(e->snk) && !e->fatal) {
+            log_error("%s; stopping without a checkpoint, the next start "
+                      "produces it again", err);
+            e->fatal = true;
+        }
         char why[600];
         snprintf(why, sizeof why, "DLQ or alerts not delivered: %s", err);
         block(e, why);
@@ -1287,70 +706,6 @@ static void reload(engine *e)
 
 /* --- the loop --------------------------------------------------------------- */
 
-static void log_stats(engine *e)
-{
-    log_info("stats events=%" PRIu64 " creators=%zu memory_bytes=%zu "
-             "checkpoints=%" PRIu64,
-             metrics_events_total(e->m), state_creator_count(e->st),
-             state_memory(e->st), e->checkpoints);
-}
-
-/* Gauges for /metrics, and the STATUS= line systemd shows. */
-static void publish(engine *e, int64_t now)
-{
-    if (now >= e->next_gauges_ms) {
-        e->next_gauges_ms = now + GAUGES_EVERY_MS;
-        int64_t lag = 0;
-        for (size_t i = 0; i < e->nparts; i++) {
-            epart *p = &e->parts[i];
-            if (!p->used || !p->claimed)
-                continue;
-            int64_t l = source_lag(e->src, p->topic, p->partition,
-                                   p->next_offset);
-            if (l > 0)
-                lag += l;
-            metrics_partition_set(e->m, p->topic, p->partition,
-                                  l >= 0 ? l : METRICS_NO_LAG,
-                                  state_partition_watermark(e->st, p->slot));
-        }
-        metrics_set_creators(e->m, (int64_t)state_creator_count(e->st));
-        metrics_set_state_bytes(e->m, (int64_t)state_memory(e->st));
-        metrics_set_kafka_nudges(e->m, source_nudges(e->src));
-        if (now >= e->next_status_ms) {
-            uint64_t total = metrics_events_total(e->m);
-            double rate = e->status_at_ms
-                              ? (double)(total - e->status_events) * 1000.0 /
-                                    (double)(now - e->status_at_ms)
-                              : 0;
-            notify_status("%s events/s=%.0f lag=%" PRId64 " creators=%zu",
-                          e->blocked ? "Redis unreachable, paused;" : "running;",
-                          rate, lag, state_creator_count(e->st));
-            e->status_events = total;
-            e->status_at_ms = now;
-            e->next_status_ms = now + STATUS_EVERY_MS;
-        }
-    }
-}
-
-/* Liveness for the watchdog and /healthz; readiness for READY=1 and
- * /readyz: joined the group, Redis answering, every partition claimed. */
-static void heartbeat(engine *e, int64_t now)
-{
-    metrics_heartbeat(e->m, now);
-    if (e->watchdog_ms > 0 && now >= e->next_watchdog_ms) {
-        notify_watchdog();
-        e->next_watchdog_ms = now + e->watchdog_ms;
-    }
-    bool ready = e->joined && !e->blocked && !e->pending_claims;
-    metrics_set_ready(e->m, ready);
-    if (ready && !e->ready_sent) {
-        notify_ready();
-        e->ready_sent = true;
-        log_notice("ready: joined group %s, Redis answering",
-                   e->cfg->group_id);
-    }
-}
-
 static void try_recover(engine *e)
 {
     char err[512];
@@ -1368,13 +723,13 @@ static void try_recover(engine *e)
 /*
  * Backpressure.  While a checkpoint is in flight, the creators changed
  * meanwhile make the next one; in a backlog they grow with the time Redis
- * takes, and the payload with them (38 MB for 42,000 creators in the
- * bench).  A checkpoint writes checkpoint.max_creators of them at most,
- * when the partitions allow (select_ck_parts); past twice that many dirty
- * (a few busy partitions, or Redis slower than reading), reading waits for
- * the answer, 100 ms at a time, so that signals and the watchdog are
- * served (a Redis that does not answer ends in the writer's timeout and
- * blocks).  Returns true while holding back.
+ * takes, and the payload with them.  A checkpoint writes
+ * checkpoint.max_creators of them at most, when the partitions allow
+ * (select_ck_parts); past twice that many dirty (a few busy partitions, or
+ * Redis slower than reading), reading waits for the answer, 100 ms at a
+ * time, so that signals and the watchdog are served (a Redis that does not
+ * answer ends in the writer's timeout and blocks).  Returns true while
+ * holding back.
  */
 static bool hold_back(engine *e)
 {
@@ -1397,14 +752,14 @@ int engine_run(engine *e)
         block(e, err);
     while (!stop_requested && !e->fatal) {
         int64_t now = now_mono_ms();
-        heartbeat(e, now);
-        publish(e, now);
+        status_tick(e->stat, now, e->joined, e->blocked,
+                    partitions_pending(e->ps));
         if (reload_requested) {
             reload_requested = 0;
             reload(e);
         }
         if (now >= e->next_stats_ms) {
-            log_stats(e);
+            status_log_stats(e->stat, e->checkpoints);
             e->next_stats_ms = now + STATS_EVERY_MS;
         }
         if (e->blocked) {
@@ -1412,32 +767,27 @@ int engine_run(engine *e)
                 try_recover(e);
             if (e->blocked) {
                 /* Serve rebalances; messages are dropped, read again later. */
-                fill(e, 100);
+                batch_fill(e->b, e->src, 100, true);
                 continue;
             }
         }
-        if (e->pending_claims && claim_pending(e) < 0)
+        if (partitions_pending(e->ps) && claim(e) < 0)
             continue;
         if (checkpoint_busy(e->ck) && collect(e, 0) < 0)
             continue;
         if (hold_back(e))
             continue;
-        if (e->nbatch == 0) {
+        if (batch_size(e->b) == 0) {
             int64_t wait = checkpoint_due_ms(e) - now;
             /* A checkpoint due while the last one is still in flight: look
              * for its answer every few ms rather than spin. */
             if (wait < 2 && checkpoint_busy(e->ck))
                 wait = 2;
-            fill(e, wait < 0 ? 0 : wait > 100 ? 100 : (int)wait);
+            batch_fill(e->b, e->src,
+                       wait < 0 ? 0 : wait > 100 ? 100 : (int)wait, false);
         }
-        if (e->nbatch > 0) {
-            if (prepare(e) < 0) {
-                recover_nomem(e, false);
-                continue; /* blocked; the batch is kept */
-            }
-            apply(e);
-            recover_nomem(e, false);
-        }
+        if (batch_size(e->b) > 0 && process(e, false) < 0)
+            continue; /* blocked; the batch is kept */
         if (e->events_since_ckpt >= e->cfg->checkpoint_max_events ||
             (int64_t)state_dirty_count(e->st) >=
                 e->cfg->checkpoint_max_creators ||
@@ -1447,12 +797,12 @@ int engine_run(engine *e)
     notify_stopping();
     log_notice("stopping: finishing the batch in hand and checkpointing");
     int rc = 0;
-    if (e->nbatch > 0 && !e->blocked && prepare(e) == 0)
-        apply(e);
-    recover_nomem(e, true);
+    if (batch_size(e->b) > 0 && !e->blocked)
+        process(e, true);
     /* The final checkpoint gets a few tries before giving up. */
     for (int i = 0; i < 3; i++) {
-        heartbeat(e, now_mono_ms());
+        status_tick(e->stat, now_mono_ms(), e->joined, e->blocked,
+                    partitions_pending(e->ps));
         if (do_checkpoint(e, true) == 0 && !checkpoint_in_doubt(e->ck)) {
             rc = 0;
             break;
@@ -1462,13 +812,11 @@ int engine_run(engine *e)
     if (rc != 0)
         log_error("final checkpoint failed; the next start replays from the "
                   "last one, nothing is lost");
-    for (size_t i = 0; i < e->nbatch; i++)
-        rd_kafka_message_destroy(e->batch[i].msg);
-    e->nbatch = 0;
+    batch_clear(e->b);
     /* Revocations during close checkpoint again: nothing left to write. */
     e->blocked = e->blocked || rc != 0;
     source_close(e->src);
-    log_stats(e);
+    status_log_stats(e->stat, e->checkpoints);
     log_notice("stopped");
     return e->fatal ? 1 : rc;
 }
@@ -1485,12 +833,6 @@ engine *engine_new(config *cfg, metrics *m, char *errstr, size_t errstr_size)
     }
     e->cfg = cfg;
     e->m = m;
-    e->watchdog_ms = notify_watchdog_interval_ms();
-    e->batch = calloc(BATCH_MAX, sizeof *e->batch);
-    if (e->batch == NULL) {
-        snprintf(errstr, errstr_size, "out of memory");
-        goto fail;
-    }
     const char *bootstrap = cfg->bootstrap_servers;
     if (strcmp(bootstrap, "embedded") == 0) {
         e->emb = embedded_start(cfg, errstr, errstr_size);
@@ -1498,14 +840,27 @@ engine *engine_new(config *cfg, metrics *m, char *errstr, size_t errstr_size)
             goto fail;
         bootstrap = embedded_bootstraps(e->emb);
     }
+    if ((e->ob = outbox_new()) == NULL) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto fail;
+    }
     if ((e->st = state_new(cfg, errstr, errstr_size)) == NULL ||
+        (e->det = detect_new(cfg, e->ob, errstr, errstr_size)) == NULL ||
         (e->ck = checkpoint_new(cfg, errstr, errstr_size)) == NULL ||
         (e->db = store_new(cfg, errstr, errstr_size)) == NULL ||
         (e->snk = sink_new(cfg, bootstrap, errstr, errstr_size)) == NULL)
         goto fail;
+    state_hooks hooks = detect_hooks(e->det);
+    state_set_hooks(e->st, &hooks);
     source_callbacks cb = {on_assigned, on_revoked, e};
     if ((e->src = source_new(cfg, bootstrap, &cb, errstr, errstr_size)) ==
-        NULL)
+            NULL ||
+        (e->ps = partitions_new(cfg, e->src, e->db, e->st, m, errstr,
+                                errstr_size)) == NULL ||
+        (e->b = batch_new(cfg, e->ps, e->st, e->db, e->snk, m, errstr,
+                          errstr_size)) == NULL ||
+        (e->stat = status_new(cfg, m, e->ps, e->st, e->src, errstr,
+                              errstr_size)) == NULL)
         goto fail;
     return e;
 fail:
@@ -1517,28 +872,20 @@ void engine_free(engine *e)
 {
     if (e == NULL)
         return;
-    for (size_t i = 0; i < e->nbatch; i++)
-        rd_kafka_message_destroy(e->batch[i].msg);
+    batch_free(e->b);
     source_free(e->src);
     sink_free(e->snk);
     checkpoint_free(e->ck);
     store_free(e->db);
+    partitions_free(e->ps);
+    status_free(e->stat);
     state_free(e->st);
-    bloom_free(e->known);
-    for (size_t i = 0; i < e->nparts; i++)
-        free(e->parts[i].topic);
-    free(e->parts);
-    free(e->batch);
+    detect_free(e->det);
+    outbox_free(e->ob);
     free(e->produced_at);
     free(e->inflight_at);
     free(e->ck_done);
     free_ck_parts(e);
-    free(e->fl.off);
-    free(e->fl.len);
-    free(e->fl.slot);
-    free(e->fl.for_event);
-    free(e->fl.set);
-    buf_free(&e->fl.ids);
     embedded_stop(e->emb);
     config_free(e->cfg);
     free(e);

@@ -1,13 +1,21 @@
 /*
- * engine: the main loop.  Polls Kafka in batches, parses each message once,
- * loads the creators it needs from Redis in one round trip per batch,
- * applies the events to the state, sends refused messages to the DLQ, and
- * checkpoints every checkpoint.interval_ms (or max_events) in one Redis
- * transaction with the offsets.  While Redis is unreachable it pauses
- * consumption, retries with backoff and resumes with nothing lost or
+ * engine: the loop that ties the stages together, and its pacing.
+ *
+ *   source (Kafka) -> batch (parse, load creators) -> state (creators,
+ *   windows, tiers) -> detect (alerts, into the outbox) -> checkpoint
+ *   (one Redis transaction with the offsets) and sink (alerts, DLQ)
+ *
+ * Each turn: serve signals (stop, reload), status and liveness; claim the
+ * partitions assigned (partitions.h); poll a batch, prepare it and apply
+ * it (batch.h); and when a checkpoint is due (pacing.h) produce the new
+ * alerts, build the checkpoint while they travel, wait for them to be in
+ * Kafka, and hand the checkpoint to its writer thread (checkpoint.h).  A
+ * refused checkpoint reads its partitions back from Redis; while Redis is
+ * unreachable consumption pauses and retries with backoff; running out of
+ * memory reads the partitions concerned back, and nothing is lost or
  * counted twice.
  *
- * Main thread only.  Signals only set flags (engine_signal).
+ * Main thread only.  Signals only set flags (engine_install_signals).
  */
 #ifndef ENGAGED_ENGINE_H
 #define ENGAGED_ENGINE_H

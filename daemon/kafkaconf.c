@@ -20,10 +20,10 @@ static int set_pairs(rd_kafka_conf_t *conf, const char *const *kv,
 }
 
 static int set_file_props(const config *cfg, rd_kafka_conf_t *conf,
-                          char *errbuf, size_t errbuf_size)
+                          char *errstr, size_t errstr_size)
 {
     int bad = 0;
-    size_t used = strlen(errbuf);
+    size_t used = strlen(errstr);
     for (size_t i = 0; i < cfg->nkafka_props; i++) {
         const config_kafka_prop *p = &cfg->kafka_props[i];
         char err[512];
@@ -31,8 +31,8 @@ static int set_file_props(const config *cfg, rd_kafka_conf_t *conf,
             RD_KAFKA_CONF_OK)
             continue;
         bad++;
-        if (used < errbuf_size) {
-            int n = snprintf(errbuf + used, errbuf_size - used,
+        if (used < errstr_size) {
+            int n = snprintf(errstr + used, errstr_size - used,
                              "%s:%d: librdkafka: %s\n", cfg->path, p->line,
                              err);
             if (n > 0)

@@ -18,11 +18,6 @@ void log_set_level(int level)
     atomic_store(&current_level, level);
 }
 
-int log_get_level(void)
-{
-    return atomic_load(&current_level);
-}
-
 int log_level_parse(const char *name)
 {
     static const struct { const char *name; int level; } names[] = {

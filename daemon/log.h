@@ -31,9 +31,6 @@ enum log_level {
 /* Sets the most verbose level written.  Main thread. */
 void log_set_level(int level);
 
-/* Current level. Any thread. */
-int log_get_level(void);
-
 /*
  * Parses "error", "warning", "notice", "info" or "debug".
  * Returns the level, or -1 for anything else.  Pure.

@@ -60,14 +60,14 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    char errbuf[8192] = "";
-    config *cfg = config_load(path, errbuf, sizeof errbuf);
-    if (cfg != NULL && kafkaconf_check(cfg, errbuf, sizeof errbuf) < 0) {
+    char errstr[8192] = "";
+    config *cfg = config_load(path, errstr, sizeof errstr);
+    if (cfg != NULL && kafkaconf_check(cfg, errstr, sizeof errstr) < 0) {
         config_free(cfg);
         cfg = NULL;
     }
     if (cfg == NULL) {
-        fputs(errbuf, stderr);
+        fputs(errstr, stderr);
         return 1;
     }
     char key[128];
@@ -83,18 +83,18 @@ int main(int argc, char **argv)
     log_set_level(cfg->log_level);
     log_notice("engaged %s starting config=%s", ENGAGED_VERSION, path);
     engine_install_signals();
-    metrics *m = metrics_new(ENGAGED_VERSION, errbuf, sizeof errbuf);
+    metrics *m = metrics_new(ENGAGED_VERSION, errstr, sizeof errstr);
     if (m == NULL) {
-        log_error("%s", errbuf);
+        log_error("%s", errstr);
         config_free(cfg);
         return 1;
     }
     metrics_set_watchdog_interval(m, notify_watchdog_interval_ms());
     http *h = NULL;
     if (cfg->http_listen[0]) {
-        h = http_start(cfg->http_listen, m, errbuf, sizeof errbuf);
+        h = http_start(cfg->http_listen, m, errstr, sizeof errstr);
         if (h == NULL) {
-            log_error("%s", errbuf);
+            log_error("%s", errstr);
             config_free(cfg);
             metrics_free(m);
             return 1;
@@ -102,9 +102,9 @@ int main(int argc, char **argv)
         log_notice("serving /metrics, /healthz and /readyz listen=%s",
                    cfg->http_listen);
     }
-    engine *e = engine_new(cfg, m, errbuf, sizeof errbuf);
+    engine *e = engine_new(cfg, m, errstr, sizeof errstr);
     if (e == NULL) {
-        log_error("%s", errbuf);
+        log_error("%s", errstr);
         http_stop(h);
         metrics_free(m);
         return 1;

@@ -392,7 +392,8 @@ static size_t tier_row(int tier)
     return (size_t)(tier + 1);
 }
 
-int payload_build(payload *pl, const state *st, const payload_part *parts,
+int payload_build(payload *pl, const state *st, const outbox *ob,
+                  const payload_part *parts,
                   size_t nparts, char *errstr, size_t errstr_size)
 {
     const config *cfg = pl->cfg;
@@ -490,11 +491,11 @@ int payload_build(payload *pl, const state *st, const payload_part *parts,
      * exactly once, whatever crashes and replays. */
     resp_int(fin, cfg->alerts_stream_maxlen);
     size_t nalerts = 0;
-    for (size_t i = 0; i < state_alert_count(st); i++)
-        nalerts += part_of(parts, nparts, state_alert_get(st, i)->slot) != NULL;
+    for (size_t i = 0; i < outbox_count(ob); i++)
+        nalerts += part_of(parts, nparts, outbox_get(ob, i)->slot) != NULL;
     resp_int(fin, (int64_t)nalerts);
-    for (size_t i = 0; i < state_alert_count(st); i++) {
-        const state_alert *a = state_alert_get(st, i);
+    for (size_t i = 0; i < outbox_count(ob); i++) {
+        const outbox_alert *a = outbox_get(ob, i);
         if (part_of(parts, nparts, a->slot) != NULL)
             resp_arg(fin, a->json, a->json_len);
     }

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "outbox.h"
 #include "state.h"
 
 typedef struct payload payload;
@@ -48,12 +49,13 @@ payload *payload_new(const config *cfg, char *errstr, size_t errstr_size);
 void payload_free(payload *pl);
 
 /*
- * Builds the checkpoint of st's dirty creators and alerts that belong to
- * `parts` (others are left out, never written blind) and of the parts'
+ * Builds the checkpoint of st's dirty creators and ob's alerts that belong
+ * to `parts` (others are left out, never written blind) and of the parts'
  * offsets and watermarks, replacing what the payload held.
  * Returns 0, or -1 with errstr when out of memory.
  */
-int payload_build(payload *pl, const state *st, const payload_part *parts,
+int payload_build(payload *pl, const state *st, const outbox *ob,
+                  const payload_part *parts,
                   size_t nparts, char *errstr, size_t errstr_size);
 
 /* The transaction's RESP bytes (MULTI ... EXEC) and its commands. */

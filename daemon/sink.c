@@ -31,6 +31,7 @@ struct sink {
     char *dlq_topic;
     retry *retries;
     uint64_t delivered, failures;
+    bool lost;               /* a failed delivery could not be kept */
     char last_error[256];
 };
 
@@ -55,7 +56,10 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         r->value = malloc(m->len);
     if (r == NULL || r->topic == NULL || (m->key_len && r->key == NULL) ||
         (m->len && r->value == NULL)) {
+        /* The message is gone with the report: sink_flush fails from now
+         * on, so that no checkpoint moves past it (sink_lost). */
         log_error("out of memory keeping a failed Kafka delivery");
+        s->lost = true;
         if (r) {
             free(r->topic);
             free(r->key);
@@ -191,11 +195,6 @@ int sink_send(sink *s, const char *topic, const void *key, size_t keylen,
                    errstr_size) ? -1 : 0;
 }
 
-void sink_poll(sink *s)
-{
-    rd_kafka_poll(s->rk, 0);
-}
-
 
 /* Produces the failed messages again; keeps those the queue refuses. */
 static void resend(sink *s)
@@ -221,8 +220,18 @@ static void resend(sink *s)
     s->retries = keep;
 }
 
+bool sink_lost(const sink *s)
+{
+    return s->lost;
+}
+
 int sink_flush(sink *s, int timeout_ms, char *errstr, size_t errstr_size)
 {
+    if (s->lost) {
+        snprintf(errstr, errstr_size, "a failed Kafka delivery could not be "
+                 "kept for a retry (out of memory)");
+        return -1;
+    }
     int64_t deadline = now_mono_ms() + timeout_ms;
     for (;;) {
         if (s->retries != NULL)
@@ -241,16 +250,6 @@ int sink_flush(sink *s, int timeout_ms, char *errstr, size_t errstr_size)
              rd_kafka_outq_len(s->rk) + (s->retries != NULL),
              s->last_error[0] ? s->last_error : "none");
     return -1;
-}
-
-uint64_t sink_delivered(const sink *s)
-{
-    return s->delivered;
-}
-
-uint64_t sink_failures(const sink *s)
-{
-    return s->failures;
 }
 
 void sink_free(sink *s)

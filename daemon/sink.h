@@ -4,11 +4,13 @@
  * again, so that a checkpoint only commits once everything before it is in
  * Kafka (sink_flush).  Nothing is dropped.
  *
- * Main thread only (delivery reports are served from sink_poll/sink_flush).
+ * Main thread only (delivery reports are served from sink_send and
+ * sink_flush).
  */
 #ifndef ENGAGED_SINK_H
 #define ENGAGED_SINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,9 +46,6 @@ int sink_dlq(sink *s, const rd_kafka_message_t *msg, const char *reason,
 int sink_send(sink *s, const char *topic, const void *key, size_t keylen,
               const void *value, size_t len, char *errstr, size_t errstr_size);
 
-/* Serves delivery reports without waiting. */
-void sink_poll(sink *s);
-
 /*
  * Waits up to timeout_ms until every message produced so far is delivered,
  * producing failed ones again.  Returns 0 when all are in Kafka, -1 with
@@ -54,8 +53,12 @@ void sink_poll(sink *s);
  */
 int sink_flush(sink *s, int timeout_ms, char *errstr, size_t errstr_size);
 
-/* Messages sent and failed deliveries so far (for metrics). */
-uint64_t sink_delivered(const sink *s);
-uint64_t sink_failures(const sink *s);
+/*
+ * True once a failed delivery could not be kept for a retry (out of
+ * memory): the message is gone, sink_flush() fails from then on, and the
+ * caller must stop without checkpointing, so that a restart produces it
+ * again from the last checkpoint.
+ */
+bool sink_lost(const sink *s);
 
 #endif

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alert.h"
 #include "conflict.h"
 #include "decay.h"
 #include "tier.h"
@@ -76,11 +75,7 @@ struct state {
     size_t nsums;
     size_t wcur, wbase;      /* decay's current and baseline windows */
     int64_t horizon_ms;      /* late_grace + longest window */
-    state_alert *alerts;     /* decided since the last checkpoint */
-    size_t nalerts, alerts_cap;
-    conflict_result cres;
-    buf scratch;
-    uint64_t unchecked;      /* sponsored posts with no known sector */
+    state_hooks hooks;       /* detection (detect.h) */
     size_t creator_size;     /* bytes of a creator before its id */
     state_creator **table;
     size_t table_size, ncreators;
@@ -213,11 +208,6 @@ oom:
     return NULL;
 }
 
-void state_set_config(state *st, const config *cfg)
-{
-    st->cfg = cfg;
-}
-
 void state_remap_tiers(state *st, const int *map, size_t n)
 {
     for (size_t i = 0; i < st->table_size; i++)
@@ -293,10 +283,6 @@ void state_free(state *st)
     free(st->parts);
     free(st->table);
     free(st->dirty);
-    state_alerts_clear(st);
-    free(st->alerts);
-    conflict_result_free(&st->cres);
-    buf_free(&st->scratch);
     free(st);
 }
 
@@ -451,13 +437,6 @@ state_creator *state_dirty_get(const state *st, size_t i)
     return i < st->ndirty ? st->dirty[i] : NULL;
 }
 
-static void alert_free(state_alert *a)
-{
-    free(a->creator_id);
-    free(a->json);
-    free(a->summary);
-}
-
 static bool slot_written(const bool *done, size_t nslots, int slot)
 {
     return done == NULL ||
@@ -479,16 +458,6 @@ void state_checkpoint_done_slots(state *st, const bool *done,
         c->persisted = 1;
     }
     st->ndirty = k;
-    k = 0;
-    for (size_t i = 0; i < st->nalerts; i++) {
-        state_alert *a = &st->alerts[i];
-        if (!slot_written(done, nslots, a->slot)) {
-            st->alerts[k++] = *a;
-            continue;
-        }
-        alert_free(a);
-    }
-    st->nalerts = k;
     if (st->ndirty == 0 && st->dirty_cap > 65536) {
         free(st->dirty);
         st->dirty = NULL;
@@ -567,15 +536,8 @@ void state_partition_drop(state *st, int slot)
         if (st->dirty[i]->slot != slot)
             st->dirty[k++] = st->dirty[i];
     st->ndirty = k;
-    k = 0;
-    for (size_t i = 0; i < st->nalerts; i++) {
-        if (st->alerts[i].slot == slot) {
-            alert_free(&st->alerts[i]);
-        } else {
-            st->alerts[k++] = st->alerts[i];
-        }
-    }
-    st->nalerts = k;
+    if (st->hooks.dropped != NULL)
+        st->hooks.dropped(st->hooks.arg, slot);
     for (size_t i = 0; i < st->table_size; i++) {
         state_creator **pp = &st->table[i];
         while (*pp != NULL) {
@@ -599,12 +561,7 @@ int64_t state_partition_watermark(const state *st, int slot)
     return st->parts[slot].watermark;
 }
 
-size_t state_partition_creators(const state *st, int slot)
-{
-    return st->parts[slot].ncreators;
-}
-
-/* --- alerts ----------------------------------------------------------------- */
+/* --- names ------------------------------------------------------------------ */
 
 static const char *tier_name(const state *st, int tier)
 {
@@ -612,73 +569,7 @@ static const char *tier_name(const state *st, int tier)
                                                        : "unknown";
 }
 
-/* Queues an alert for the next checkpoint.  Returns -1 out of memory. */
-static int queue_alert(state *st, const state_creator *c, const alert *a)
-{
-    if (st->nalerts == st->alerts_cap) {
-        size_t cap = st->alerts_cap ? st->alerts_cap * 2 : 16;
-        state_alert *n = realloc(st->alerts, cap * sizeof *n);
-        if (n == NULL)
-            return -1;
-        st->alerts = n;
-        st->alerts_cap = cap;
-    }
-    char summary[512];
-    alert_summary(a, summary, sizeof summary);
-    buf_reset(&st->scratch);
-    if (alert_json(a, &st->scratch) < 0 || buf_failed(&st->scratch))
-        return -1;
-    state_alert *q = &st->alerts[st->nalerts];
-    memset(q, 0, sizeof *q);
-    q->slot = c->slot;
-    q->kind = a->kind;
-    q->status = a->status;
-    q->severity = a->severity;
-    q->creator_len = c->id_len;
-    q->creator_id = strndup(idp(st, c), c->id_len);
-    q->json = strndup(st->scratch.data, st->scratch.len);
-    q->json_len = st->scratch.len;
-    q->summary = strdup(summary);
-    if (!q->creator_id || !q->json || !q->summary) {
-        free(q->creator_id);
-        free(q->json);
-        free(q->summary);
-        return -1;
-    }
-    alert_id_format(a->fingerprint, q->alert_id);
-    st->nalerts++;
-    return 0;
-}
-
-size_t state_alert_count(const state *st)
-{
-    return st->nalerts;
-}
-
-const state_alert *state_alert_get(const state *st, size_t i)
-{
-    return i < st->nalerts ? &st->alerts[i] : NULL;
-}
-
-void state_alert_set_sent(state *st, size_t i)
-{
-    if (i < st->nalerts)
-        st->alerts[i].sent = true;
-}
-
-void state_alerts_clear(state *st)
-{
-    for (size_t i = 0; i < st->nalerts; i++)
-        alert_free(&st->alerts[i]);
-    st->nalerts = 0;
-}
-
-uint64_t state_conflicts_unchecked(const state *st)
-{
-    return st->unchecked;
-}
-
-/* --- decay ------------------------------------------------------------------ */
+/* --- what detection reads and asks for (detect.h) ----------------------- */
 
 static int64_t engagements(const state *st, const state_creator *c, size_t w)
 {
@@ -688,46 +579,55 @@ static int64_t engagements(const state *st, const state_creator *c, size_t w)
                                         s[STATE_SHARES] + s[STATE_SAVES];
 }
 
-/* Whether the decay detector has anything to decide for this creator. */
-static bool decay_relevant(const state *st, const state_creator *c)
+void state_set_hooks(state *st, const state_hooks *h)
 {
-    return c->decay.status != DECAY_OK ||
-           config_decay_watches(st->cfg, c->tier);
+    memset(&st->hooks, 0, sizeof st->hooks);
+    if (h != NULL)
+        st->hooks = *h;
 }
 
-/* Asks for an evaluation at the first boundary at or after t. */
-static void decay_schedule(state *st, state_creator *c, int64_t t)
+decay_state *state_creator_decay(state_creator *c)
 {
-    if (!decay_relevant(st, c))
-        return;
-    int64_t at = grid_ceil(st, t);
+    return &c->decay;
+}
+
+void state_creator_evaluate_at(state_creator *c, int64_t at)
+{
     if (at < c->decay_eval_at)
         c->decay_eval_at = at;
 }
 
-/*
- * Evaluates the decay detector at the boundary W.  Evaluations happen when
- * something that feeds the verdict changed (an engagement, a bucket leaving
- * a decay window, a tier change), when a pending creator's `for` runs out,
- * and when its history becomes long enough: at every other boundary the
- * verdict would be the same, so skipping them changes nothing.
- */
-static int decay_eval(state *st, state_creator *c, int64_t W)
+int64_t state_creator_evaluation(const state_creator *c)
+{
+    return c->decay_eval_at;
+}
+
+void state_creator_evaluated(state_creator *c)
 {
     c->decay_eval_at = INT64_MAX;
-    decay_input in = {W, c->tier, engagements(st, c, st->wcur),
-                      engagements(st, c, st->wbase), c->first_ts};
-    decay_verdict v;
-    decay_action act = decay_evaluate(st->cfg, &c->decay, &in, &v);
-    /* No verdict yet for lack of history: come back when there is. */
-    if (config_decay_watches(st->cfg, c->tier) && c->first_ts != INT64_MAX &&
-        c->first_ts > W - st->cfg->decay_baseline_ms)
-        decay_schedule(st, c, c->first_ts + st->cfg->decay_baseline_ms);
-    if (act == DECAY_NONE)
-        return 0;
-    alert a;
-    decay_alert(&v, st->cfg, idp(st, c), &a);
-    return queue_alert(st, c, &a);
+}
+
+void state_creator_decay_sums(const state *st, const state_creator *c,
+                              int64_t *current, int64_t *baseline)
+{
+    *current = engagements(st, c, st->wcur);
+    *baseline = engagements(st, c, st->wbase);
+}
+
+int64_t state_creator_first_event(const state_creator *c)
+{
+    return c->first_ts;
+}
+
+conflict_history **state_creator_conflicts(state_creator *c)
+{
+    return &c->conflicts;
+}
+
+void state_account(state *st, size_t before, size_t after)
+{
+    st->memory += after;
+    st->memory -= before;
 }
 
 /* Expires the creator's buckets at watermark W, then evaluates decay when
@@ -736,23 +636,27 @@ static int bring_up_to_date(state *st, state_creator *c, int64_t W)
 {
     if (touch(st, c) < 0)
         return -1;
+    bool decay_expired = false;
     for (size_t w = 0; w < st->nwin; w++) {
         sums_view v;
         int expired = window_expire(&wins(c)[w], &st->spec[w], W,
                                     sums_open(st, c, w, &v));
         sums_close(&v);
-        if (expired && (w == st->wcur || w == st->wbase))
-            decay_schedule(st, c, W);
+        decay_expired |= expired && (w == st->wcur || w == st->wbase);
     }
-    int64_t deadline = decay_deadline(&c->decay, st->cfg);
-    if (W >= c->decay_eval_at ||
-        (deadline != INT64_MAX && W >= grid_ceil(st, deadline)))
-        if (decay_eval(st, c, W) < 0)
-            return -1;
+    if (st->hooks.woke != NULL &&
+        st->hooks.woke(st->hooks.arg, st, c, W, decay_expired) < 0)
+        return -1;
     return update_wake(st, c);
 }
 
-int state_partition_advance(state *st, int slot, int64_t W)
+/*
+ * Moves the watermark of `slot` to W when W is larger, and brings every
+ * creator whose wake is <= W up to date, in order of wake time.
+ * Returns 0, or -1 when out of memory: a creator may then be half brought
+ * up to date, and the partition's state must be dropped and read back.
+ */
+static int partition_advance(state *st, int slot, int64_t W)
 {
     part *p = &st->parts[slot];
     if (p->watermark == STATE_NO_WATERMARK || W > p->watermark)
@@ -915,52 +819,6 @@ size_t state_memory(const state *st)
 
 /* --- events ------------------------------------------------------------------ */
 
-/* New follower count (event time ts, watermark W): reclassify, and say so
- * when a known tier changes. */
-static int classify(state *st, state_creator *c, int64_t ts, int64_t W)
-{
-    int old = c->tier;
-    c->tier = (int16_t)tier_classify(st->cfg->tiers, st->cfg->ntiers,
-                                     st->cfg->hysteresis, c->tier,
-                                     c->followers);
-    if (old == c->tier)
-        return 0;
-    decay_schedule(st, c, W + 1);
-    if (old == TIER_UNKNOWN)
-        return 0; /* the first classification is no change */
-    alert a;
-    alert_tier_change(&a, idp(st, c), tier_name(st, old),
-                      tier_name(st, c->tier), c->followers, ts);
-    return queue_alert(st, c, &a);
-}
-
-static int check_conflicts(state *st, state_creator *c, const event *ev,
-                           int64_t W)
-{
-    conflict_post post = {ev->ts_ms, ev->brand, ev->sector, ev->post_id,
-                          ev->campaign_id};
-    size_t before = conflict_memory(c->conflicts);
-    conflict_prune(st->cfg, &c->conflicts, W);
-    conflict_outcome o = conflict_check(st->cfg, &c->conflicts, idp(st, c),
-                                        c->id_len, W, &post, &st->cres);
-    st->memory += conflict_memory(c->conflicts);
-    st->memory -= before;
-    if (o == CONFLICT_ERROR)
-        return -1;
-    if (o == CONFLICT_NO_SECTOR)
-        st->unchecked++;
-    if (o != CONFLICT_CHECKED)
-        return 0;
-    for (size_t i = 0; i < st->cres.nfound; i++) {
-        alert a;
-        conflict_alert(&st->cres.found[i], idp(st, c), tier_name(st, c->tier),
-                       &a);
-        if (queue_alert(st, c, &a) < 0)
-            return -1;
-    }
-    return 0;
-}
-
 event_error state_apply(state *st, int slot, state_creator *c,
                         const event *ev, char *detail, size_t detail_size)
 {
@@ -980,7 +838,7 @@ event_error state_apply(state *st, int slot, state_creator *c,
         return EVENT_ERR_TOO_LATE;
     }
     if ((p->watermark == STATE_NO_WATERMARK || ev->ts_ms > p->watermark) &&
-        state_partition_advance(st, slot, ev->ts_ms) < 0)
+        partition_advance(st, slot, ev->ts_ms) < 0)
         goto oom;
     if (touch(st, c) < 0)
         goto oom;
@@ -992,11 +850,13 @@ event_error state_apply(state *st, int slot, state_creator *c,
         c->last_ts = ev->ts_ms;
     /* The latest follower count by event time wins, so that replays and
      * out-of-order arrivals agree. */
+    int old_tier = c->tier;
     if (ev->followers >= 0 && ev->ts_ms >= c->followers_ts) {
         c->followers = ev->followers;
         c->followers_ts = ev->ts_ms;
-        if (classify(st, c, ev->ts_ms, W) < 0)
-            goto oom;
+        c->tier = (int16_t)tier_classify(st->cfg->tiers, st->cfg->ntiers,
+                                         st->cfg->hysteresis, c->tier,
+                                         c->followers);
     }
 
     unsigned metric[2];
@@ -1039,10 +899,8 @@ event_error state_apply(state *st, int slot, state_creator *c,
         if (rc == WINDOW_NOMEM)
             goto oom;
     }
-    if (engagement)
-        decay_schedule(st, c, W + 1);
-    if (ev->type == EVENT_POST && ev->sponsored &&
-        check_conflicts(st, c, ev, W) < 0)
+    if (st->hooks.applied != NULL &&
+        st->hooks.applied(st->hooks.arg, st, c, ev, W, old_tier) < 0)
         goto oom;
     if (update_wake(st, c) < 0)
         goto oom;
@@ -1207,7 +1065,7 @@ buf_decode_result state_creator_restore(state *st, int slot, const char *id,
         return BUF_NOMEM;
     }
     /* Buckets that expired while it was not in memory leave now. */
-    if (state_partition_advance(st, slot, st->parts[slot].watermark) < 0) {
+    if (partition_advance(st, slot, st->parts[slot].watermark) < 0) {
         snprintf(errstr, errstr_size, "out of memory restoring a creator");
         return BUF_NOMEM;
     }

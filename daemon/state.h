@@ -11,7 +11,10 @@
  * "wake") has come is brought up to date, whether or not it has new events.
  * Wakes are processed in order of their time, each at its own time, so the
  * outcome depends only on the events in the partition, never on batching or
- * checkpoint timing.
+ * checkpoint timing.  The state decides no alert: it tells detection what
+ * changed, when it changed (state_hooks, detect.h), and keeps in each
+ * creator what the detectors remember (decay state, sponsored posts), so
+ * that it is persisted with the creator.
  *
  * Memory is a cache of Redis: a creator is created empty, or restored from
  * the blob a checkpoint wrote (state_creator_encode/restore).
@@ -25,9 +28,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "alert.h"
 #include "buf.h"
 #include "config.h"
+#include "conflict.h"
+#include "decay.h"
 #include "event.h"
 
 /* The metrics of a creator and of a tier, in the order of their fields. */
@@ -51,26 +55,43 @@ enum state_metric {
 typedef struct state state;
 typedef struct state_creator state_creator;
 
+/*
+ * Detection's hooks (detect.h): the state calls them as it changes, so
+ * that the detectors see each creator at the exact event time the change
+ * happened, wakes included; it decides nothing itself.  Each returns 0, or
+ * -1 when out of memory (the state reports EVENT_ERR_NOMEM).  A NULL hook
+ * is skipped.
+ *   woke     c was brought up to date at its wake time W: buckets left its
+ *            windows (decay_expired: one left a window engagement decay
+ *            reads), a decay evaluation it asked for came, or both
+ *   applied  ev was applied to c at watermark W; old_tier is its tier
+ *            before (the state reclassifies on a follower count)
+ *   dropped  partition `slot`'s state was dropped
+ */
+typedef struct state_hooks {
+    int (*woke)(void *arg, const state *st, state_creator *c, int64_t W,
+                bool decay_expired);
+    int (*applied)(void *arg, state *st, state_creator *c, const event *ev,
+                   int64_t W, int old_tier);
+    void (*dropped)(void *arg, int slot);
+    void *arg;
+} state_hooks;
+
 /* "likes", ..., "sponsored_posts".  Static string. */
 const char *state_metric_name(int metric);
 
 /*
  * A new, empty state for `cfg`'s tiers and windows.  The state keeps a
- * pointer to cfg: it must outlive the state or be replaced with
- * state_set_config().  Returns NULL with errstr when out of memory.
+ * pointer to cfg: it must outlive the state (a reload changes it in place,
+ * config_live.h).  Returns NULL with errstr when out of memory.
  */
 state *state_new(const config *cfg, char *errstr, size_t errstr_size);
 
 /* Frees the state and every creator. NULL is fine. */
 void state_free(state *st);
 
-/*
- * Swaps in a new configuration (reload).  Only tiers and hysteresis may
- * differ from the current one: windows, late_grace and the rest are kept
- * from the old config by the caller.  Creators move tier at their next
- * follower update.
- */
-void state_set_config(state *st, const config *cfg);
+/* Sets the hooks (copied; NULL: none). */
+void state_set_hooks(state *st, const state_hooks *h);
 
 /*
  * After a reload reordered the tiers (same names, new minimums): map[i] is
@@ -101,16 +122,6 @@ int state_partition_find(const state *st, const char *topic,
                          int32_t partition);
 
 int64_t state_partition_watermark(const state *st, int slot);
-size_t state_partition_creators(const state *st, int slot);
-
-/*
- * Moves the watermark of `slot` to W when W is larger, and brings every
- * creator whose wake is <= W up to date, in order of wake time.
- * Returns 0, or -1 when out of memory: a creator may then be half brought
- * up to date, and the partition's state must be dropped
- * (state_partition_drop) and read back from Redis.
- */
-int state_partition_advance(state *st, int slot, int64_t W);
 
 /* --- creators ------------------------------------------------------------- */
 
@@ -191,6 +202,34 @@ bool state_creator_written_wake(const state_creator *c, int64_t *wake);
 bool state_creator_written_ratio(const state_creator *c);
 double state_creator_decay_ratio(const state_creator *c);
 
+/* --- what detection keeps in a creator (detect.h) ---------------------- */
+
+/* The creator's decay state machine (persisted with it). */
+decay_state *state_creator_decay(state_creator *c);
+
+/* Asks for the creator to be woken at watermark `at` for a decay
+ * evaluation (the earliest request wins). */
+void state_creator_evaluate_at(state_creator *c, int64_t at);
+
+/* The evaluation asked for, INT64_MAX for none; and clearing it. */
+int64_t state_creator_evaluation(const state_creator *c);
+void state_creator_evaluated(state_creator *c);
+
+/* Engagements in the windows engagement decay reads ([decay] current and
+ * baseline) at the partition's watermark. */
+void state_creator_decay_sums(const state *st, const state_creator *c,
+                              int64_t *current, int64_t *baseline);
+
+/* The smallest event ts applied to the creator, INT64_MAX for none. */
+int64_t state_creator_first_event(const state_creator *c);
+
+/* The creator's sponsored posts (persisted with it; NULL when none). */
+conflict_history **state_creator_conflicts(state_creator *c);
+
+/* A creator's history grew from `before` bytes to `after` (memory
+ * accounting). */
+void state_account(state *st, size_t before, size_t after);
+
 /* Appends the creator's persistent state to out (versioned binary). */
 void state_creator_encode(const state *st, const state_creator *c, buf *out);
 
@@ -201,52 +240,17 @@ size_t state_dirty_count(const state *st);
 state_creator *state_dirty_get(const state *st, size_t i);
 
 /*
- * Records that the dirty creators and the alerts were written: the current
- * values become the written ones, the dirty list and the alerts empty.
+ * Records that the dirty creators were written: the current values become
+ * the written ones, the dirty list empties.
  */
 void state_checkpoint_done(state *st);
 
 /*
- * The same for the creators and alerts of the partitions a checkpoint
- * wrote, when it left others out: done[slot] says which, for slots
+ * The same for the creators of the partitions a checkpoint wrote, when it left others out: done[slot] says which, for slots
  * 0..nslots-1 (a slot past nslots counts as not written).  The others stay
  * dirty, in order.  done NULL: every partition.
  */
 void state_checkpoint_done_slots(state *st, const bool *done, size_t nslots);
-
-/* --- alerts ---------------------------------------------------------------- */
-
-/*
- * An alert decided since the last checkpoint (engagement_decay,
- * brand_conflict, tier_change), already formatted.  Alerts are decided on
- * event time only, so a replay decides the same ones with the same ids.
- */
-typedef struct state_alert {
-    int slot;                       /* partition it belongs to */
-    alert_kind kind;
-    alert_status status;
-    alert_severity severity;
-    char alert_id[ALERT_ID_LEN + 1];
-    char *creator_id;               /* the Kafka key */
-    size_t creator_len;
-    char *json;                     /* schemas/alert.schema.json */
-    size_t json_len;
-    char *summary;                  /* one readable line */
-    bool sent;                      /* produced to Kafka already */
-} state_alert;
-
-/* Alerts decided since the last state_checkpoint_done(), in order. */
-size_t state_alert_count(const state *st);
-const state_alert *state_alert_get(const state *st, size_t i);
-
-/* Records that alert i was produced to Kafka. */
-void state_alert_set_sent(state *st, size_t i);
-
-/* Forgets the alerts (state_checkpoint_done() does it too). */
-void state_alerts_clear(state *st);
-
-/* Sponsored posts whose sector was unknown (no conflict check), so far. */
-uint64_t state_conflicts_unchecked(const state *st);
 
 /*
  * Evicts the least recently active clean creators (their state is in Redis

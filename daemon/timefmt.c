@@ -188,15 +188,12 @@ static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
     va_end(ap);
 }
 
-int timefmt_parse_duration(const char *s, int64_t *ms, char *errstr,
-                           size_t errstr_size)
+timefmt_duration_result timefmt_duration(const char *s, int64_t *ms,
+                                         const char **unit)
 {
-    if (s == NULL || *s == '\0') {
-        set_err(errstr, errstr_size,
-                "empty duration: use an integer followed by ms, s, m, h or d "
-                "(\"90d\", \"5m\")");
-        return -1;
-    }
+    *unit = s;
+    if (s == NULL || *s == '\0')
+        return TIMEFMT_DURATION_EMPTY;
     const char *p = s;
     int64_t value = 0;
     bool overflow = false;
@@ -208,36 +205,60 @@ int timefmt_parse_duration(const char *s, int64_t *ms, char *errstr,
             value = value * 10 + digit;
         p++;
     }
-    if (p == s) {
-        set_err(errstr, errstr_size,
-                "duration \"%s\" must start with a non-negative integer, "
-                "then one of ms, s, m, h or d", s);
-        return -1;
-    }
+    *unit = p;
+    if (p == s)
+        return TIMEFMT_DURATION_NOT_A_NUMBER;
     if (*p == '\0') {
         /* Zero needs no unit: it is zero in all of them. */
         if (!overflow && value == 0) {
             *ms = 0;
-            return 0;
+            return TIMEFMT_DURATION_OK;
         }
-        set_err(errstr, errstr_size,
-                "missing unit in \"%s\": use ms, s, m, h or d", s);
-        return -1;
+        return overflow ? TIMEFMT_DURATION_TOO_LARGE : TIMEFMT_DURATION_NO_UNIT;
     }
     for (size_t u = 0; u < N_DURATION_UNITS; u++) {
         if (strcmp(p, duration_units[u].suffix) != 0)
             continue;
-        if (overflow || value > INT64_MAX / duration_units[u].ms) {
-            set_err(errstr, errstr_size,
-                    "duration \"%s\" is too large (at most %" PRId64 "ms)", s,
-                    INT64_MAX);
-            return -1;
-        }
+        if (overflow || value > INT64_MAX / duration_units[u].ms)
+            return TIMEFMT_DURATION_TOO_LARGE;
         *ms = value * duration_units[u].ms;
-        return 0;
+        return TIMEFMT_DURATION_OK;
     }
-    set_err(errstr, errstr_size,
-            "unknown unit \"%s\" in \"%s\": use ms, s, m, h or d", p, s);
+    return TIMEFMT_DURATION_BAD_UNIT;
+}
+
+int timefmt_parse_duration(const char *s, int64_t *ms, char *errstr,
+                           size_t errstr_size)
+{
+    const char *unit;
+    switch (timefmt_duration(s, ms, &unit)) {
+    case TIMEFMT_DURATION_OK:
+        return 0;
+    case TIMEFMT_DURATION_EMPTY:
+        set_err(errstr, errstr_size,
+                "empty duration: use an integer followed by ms, s, m, h or d "
+                "(\"90d\", \"5m\")");
+        break;
+    case TIMEFMT_DURATION_NOT_A_NUMBER:
+        set_err(errstr, errstr_size,
+                "duration \"%s\" must start with a non-negative integer, "
+                "then one of ms, s, m, h or d", s);
+        break;
+    case TIMEFMT_DURATION_NO_UNIT:
+        set_err(errstr, errstr_size,
+                "missing unit in \"%s\": use ms, s, m, h or d", s);
+        break;
+    case TIMEFMT_DURATION_TOO_LARGE:
+        set_err(errstr, errstr_size,
+                "duration \"%s\" is too large (at most %" PRId64 "ms)", s,
+                INT64_MAX);
+        break;
+    case TIMEFMT_DURATION_BAD_UNIT:
+        set_err(errstr, errstr_size,
+                "unknown unit \"%s\" in \"%s\": use ms, s, m, h or d", unit,
+                s);
+        break;
+    }
     return -1;
 }
 

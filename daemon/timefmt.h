@@ -28,9 +28,28 @@ int timefmt_parse_rfc3339(const char *s, size_t len, int64_t *ms);
  */
 char *timefmt_format_rfc3339(int64_t ms, char *buf, size_t size);
 
+/* What reading a duration came to (timefmt_duration). */
+typedef enum timefmt_duration_result {
+    TIMEFMT_DURATION_OK = 0,
+    TIMEFMT_DURATION_EMPTY,        /* NULL or "" */
+    TIMEFMT_DURATION_NOT_A_NUMBER, /* it does not start with a digit */
+    TIMEFMT_DURATION_NO_UNIT,      /* digits only, not 0 */
+    TIMEFMT_DURATION_BAD_UNIT,     /* *unit is not ms, s, m, h or d */
+    TIMEFMT_DURATION_TOO_LARGE     /* over INT64_MAX milliseconds */
+} timefmt_duration_result;
+
 /*
- * Parses a duration: a non-negative integer followed by one of the suffixes
- * ms, s, m, h, d ("90d", "5m", "250ms").  A bare "0" is accepted as zero.
+ * The one duration grammar engaged reads: a non-negative integer followed
+ * by one of the suffixes ms, s, m, h, d ("90d", "5m", "250ms"); a bare "0"
+ * is zero.  Stores milliseconds in *ms on TIMEFMT_DURATION_OK (else leaves
+ * it); *unit points at what follows the digits, for messages.  Callers
+ * word their own messages (the configuration's name the key and line).
+ */
+timefmt_duration_result timefmt_duration(const char *s, int64_t *ms,
+                                         const char **unit);
+
+/*
+ * Parses a duration (timefmt_duration's grammar).
  * Returns 0 and stores milliseconds in *ms, or -1 with a readable reason in
  * errstr ("unknown unit \"w\" in \"2w\": use ms, s, m, h or d").
  */

@@ -78,6 +78,7 @@ static const char *field(const command *c, size_t from, const char *f)
 
 static config *cfg;
 static state *st;
+static outbox *ob;
 static int slot;
 
 static void apply(const char *id, event_type type, event_action a,
@@ -105,12 +106,14 @@ static void setup(void)
     cfg = config_default(NULL);
     char err[256];
     st = state_new(cfg, err, sizeof err);
+    ob = outbox_new();
     slot = state_partition_add(st, "events", 3, STATE_NO_WATERMARK);
 }
 
 static void teardown(void)
 {
     state_free(st);
+    outbox_free(ob);
     config_free(cfg);
 }
 
@@ -124,7 +127,7 @@ Test(payload, new_creators_their_tiers_and_offsets)
     payload_part part = {"events", 3, slot, 7, 2, 100, T0 + 2000, false};
     char err[256];
     payload *pl = payload_new(cfg, err, sizeof err);
-    cr_assert_eq(payload_build(pl, st, &part, 1, err, sizeof err), 0, "%s",
+    cr_assert_eq(payload_build(pl, st, ob, &part, 1, err, sizeof err), 0, "%s",
                  err);
     cr_assert_eq(payload_creators(pl), 2);
 
@@ -202,7 +205,7 @@ Test(payload, a_written_creator_sends_what_changed_and_its_delta)
     payload_part part = {"events", 3, slot, 7, 3, 120, T0 + 5000, false};
     char err[256];
     payload *pl = payload_new(cfg, err, sizeof err);
-    cr_assert_eq(payload_build(pl, st, &part, 1, err, sizeof err), 0);
+    cr_assert_eq(payload_build(pl, st, ob, &part, 1, err, sizeof err), 0);
     size_t len, n = payload_commands(pl);
     const char *data = payload_data(pl, &len);
     command *c = parse(data, len, n);

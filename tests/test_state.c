@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "failalloc.h"
+#include "detect.h"
+#include "outbox.h"
 #include "state.h"
 #include "tier.h"
 #include "timefmt.h"
@@ -402,11 +404,24 @@ Test(state, integers_format_like_printf)
  * A state with history on one partition: c1 (a nano creator with likes and
  * a sponsored post for pepsi) and c2 (likes only, a day earlier).
  */
-static state *history(int *s)
+/* A state whose detection decides into *ob (the caller frees all three). */
+static state *detected(outbox **ob, detect **det)
 {
     char err[256];
     state *h = state_new(cfg, err, sizeof err);
     cr_assert_not_null(h, "%s", err);
+    *ob = outbox_new();
+    *det = detect_new(cfg, *ob, err, sizeof err);
+    cr_assert(*ob && *det);
+    state_hooks hooks = detect_hooks(*det);
+    state_set_hooks(h, &hooks);
+    return h;
+}
+
+static state *history(int *s, outbox **ob, detect **det)
+{
+    char err[256];
+    state *h = detected(ob, det);
     *s = state_partition_add(h, "t", 0, STATE_NO_WATERMARK);
     state_creator *c1 = state_creator_new(h, *s, "c1", 2);
     state_creator *c2 = state_creator_new(h, *s, "c2", 2);
@@ -429,6 +444,7 @@ static state *history(int *s)
                      "%s", err);
     }
     state_checkpoint_done(h);
+    outbox_done(*ob, NULL, 0);
     return h;
 }
 
@@ -452,14 +468,16 @@ Test(state, out_of_memory_while_applying_is_never_a_refusal)
     char detail[256];
 
     int s;
-    state *ref = history(&s);
+    outbox *rob, *ob;
+    detect *rdet, *det;
+    state *ref = history(&s, &rob, &rdet);
     cr_assert_eq(state_apply(ref, s, state_creator_find(ref, "c1", 2), &x,
                              detail, sizeof detail), EVENT_OK);
-    cr_assert_eq(state_alert_count(ref), 2, "a conflict and a tier change");
+    cr_assert_eq(outbox_count(rob), 2, "a conflict and a tier change");
 
     uint64_t n, nomem = 0;
     for (n = 1; n < 100000; n++) {
-        state *h = history(&s);
+        state *h = history(&s, &ob, &det);
         state_creator *c1 = state_creator_find(h, "c1", 2);
         failalloc_arm(n, false);
         event_error rc = state_apply(h, s, c1, &x, detail, sizeof detail);
@@ -469,7 +487,10 @@ Test(state, out_of_memory_while_applying_is_never_a_refusal)
                   "allocation %" PRIu64 ": %s (%s)", n, event_error_name(rc),
                   detail);
         if (rc == EVENT_OK) {
-            cr_assert_eq(state_alert_count(h), state_alert_count(ref));
+            cr_assert_eq(outbox_count(ob), outbox_count(rob));
+            for (size_t i = 0; i < outbox_count(ob); i++)
+                cr_assert_str_eq(outbox_get(ob, i)->json,
+                                 outbox_get(rob, i)->json);
             for (size_t w = 0; w < cfg->nwindows; w++)
                 for (const char *const *id = (const char *const[]){"c1", "c2",
                                                                     NULL};
@@ -488,14 +509,19 @@ Test(state, out_of_memory_while_applying_is_never_a_refusal)
             /* What the engine does next: drop the partition, read it back. */
             state_partition_drop(h, s);
             cr_assert_null(state_creator_find(h, "c1", 2));
+            cr_assert_eq(outbox_count(ob), 0, "its alerts went with it");
         }
         state_free(h);
+        detect_free(det);
+        outbox_free(ob);
         if (failed == 0)
             break;
     }
     cr_assert_lt(n, 100000);
     cr_assert_gt(nomem, 5, "only %" PRIu64 " allocations failed", nomem);
     state_free(ref);
+    detect_free(rdet);
+    outbox_free(rob);
 }
 
 /*
@@ -505,7 +531,9 @@ Test(state, out_of_memory_while_applying_is_never_a_refusal)
 Test(state, out_of_memory_while_restoring_is_not_a_corrupt_blob)
 {
     int s;
-    state *h = history(&s);
+    outbox *ob;
+    detect *det;
+    state *h = history(&s, &ob, &det);
     buf blob = BUF_INIT;
     state_creator_encode(h, state_creator_find(h, "c1", 2), &blob);
     int64_t W = state_partition_watermark(h, s) + 2 * DAY;
@@ -548,4 +576,6 @@ Test(state, out_of_memory_while_restoring_is_not_a_corrupt_blob)
     cr_assert_gt(nomem, 0);
     buf_free(&blob);
     state_free(h);
+    detect_free(det);
+    outbox_free(ob);
 }

@@ -1,0 +1,192 @@
+#include "detect.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "alert.h"
+#include "conflict.h"
+#include "decay.h"
+#include "tier.h"
+
+struct detect {
+    const config *cfg;
+    outbox *ob;
+    conflict_result cres;
+    uint64_t unchecked;      /* sponsored posts with no known sector */
+};
+
+detect *detect_new(const config *cfg, outbox *ob, char *errstr,
+                   size_t errstr_size)
+{
+    detect *d = calloc(1, sizeof *d);
+    if (d == NULL) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    d->cfg = cfg;
+    d->ob = ob;
+    return d;
+}
+
+void detect_free(detect *d)
+{
+    if (d == NULL)
+        return;
+    conflict_result_free(&d->cres);
+    free(d);
+}
+
+uint64_t detect_conflicts_unchecked(const detect *d)
+{
+    return d->unchecked;
+}
+
+static const char *tier_name(const config *cfg, int tier)
+{
+    return tier >= 0 && (size_t)tier < cfg->ntiers ? cfg->tiers[tier].name
+                                                   : "unknown";
+}
+
+static int emit(detect *d, const state *st, const state_creator *c,
+                const alert *a)
+{
+    size_t len;
+    const char *id = state_creator_id(st, c, &len);
+    return outbox_add(d->ob, state_creator_slot(c), a, id, len);
+}
+
+/* --- engagement decay ------------------------------------------------------- */
+
+/* Whether the decay detector has anything to decide for this creator. */
+static bool decay_relevant(const detect *d, state_creator *c)
+{
+    return state_creator_decay(c)->status != DECAY_OK ||
+           config_decay_watches(d->cfg, state_creator_tier(c));
+}
+
+/* The first evaluation boundary at or after t. */
+static int64_t grid_ceil(const detect *d, int64_t t)
+{
+    return t == INT64_MIN ? t : decay_next_evaluation(d->cfg, t - 1);
+}
+
+/* Asks for an evaluation at the first boundary at or after t. */
+static void decay_schedule(detect *d, state_creator *c, int64_t t)
+{
+    if (decay_relevant(d, c))
+        state_creator_evaluate_at(c, grid_ceil(d, t));
+}
+
+/*
+ * Evaluates the decay detector at the boundary W.  Evaluations happen when
+ * something that feeds the verdict changed (an engagement, a bucket leaving
+ * a decay window, a tier change), when a pending creator's `for` runs out,
+ * and when its history becomes long enough: at every other boundary the
+ * verdict would be the same, so skipping them changes nothing.
+ */
+static int decay_eval(detect *d, const state *st, state_creator *c, int64_t W)
+{
+    const config *cfg = d->cfg;
+    state_creator_evaluated(c);
+    int64_t current, baseline;
+    state_creator_decay_sums(st, c, &current, &baseline);
+    int64_t first = state_creator_first_event(c);
+    decay_input in = {W, state_creator_tier(c), current, baseline, first};
+    decay_verdict v;
+    decay_action act = decay_evaluate(cfg, state_creator_decay(c), &in, &v);
+    /* No verdict yet for lack of history: come back when there is. */
+    if (config_decay_watches(cfg, state_creator_tier(c)) && first != INT64_MAX &&
+        first > W - cfg->decay_baseline_ms)
+        decay_schedule(d, c, first + cfg->decay_baseline_ms);
+    if (act == DECAY_NONE)
+        return 0;
+    size_t len;
+    alert a;
+    decay_alert(&v, cfg, state_creator_id(st, c, &len), &a);
+    return emit(d, st, c, &a);
+}
+
+/* The state brought c up to date at its wake time W. */
+static int on_woke(void *arg, const state *st, state_creator *c, int64_t W,
+                   bool decay_expired)
+{
+    detect *d = arg;
+    if (decay_expired)
+        decay_schedule(d, c, W);
+    int64_t deadline = decay_deadline(state_creator_decay(c), d->cfg);
+    if (W >= state_creator_evaluation(c) ||
+        (deadline != INT64_MAX && W >= grid_ceil(d, deadline)))
+        return decay_eval(d, st, c, W);
+    return 0;
+}
+
+/* --- events ------------------------------------------------------------------ */
+
+static int check_conflicts(detect *d, state *st, state_creator *c,
+                           const event *ev, int64_t W)
+{
+    conflict_post post = {ev->ts_ms, ev->brand, ev->sector, ev->post_id,
+                          ev->campaign_id};
+    conflict_history **h = state_creator_conflicts(c);
+    size_t len;
+    const char *id = state_creator_id(st, c, &len);
+    size_t before = conflict_memory(*h);
+    conflict_prune(d->cfg, h, W);
+    conflict_outcome o = conflict_check(d->cfg, h, id, len, W, &post,
+                                        &d->cres);
+    state_account(st, before, conflict_memory(*h));
+    if (o == CONFLICT_ERROR)
+        return -1;
+    if (o == CONFLICT_NO_SECTOR)
+        d->unchecked++;
+    if (o != CONFLICT_CHECKED)
+        return 0;
+    for (size_t i = 0; i < d->cres.nfound; i++) {
+        alert a;
+        conflict_alert(&d->cres.found[i], id,
+                       tier_name(d->cfg, state_creator_tier(c)), &a);
+        if (emit(d, st, c, &a) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The state applied ev to c (watermark W); old_tier: c's tier before. */
+static int on_applied(void *arg, state *st, state_creator *c, const event *ev,
+                      int64_t W, int old_tier)
+{
+    detect *d = arg;
+    int tier = state_creator_tier(c);
+    if (tier != old_tier) {
+        decay_schedule(d, c, W + 1);
+        /* The first classification is no change. */
+        if (old_tier != TIER_UNKNOWN) {
+            size_t len;
+            alert a;
+            alert_tier_change(&a, state_creator_id(st, c, &len),
+                              tier_name(d->cfg, old_tier),
+                              tier_name(d->cfg, tier),
+                              state_creator_followers(c), ev->ts_ms);
+            if (emit(d, st, c, &a) < 0)
+                return -1;
+        }
+    }
+    if (ev->type == EVENT_ENGAGEMENT && ev->action <= EVENT_SAVE)
+        decay_schedule(d, c, W + 1);
+    if (ev->type == EVENT_POST && ev->sponsored &&
+        check_conflicts(d, st, c, ev, W) < 0)
+        return -1;
+    return 0;
+}
+
+static void on_dropped(void *arg, int slot)
+{
+    detect *d = arg;
+    outbox_drop(d->ob, slot);
+}
+
+state_hooks detect_hooks(detect *d)
+{
+    state_hooks h = {on_woke, on_applied, on_dropped, d};
+    return h;
+}
