@@ -228,9 +228,12 @@ struct builder {
     bool failed;
 };
 
+/* Sets obj[key] = v, taking v.  Out of memory (obj or v NULL, or the set
+ * failing) marks the builder failed; json_object_set_new releases v then,
+ * so nothing leaks. */
 static void put(struct builder *b, json_t *obj, const char *key, json_t *v)
 {
-    if (!v || !obj || json_object_set_new(obj, key, v) != 0)
+    if (!v || json_object_set_new(obj, key, v) != 0)
         b->failed = true;
 }
 

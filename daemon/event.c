@@ -549,8 +549,8 @@ static event_error parse_jansson(const void *payload, size_t len,
 
 /* ---- The one-pass scanner ---------------------------------------------
  *
- * jansson's DOM (json_loadb, the lookups, json_decref) was about 40% of the
- * daemon's CPU (README, "Where the time goes").  Nearly every message is a
+ * jansson's DOM (json_loadb, the lookups, json_decref) was the largest part
+ * of the daemon's CPU (docs/performance.md).  Nearly every message is a
  * flat object of short strings without escapes and small integers, which
  * one pass over the bytes can check and copy without allocating.
  *

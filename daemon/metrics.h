@@ -18,8 +18,14 @@
  *                                                     resolved
  *   engaged_conflict_checks_skipped_total    counter  sponsored posts with no
  *                                                     known sector
- *   engaged_checkpoints_total{result}        counter  ok, error, fenced
- *   engaged_checkpoint_duration_seconds      histogram
+ *   engaged_checkpoints_total{result}        counter  ok, error, fenced,
+ *                                                     not_new
+ *   engaged_checkpoint_duration_seconds      histogram  build, the wait for
+ *                                                     its alerts, Redis
+ *   engaged_event_checkpoint_latency_seconds histogram  produce time to the
+ *                                                     checkpoint's answer
+ *   engaged_checkpoint_backpressure_seconds_total counter  reading held back
+ *                                                     behind a checkpoint
  *   engaged_consumer_lag{topic,partition}    gauge    messages
  *   engaged_watermark_seconds{topic,partition} gauge  event time, Unix seconds
  *   engaged_creators                         gauge    creators in memory
@@ -38,8 +44,8 @@
  * update is one atomic add or store, no lock, so the hot path (one
  * metrics_event() per message) costs next to nothing.  The partition table
  * alone is guarded by a mutex, taken by metrics_partition_set()/_remove()
- * and by the renderer (partitions change rarely, and the main thread
- * updates them once per checkpoint, not per event).
+ * and by the renderer (the main thread updates it once a second, status.h,
+ * not per event).
  * A scrape is not a snapshot: counters read while the main thread runs can
  * be from slightly different instants, which Prometheus tolerates.  The
  * histogram's +Inf bucket and _count are computed from the same reads, so

@@ -101,9 +101,8 @@ sink *sink_new(const config *cfg, const char *bootstrap, char *errstr,
         "linger.ms", "5",
         "message.timeout.ms", "30000",
         /* A checkpoint waits for its alerts' delivery.  With Nagle, a
-         * ProduceRequest written right behind another waited for the
-         * broker's delayed ACK: 40 ms per checkpoint (bench, debug=protocol
-         * rtt). */
+         * ProduceRequest written right behind another waits for the
+         * broker's delayed ACK, every checkpoint (docs/performance.md). */
         "socket.nagle.disable", "true",
         NULL,
     };

@@ -16,8 +16,8 @@
  * queue holds queued.min.messages or queued.max.messages.kbytes, and its
  * broker thread looks again only when something else wakes it, or after
  * its idle second: a consumer faster than the broker's fetches drains the
- * queue and then waits for up to a second (the bench measured 40% of the
- * main thread's time lost so).  2.1 has fetch.queue.backoff.ms for this;
+ * queue and then waits for up to a second (docs/performance.md says how
+ * much that cost).  2.1 has fetch.queue.backoff.ms for this;
  * 2.0.2, Debian 12's, does not.  So when source_poll() sees the queue fall
  * below half its cap, a thread of ours asks the leaders of the assigned
  * partitions for their end offsets (one ListOffsets per leader): the
@@ -157,19 +157,18 @@ source *source_new(const config *cfg, const char *bootstrap,
          * default, and keeps whole decompressed batches alive while any of
          * their messages is queued.  With the fetch nudge below, a small
          * queue keeps the loop fed as well, and its messages are still in
-         * the CPU's caches when they are parsed: in the bench, 235k -> 292k
-         * events/s, 3.4 -> 2.5 us of CPU per event, peak RSS 214 -> 180 MiB.
-         * 2 MB is about 70 ms of events at that rate, refilled in one fetch
-         * round trip. */
+         * the CPU's caches when they are parsed: faster and smaller
+         * (docs/performance.md).  2 MB is well under a second of events,
+         * refilled in one fetch round trip. */
         "queued.min.messages", "10000",
         "queued.max.messages.kbytes", "2048",
         /* That cap is checked before a fetch, and one fetch brings up to
          * fetch.max.bytes more, counted compressed: with the defaults
-         * (1 MB per partition, 50 MB in all) and zstd batches the bench saw
-         * 73,000 messages queued, 30 MB of the peak.  256 KB a fetch, 64 KB
-         * a partition: 23,000 at most, peak RSS 170 -> 133 MiB, the same
-         * throughput.  A larger message still comes whole (the first batch
-         * of a partition is always returned).  librdkafka wants
+         * (1 MB per partition, 50 MB in all) and zstd batches, tens of
+         * thousands of messages sat queued, a large part of the peak
+         * memory.  256 KB a fetch, 64 KB a partition bound it, at the same
+         * throughput (docs/performance.md).  A larger message still comes
+         * whole (the first batch of a partition is always returned).  librdkafka wants
          * fetch.max.bytes >= message.max.bytes: see source_new(). */
         "fetch.max.bytes", "262144",
         "max.partition.fetch.bytes", "65536",
