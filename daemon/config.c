@@ -61,12 +61,13 @@ enum section_id {
     SEC_CHECKPOINT,
     SEC_STATE,
     SEC_LOG,
+    SEC_CAMPAIGNS,
     NSECTIONS
 };
 
 static const char *const section_names[NSECTIONS] = {
     "kafka", "redis", "tiers", "metrics", "decay", "conflict", "alerts",
-    "http", "checkpoint", "state", "log",
+    "http", "checkpoint", "state", "log", "campaigns",
 };
 
 enum key_kind {
@@ -179,6 +180,13 @@ static const struct key_desc keys[] = {
      100000000, 0},
 
     {SEC_LOG, "level", KIND_LEVEL, F(log_level), 0, 0, 0},
+
+    {SEC_CAMPAIGNS, "post_memory", KIND_DURATION, F(campaign_post_memory_ms),
+     0, DURATION_MAX, 0},
+    {SEC_CAMPAIGNS, "max_posts", KIND_I64, F(campaign_max_posts), 0, 10000,
+     0},
+    {SEC_CAMPAIGNS, "retention", KIND_DURATION, F(campaign_retention_ms), 0,
+     DURATION_MAX, 0},
 };
 
 #undef F
@@ -251,6 +259,10 @@ static const config defaults = {
     .max_creators = 1000000,
 
     .log_level = LOG_LEVEL_INFO,
+
+    .campaign_post_memory_ms = 30 * MS_DAY,
+    .campaign_max_posts = 32,
+    .campaign_retention_ms = 180 * MS_DAY,
 };
 
 static char **string_field(config *cfg, const struct key_desc *k)

@@ -138,6 +138,14 @@ typedef struct config {
     /* [state] creators held in memory at most; 0: no cap */
     int64_t max_creators;
 
+    /* [campaigns] (issue 16): how long after its ts, and how many of them,
+     * a creator remembers its campaign posts for the engagement that
+     * names only their post_id; how long campaign and brand-history keys
+     * live after their last write (0: for ever). */
+    int64_t campaign_post_memory_ms;
+    int64_t campaign_max_posts;
+    int64_t campaign_retention_ms;
+
     /* [log] */
     int log_level;                  /* LOG_LEVEL_* */
 } config;

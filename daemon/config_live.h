@@ -7,7 +7,8 @@
  * Live: tier minimums and order (same names), hysteresis, the tiers decay
  * watches, every [decay] threshold but its windows, the conflict windows
  * and the brand and sector catalogues, the alert stream's length,
- * max_future, checkpoint pacing and sizes, max_creators and the log level.
+ * max_future, checkpoint pacing and sizes, max_creators, [campaigns] and
+ * the log level.
  * Everything else (Kafka, Redis, windows, late_grace, decay's windows, the
  * HTTP listener, the set of tier names) needs a restart: its change is
  * logged as a warning and the running value kept.

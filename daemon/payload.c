@@ -64,21 +64,120 @@ static const char lua_creators[] =
     "end\n"
     "return {'OK'}\n";
 
+/* a / b as payload_format_ratio() writes it. */
+#define LUA_RATIO                                                            \
+    "local function ratio(a, b)\n"                                           \
+    "  local x = a / b\n"                                                    \
+    "  if x == 0 then return '0' end\n"                                      \
+    "  local d = 9 - math.floor(math.log10(math.abs(x)))\n"                  \
+    "  if d < 0 then d = 0 elseif d > 20 then d = 20 end\n"                  \
+    "  local s = string.format('%.' .. d .. 'f', x)\n"                       \
+    "  if string.find(s, '.', 1, true) then\n"                               \
+    "    s = (string.gsub(s, '0+$', '')) s = (string.gsub(s, '%.$', '')) end\n" \
+    "  return s\n"                                                           \
+    "end\n"
+
+/* ARGV: p g np (tp expect new)*np retention_ms ntiers tier_names...
+ *       nt (campaign tier first_ms last_ms delta*10)*nt
+ *       nd (campaign date delta*10)*nd
+ *       nm (campaign creator tier followers engagements)*nm
+ *       nb (creator brand sector posts last_ms)*nb
+ * The deltas in the order of campaign.h's metrics; a creator joins a
+ * campaign (creators, reach) when the campaign's creator set does not
+ * hold it yet. */
+static const char lua_campaigns[] =
+    "local PARTARGS = 3\n" LUA_FENCE_CHECK LUA_RATIO
+    "local M = {'posts', 'sponsored_posts', 'likes', 'comments', 'shares',\n"
+    "  'saves', 'views', 'clicks', 'conversions', 'engagements'}\n"
+    "local function num(key, f)\n"
+    "  return tonumber(redis.call('HGET', key, f) or '0') end\n"
+    "local function ratios(key, pre)\n"
+    "  local e, r = num(key, pre .. 'engagements'), num(key, pre .. 'reach')\n"
+    "  if r > 0 then redis.call('HSET', key, pre .. 'er', ratio(e, r))\n"
+    "  else redis.call('HDEL', key, pre .. 'er') end\n"
+    "  local cv, cl = num(key, pre .. 'conversions'), num(key, pre .. 'clicks')\n"
+    "  if cl > 0 then redis.call('HSET', key, pre .. 'conversion_rate',\n"
+    "    ratio(cv, cl))\n"
+    "  else redis.call('HDEL', key, pre .. 'conversion_rate') end\n"
+    "end\n"
+    "local function nxt() i = i + 1 return ARGV[i - 1] end\n"
+    "local ret = tonumber(nxt())\n"
+    "local tnames = {}\n"
+    "for k = 1, tonumber(nxt()) do tnames[k] = nxt() end\n"
+    "local order, seen, written = {}, {}, {}\n"
+    "local function touch(c)\n"
+    "  if not seen[c] then seen[c] = true order[#order + 1] = c end end\n"
+    "local function add(key, pre)\n"
+    "  for m = 1, 10 do\n"
+    "    local d = nxt()\n"
+    "    if d ~= '0' then\n"
+    "      redis.call('HINCRBY', key, M[m], d)\n"
+    "      if pre then redis.call('HINCRBY', key, pre .. M[m], d) end\n"
+    "    end\n"
+    "  end\n"
+    "  written[key] = true\n"
+    "end\n"
+    "for r = 1, tonumber(nxt()) do\n"
+    "  local c, t, first, last = nxt(), nxt(), nxt(), nxt()\n"
+    "  local key = p .. 'campaign:' .. c\n"
+    "  add(key, t .. '.')\n"
+    "  local cf = redis.call('HGET', key, 'first_ms')\n"
+    "  if not cf or tonumber(first) < tonumber(cf) then\n"
+    "    redis.call('HSET', key, 'first_ms', first) end\n"
+    "  local cl = redis.call('HGET', key, 'last_ms')\n"
+    "  if not cl or tonumber(last) > tonumber(cl) then\n"
+    "    redis.call('HSET', key, 'last_ms', last) end\n"
+    "  redis.call('ZADD', p .. 'campaigns', 'GT', last, c)\n"
+    "  touch(c)\n"
+    "end\n"
+    "for r = 1, tonumber(nxt()) do\n"
+    "  local c, date = nxt(), nxt()\n"
+    "  add(p .. 'campaign_day:' .. c .. ':' .. date, nil)\n"
+    "end\n"
+    "for r = 1, tonumber(nxt()) do\n"
+    "  local c, x, t, fol, e = nxt(), nxt(), nxt(), nxt(), nxt()\n"
+    "  local key, zk = p .. 'campaign:' .. c, p .. 'campaign_creators:' .. c\n"
+    "  if not redis.call('ZSCORE', zk, x) then\n"
+    "    redis.call('HINCRBY', key, 'creators', 1)\n"
+    "    redis.call('HINCRBY', key, t .. '.creators', 1)\n"
+    "    if tonumber(fol) > 0 then\n"
+    "      redis.call('HINCRBY', key, 'reach', fol)\n"
+    "      redis.call('HINCRBY', key, t .. '.reach', fol)\n"
+    "    end\n"
+    "  end\n"
+    "  redis.call('ZINCRBY', zk, e, x)\n"
+    "  written[key] = true written[zk] = true\n"
+    "  touch(c)\n"
+    "end\n"
+    "for _, c in ipairs(order) do\n"
+    "  local key = p .. 'campaign:' .. c\n"
+    "  ratios(key, '')\n"
+    "  for _, t in ipairs(tnames) do ratios(key, t .. '.') end\n"
+    "end\n"
+    "for r = 1, tonumber(nxt()) do\n"
+    "  local x, b, s, n, last = nxt(), nxt(), nxt(), nxt(), nxt()\n"
+    "  if b ~= '' then\n"
+    "    local bk, pk = p .. 'creator_brands:' .. x, p .. 'creator_brand_posts:' .. x\n"
+    "    redis.call('ZADD', bk, 'GT', last, b)\n"
+    "    if n ~= '0' then redis.call('HINCRBY', pk, b, n) end\n"
+    "    written[bk] = true written[pk] = true\n"
+    "  end\n"
+    "  if s ~= '' then\n"
+    "    local sk = p .. 'creator_sectors:' .. x\n"
+    "    redis.call('ZADD', sk, 'GT', last, s)\n"
+    "    written[sk] = true\n"
+    "  end\n"
+    "end\n"
+    "if ret > 0 then\n"
+    "  for k in pairs(written) do redis.call('PEXPIRE', k, ret) end\n"
+    "end\n"
+    "return {'OK'}\n";
+
 /* ARGV: p g np (tp expect new offset watermark)*np nw window_labels*nw
  *       ntiers then per tier: name nfields field delta ...
  *       maxlen nalerts alert_json ... */
 static const char lua_finish[] =
-    "local PARTARGS = 5\n" LUA_FENCE_CHECK
-    "local function ratio(a, b)\n"
-    "  local x = a / b\n"
-    "  if x == 0 then return '0' end\n"
-    "  local d = 9 - math.floor(math.log10(math.abs(x)))\n"
-    "  if d < 0 then d = 0 elseif d > 20 then d = 20 end\n"
-    "  local s = string.format('%.' .. d .. 'f', x)\n"
-    "  if string.find(s, '.', 1, true) then\n"
-    "    s = (string.gsub(s, '0+$', '')) s = (string.gsub(s, '%.$', '')) end\n"
-    "  return s\n"
-    "end\n"
+    "local PARTARGS = 5\n" LUA_FENCE_CHECK LUA_RATIO
     "i = 4\n"
     "for k = 1, np do\n"
     "  local tp = ARGV[i]\n"
@@ -383,6 +482,89 @@ static void precheck_key(payload *pl, const state *st,
         precheck_emit(pl);
 }
 
+static const char *tier_of(const config *cfg, int tier)
+{
+    return tier >= 0 && (size_t)tier < cfg->ntiers ? cfg->tiers[tier].name
+                                                   : "unknown";
+}
+
+/*
+ * The campaigns script (lua_campaigns) with the ledger's rows of `parts`,
+ * into the transaction; nothing when the ledger holds none.
+ */
+static void campaign_args(payload *pl, const state *st,
+                          const payload_part *parts, size_t nparts)
+{
+    const config *cfg = pl->cfg;
+    const campaign_ledger *l = state_campaigns(st);
+    size_t nt = 0, nd = 0, nm = 0, nb = 0;
+    for (size_t i = 0; i < campaign_ledger_tiers(l); i++)
+        nt += part_of(parts, nparts, campaign_ledger_tier(l, i)->slot) != NULL;
+    for (size_t i = 0; i < campaign_ledger_days(l); i++)
+        nd += part_of(parts, nparts, campaign_ledger_day(l, i)->slot) != NULL;
+    for (size_t i = 0; i < campaign_ledger_members(l); i++)
+        nm += part_of(parts, nparts, campaign_ledger_member(l, i)->slot) !=
+              NULL;
+    for (size_t i = 0; i < campaign_ledger_brands(l); i++)
+        nb += part_of(parts, nparts, campaign_ledger_brand_row(l, i)->slot) !=
+              NULL;
+    if (nt + nd + nm + nb == 0)
+        return;
+    resp_cmd *c = script_cmd(pl, lua_campaigns, parts, nparts, false);
+    resp_int(c, cfg->campaign_retention_ms);
+    resp_int(c, (int64_t)cfg->ntiers + 1);
+    for (size_t t = 0; t < cfg->ntiers; t++)
+        resp_str(c, cfg->tiers[t].name);
+    resp_str(c, "unknown");
+    resp_int(c, (int64_t)nt);
+    for (size_t i = 0; i < campaign_ledger_tiers(l); i++) {
+        const campaign_sums *r = campaign_ledger_tier(l, i);
+        if (part_of(parts, nparts, r->slot) == NULL)
+            continue;
+        resp_str(c, r->campaign);
+        resp_str(c, tier_of(cfg, r->tier));
+        resp_int(c, r->first_ms);
+        resp_int(c, r->last_ms);
+        for (int m = 0; m < CAMPAIGN_METRICS; m++)
+            resp_int(c, r->v[m]);
+    }
+    resp_int(c, (int64_t)nd);
+    for (size_t i = 0; i < campaign_ledger_days(l); i++) {
+        const campaign_sums *r = campaign_ledger_day(l, i);
+        if (part_of(parts, nparts, r->slot) == NULL)
+            continue;
+        char date[40];
+        timefmt_format_rfc3339(r->day * INT64_C(86400000), date, sizeof date);
+        resp_str(c, r->campaign);
+        resp_arg(c, date, 10); /* YYYY-MM-DD */
+        for (int m = 0; m < CAMPAIGN_METRICS; m++)
+            resp_int(c, r->v[m]);
+    }
+    resp_int(c, (int64_t)nm);
+    for (size_t i = 0; i < campaign_ledger_members(l); i++) {
+        const campaign_member *r = campaign_ledger_member(l, i);
+        if (part_of(parts, nparts, r->slot) == NULL)
+            continue;
+        resp_str(c, r->campaign);
+        resp_arg(c, r->creator, r->creator_len);
+        resp_str(c, tier_of(cfg, r->tier));
+        resp_int(c, r->followers);
+        resp_int(c, r->engagements);
+    }
+    resp_int(c, (int64_t)nb);
+    for (size_t i = 0; i < campaign_ledger_brands(l); i++) {
+        const campaign_brand *r = campaign_ledger_brand_row(l, i);
+        if (part_of(parts, nparts, r->slot) == NULL)
+            continue;
+        resp_arg(c, r->creator, r->creator_len);
+        resp_str(c, r->brand);
+        resp_str(c, r->sector);
+        resp_int(c, r->posts);
+        resp_int(c, r->last_ms);
+    }
+    emit(pl);
+}
+
 /*
  * The tally's row of a tier: row t + 1 for tier t, row 0 for "unknown"
  * (TIER_UNKNOWN is -1).
@@ -461,6 +643,7 @@ int payload_build(payload *pl, const state *st, const outbox *ob,
         fence_args(&pl->exists, &pl->tmp, parts, nparts, false);
         precheck_emit(pl);
     }
+    campaign_args(pl, st, parts, nparts);
     resp_cmd *fin = script_cmd(pl, lua_finish, parts, nparts, true);
     resp_int(fin, (int64_t)cfg->nwindows);
     for (size_t w = 0; w < cfg->nwindows; w++)

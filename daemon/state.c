@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "campaign.h"
 #include "conflict.h"
 #include "decay.h"
 #include "tier.h"
@@ -15,7 +16,7 @@
 #define NBUCKETS 60          /* buckets per window: width = window / 60 */
 #define NOT_IN_HEAP UINT32_MAX
 #define BLOB_MAGIC 'E'
-#define BLOB_VERSION 2
+#define BLOB_VERSION 3          /* 2: no campaign posts; still read */
 
 /* Window kinds: every metric, or only engagements (decay's own windows). */
 #define WK_FULL 0
@@ -41,6 +42,7 @@ struct state_creator {
     int64_t first_ts, last_ts;
     written *written;        /* non-NULL exactly while dirty */
     conflict_history *conflicts; /* sponsored posts; NULL for none */
+    campaign_posts *cposts;  /* campaign posts remembered; NULL for none */
     int64_t decay_eval_at;   /* next decay evaluation, or INT64_MAX */
     decay_state decay;
     uint32_t heap_pos;
@@ -76,6 +78,7 @@ struct state {
     size_t wcur, wbase;      /* decay's current and baseline windows */
     int64_t horizon_ms;      /* late_grace + longest window */
     state_hooks hooks;       /* detection (detect.h) */
+    campaign_ledger *ledger; /* campaign deltas since the last checkpoint */
     size_t creator_size;     /* bytes of a creator before its id */
     state_creator **table;
     size_t table_size, ncreators;
@@ -199,7 +202,8 @@ state *state_new(const config *cfg, char *errstr, size_t errstr_size)
                        st->nsums * sizeof(int64_t);
     st->table_size = 1024;
     st->table = calloc(st->table_size, sizeof *st->table);
-    if (st->table == NULL)
+    st->ledger = campaign_ledger_new();
+    if (st->table == NULL || st->ledger == NULL)
         goto oom;
     return st;
 oom:
@@ -255,6 +259,8 @@ static void creator_free(state *st, state_creator *c)
     lru_unlink(st, c);
     st->memory -= conflict_memory(c->conflicts);
     conflict_free(c->conflicts);
+    st->memory -= campaign_posts_memory(c->cposts);
+    campaign_posts_free(c->cposts);
     for (size_t w = 0; w < st->nwin; w++) {
         st->memory -= window_memory(&wins(c)[w]);
         window_free(&wins(c)[w]);
@@ -283,6 +289,7 @@ void state_free(state *st)
     free(st->parts);
     free(st->table);
     free(st->dirty);
+    campaign_ledger_free(st->ledger);
     free(st);
 }
 
@@ -458,6 +465,7 @@ void state_checkpoint_done_slots(state *st, const bool *done,
         c->persisted = 1;
     }
     st->ndirty = k;
+    campaign_ledger_done(st->ledger, done, nslots);
     if (st->ndirty == 0 && st->dirty_cap > 65536) {
         free(st->dirty);
         st->dirty = NULL;
@@ -536,6 +544,7 @@ void state_partition_drop(state *st, int slot)
         if (st->dirty[i]->slot != slot)
             st->dirty[k++] = st->dirty[i];
     st->ndirty = k;
+    campaign_ledger_drop(st->ledger, slot);
     if (st->hooks.dropped != NULL)
         st->hooks.dropped(st->hooks.arg, slot);
     for (size_t i = 0; i < st->table_size; i++) {
@@ -814,10 +823,55 @@ size_t state_creator_count(const state *st)
 
 size_t state_memory(const state *st)
 {
-    return st->memory + st->table_size * sizeof(state_creator *);
+    return st->memory + st->table_size * sizeof(state_creator *) +
+           campaign_ledger_memory(st->ledger);
+}
+
+const campaign_ledger *state_campaigns(const state *st)
+{
+    return st->ledger;
 }
 
 /* --- events ------------------------------------------------------------------ */
+
+/*
+ * What ev brings its campaign (campaign.h), into the ledger, and, for a
+ * post of a campaign, the post remembered; a sponsored post with a brand
+ * goes to the creator's brand history.  Returns -1 out of memory.
+ */
+static int count_campaigns(state *st, state_creator *c, const event *ev,
+                           int64_t W)
+{
+    const config *cfg = st->cfg;
+    char camp[EVENT_ID_MAX + 1];
+    if (campaign_of(c->cposts, ev, W, cfg->campaign_post_memory_ms, camp)) {
+        if (campaign_ledger_add(st->ledger, c->slot, camp, idp(st, c),
+                                c->id_len, c->tier, c->followers, ev) < 0)
+            return -1;
+        if (ev->type == EVENT_POST && ev->post_id[0] != 0 &&
+            cfg->campaign_max_posts > 0) {
+            size_t before = campaign_posts_memory(c->cposts);
+            if (campaign_remember(&c->cposts, ev, camp, W,
+                                  cfg->campaign_post_memory_ms,
+                                  (size_t)cfg->campaign_max_posts) < 0)
+                return -1;
+            st->memory += campaign_posts_memory(c->cposts);
+            st->memory -= before;
+        }
+    }
+    if (ev->type == EVENT_POST && ev->sponsored && ev->brand[0] != 0) {
+        char brand[EVENT_ID_MAX + 1], sector[EVENT_ID_MAX + 1];
+        config_name_normalize(ev->brand, brand, sizeof brand);
+        const char *sec = ev->sector[0] ? ev->sector
+                                        : config_brand_sector(cfg, brand);
+        config_name_normalize(sec ? sec : "", sector, sizeof sector);
+        if (brand[0] != 0 &&
+            campaign_ledger_brand(st->ledger, c->slot, idp(st, c), c->id_len,
+                                  brand, sector, ev->ts_ms) < 0)
+            return -1;
+    }
+    return 0;
+}
 
 event_error state_apply(state *st, int slot, state_creator *c,
                         const event *ev, char *detail, size_t detail_size)
@@ -899,6 +953,8 @@ event_error state_apply(state *st, int slot, state_creator *c,
         if (rc == WINDOW_NOMEM)
             goto oom;
     }
+    if (count_campaigns(st, c, ev, W) < 0)
+        goto oom;
     if (st->hooks.applied != NULL &&
         st->hooks.applied(st->hooks.arg, st, c, ev, W, old_tier) < 0)
         goto oom;
@@ -952,6 +1008,7 @@ void state_creator_encode(const state *st, const state_creator *c, buf *out)
     }
     decay_encode(&c->decay, out);
     conflict_encode(c->conflicts, out);
+    campaign_posts_encode(c->cposts, out);
 }
 
 static buf_decode_result decode(state *st, state_creator *c, const char *d,
@@ -960,7 +1017,7 @@ static buf_decode_result decode(state *st, state_creator *c, const char *d,
     size_t pos = 2;
     buf_decode_result rc = BUF_CORRUPT;
     uint64_t tlen, nwin;
-    if (len < 2 || d[0] != BLOB_MAGIC || d[1] != BLOB_VERSION) {
+    if (len < 2 || d[0] != BLOB_MAGIC || d[1] < 2 || d[1] > BLOB_VERSION) {
         snprintf(errstr, errstr_size, "unknown state format (version %d)",
                  len >= 2 ? d[1] : -1);
         return BUF_CORRUPT;
@@ -1021,6 +1078,9 @@ static buf_decode_result decode(state *st, state_creator *c, const char *d,
         goto corrupt;
     if ((rc = conflict_decode(&c->conflicts, d, len, &pos)) != BUF_DECODED)
         goto fail;
+    if (d[1] >= 3 &&
+        (rc = campaign_posts_decode(&c->cposts, d, len, &pos)) != BUF_DECODED)
+        goto fail;
     if (pos != len)
         goto corrupt;
     return BUF_DECODED;
@@ -1059,6 +1119,7 @@ buf_decode_result state_creator_restore(state *st, int slot, const char *id,
     }
     c->persisted = 2;
     st->memory += conflict_memory(c->conflicts);
+    st->memory += campaign_posts_memory(c->cposts);
     if (update_wake(st, c) < 0) {
         remove_creator(st, c);
         snprintf(errstr, errstr_size, "out of memory restoring a creator");

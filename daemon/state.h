@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "campaign.h"
 #include "config.h"
 #include "conflict.h"
 #include "decay.h"
@@ -258,6 +259,13 @@ void state_checkpoint_done_slots(state *st, const bool *done, size_t nslots);
  * event or a bucket expiry of theirs comes.  Returns how many went.
  */
 size_t state_evict(state *st, size_t max);
+
+/*
+ * The campaign deltas of the events applied since the last checkpoint
+ * (campaign.h), by partition: the checkpoint writes them, and
+ * state_checkpoint_done() and state_partition_drop() clear them.
+ */
+const campaign_ledger *state_campaigns(const state *st);
 
 /* Creators in memory, and bytes held for them (approximate). */
 size_t state_creator_count(const state *st);

@@ -16,6 +16,13 @@ static const char *const metric[10] = {
     "likes", "comments", "shares", "saves", "views", "clicks",
     "conversions", "engagements", "posts", "sponsored_posts"};
 
+/* A campaign post a creator remembers. */
+typedef struct opost {
+    char id[ORACLE_ID_MAX];
+    char campaign[ORACLE_ID_MAX];
+    int64_t ts;
+} opost;
+
 typedef struct ocreator {
     char id[ORACLE_ID_MAX];
     int partition;
@@ -23,7 +30,36 @@ typedef struct ocreator {
     int tier;            /* -1 unknown */
     oracle_event *ev;
     size_t n, cap;
+    opost *posts;
+    size_t nposts, capposts;
 } ocreator;
+
+/* Campaign fields, in the order of schemas/redis.md. */
+#define NCM 10
+static const char *const cmetric[NCM] = {
+    "posts", "sponsored_posts", "likes", "comments", "shares", "saves",
+    "views", "clicks", "conversions", "engagements"};
+
+typedef struct oday {
+    int64_t day;
+    int64_t sum[NCM];
+} oday;
+
+typedef struct omember {
+    char id[ORACLE_ID_MAX];
+    int64_t engagements;
+} omember;
+
+typedef struct ocamp {
+    char id[ORACLE_ID_MAX];
+    int64_t sum[NT + 1][NCM];        /* row 0: unknown */
+    int64_t creators[NT + 1], reach[NT + 1];
+    int64_t first, last;
+    omember *m;
+    size_t nm, capm;
+    oday *d;
+    size_t nd, capd;
+} ocamp;
 
 struct oracle {
     int64_t windows[8];
@@ -34,6 +70,11 @@ struct oracle {
     bool has_wm[MAXP];
     ocreator *c;
     size_t n, cap;
+    int64_t post_memory;
+    int max_posts;
+    ocamp *camps;
+    size_t ncamps, capcamps;
+    size_t campaign_events;
 };
 
 oracle *oracle_new(const int64_t *windows, size_t nwindows, int64_t late_grace,
@@ -44,16 +85,41 @@ oracle *oracle_new(const int64_t *windows, size_t nwindows, int64_t late_grace,
     memcpy(o->windows, windows, nwindows * sizeof *windows);
     o->nwin = nwindows;
     o->grace = late_grace;
+    o->post_memory = 30 * INT64_C(86400000);
+    o->max_posts = 32;
     return o;
+}
+
+void oracle_set_campaigns(oracle *o, int64_t post_memory, int max_posts)
+{
+    o->post_memory = post_memory;
+    o->max_posts = max_posts;
+}
+
+size_t oracle_campaigns(const oracle *o)
+{
+    return o->ncamps;
+}
+
+size_t oracle_campaign_events(const oracle *o)
+{
+    return o->campaign_events;
 }
 
 void oracle_free(oracle *o)
 {
     if (o == NULL)
         return;
-    for (size_t i = 0; i < o->n; i++)
+    for (size_t i = 0; i < o->n; i++) {
         free(o->c[i].ev);
+        free(o->c[i].posts);
+    }
     free(o->c);
+    for (size_t i = 0; i < o->ncamps; i++) {
+        free(o->camps[i].m);
+        free(o->camps[i].d);
+    }
+    free(o->camps);
     free(o);
 }
 
@@ -96,6 +162,155 @@ static int classify(int cur, int64_t f)
     return t;
 }
 
+/* --- campaigns, by the rules of issue 16 ----------------------------------- */
+
+static bool blank(const char *s)
+{
+    while (*s == ' ')
+        s++;
+    return *s == 0;
+}
+
+/* The id a post event's post has (oracle_json writes the same). */
+static void post_id_of(const oracle_event *e, char *out)
+{
+    if (e->post_id[0])
+        snprintf(out, ORACLE_ID_MAX, "%s", e->post_id);
+    else
+        snprintf(out, ORACLE_ID_MAX, "p%" PRId64, e->ts);
+}
+
+static ocamp *camp(oracle *o, const char *id)
+{
+    for (size_t i = 0; i < o->ncamps; i++)
+        if (strcmp(o->camps[i].id, id) == 0)
+            return &o->camps[i];
+    if (o->ncamps == o->capcamps) {
+        o->capcamps = o->capcamps ? o->capcamps * 2 : 8;
+        o->camps = realloc(o->camps, o->capcamps * sizeof *o->camps);
+    }
+    ocamp *k = &o->camps[o->ncamps++];
+    memset(k, 0, sizeof *k);
+    snprintf(k->id, sizeof k->id, "%s", id);
+    k->first = INT64_MAX;
+    k->last = INT64_MIN;
+    return k;
+}
+
+static int64_t floordiv(int64_t a, int64_t b);
+
+/* ev of c counts for campaign id. */
+static void count(oracle *o, const ocreator *c, const char *id,
+                  const oracle_event *ev)
+{
+    ocamp *k = camp(o, id);
+    int row = c->tier + 1;
+    omember *m = NULL;
+    for (size_t i = 0; i < k->nm; i++)
+        if (strcmp(k->m[i].id, c->id) == 0)
+            m = &k->m[i];
+    if (m == NULL) {
+        /* It joins, with the followers and tier it has now. */
+        if (k->nm == k->capm) {
+            k->capm = k->capm ? k->capm * 2 : 8;
+            k->m = realloc(k->m, k->capm * sizeof *k->m);
+        }
+        m = &k->m[k->nm++];
+        memset(m, 0, sizeof *m);
+        snprintf(m->id, sizeof m->id, "%s", c->id);
+        k->creators[row]++;
+        k->reach[row] += c->followers > 0 ? c->followers : 0;
+    }
+    int64_t add[NCM] = {0};
+    if (ev->type == 1) {
+        add[0] = 1;
+        add[1] = ev->sponsored;
+    } else {
+        add[2 + ev->action] = ev->count;
+        if (ev->action <= 3) {
+            add[9] = ev->count;
+            m->engagements += ev->count;
+        }
+    }
+    int64_t day = floordiv(ev->ts, 86400000);
+    oday *d = NULL;
+    for (size_t i = 0; i < k->nd; i++)
+        if (k->d[i].day == day)
+            d = &k->d[i];
+    if (d == NULL) {
+        if (k->nd == k->capd) {
+            k->capd = k->capd ? k->capd * 2 : 8;
+            k->d = realloc(k->d, k->capd * sizeof *k->d);
+        }
+        d = &k->d[k->nd++];
+        memset(d, 0, sizeof *d);
+        d->day = day;
+    }
+    for (int f = 0; f < NCM; f++) {
+        k->sum[row][f] += add[f];
+        d->sum[f] += add[f];
+    }
+    if (ev->ts < k->first)
+        k->first = ev->ts;
+    if (ev->ts > k->last)
+        k->last = ev->ts;
+    o->campaign_events++;
+}
+
+static void forget_post(ocreator *c, size_t i)
+{
+    memmove(&c->posts[i], &c->posts[i + 1],
+            (c->nposts - i - 1) * sizeof c->posts[0]);
+    c->nposts--;
+}
+
+/* After ev of c was applied with its partition's watermark at W. */
+static void campaigns_add(oracle *o, ocreator *c, const oracle_event *ev,
+                          int64_t W)
+{
+    if (ev->type == 2)
+        return;
+    char id[ORACLE_ID_MAX] = "";
+    if (!blank(ev->campaign)) {
+        snprintf(id, sizeof id, "%s", ev->campaign);
+    } else if (ev->type == 0 && ev->post_id[0]) {
+        for (size_t i = 0; i < c->nposts; i++)
+            if (strcmp(c->posts[i].id, ev->post_id) == 0 &&
+                c->posts[i].ts + o->post_memory >= W)
+                snprintf(id, sizeof id, "%s", c->posts[i].campaign);
+    }
+    if (!id[0])
+        return;
+    count(o, c, id, ev);
+    if (ev->type != 1 || o->max_posts == 0)
+        return;
+    char pid[ORACLE_ID_MAX];
+    post_id_of(ev, pid);
+    for (size_t i = 0; i < c->nposts; i++)
+        if (strcmp(c->posts[i].id, pid) == 0) {
+            forget_post(c, i);
+            break;
+        }
+    for (size_t i = c->nposts; i-- > 0;)
+        if (c->posts[i].ts + o->post_memory < W)
+            forget_post(c, i);
+    if (c->nposts == c->capposts) {
+        c->capposts = c->capposts ? c->capposts * 2 : 8;
+        c->posts = realloc(c->posts, c->capposts * sizeof *c->posts);
+    }
+    opost *p = &c->posts[c->nposts++];
+    snprintf(p->id, sizeof p->id, "%s", pid);
+    snprintf(p->campaign, sizeof p->campaign, "%s", id);
+    p->ts = ev->ts;
+    while (c->nposts > (size_t)o->max_posts) {
+        size_t oldest = 0;
+        for (size_t i = 1; i < c->nposts; i++)
+            if (c->posts[i].ts < c->posts[oldest].ts)
+                oldest = i;
+        forget_post(c, oldest);
+    }
+}
+
 bool oracle_add(oracle *o, const oracle_event *ev)
 {
     int p = ev->partition;
@@ -118,6 +333,7 @@ bool oracle_add(oracle *o, const oracle_event *ev)
         c->ev = realloc(c->ev, c->cap * sizeof *c->ev);
     }
     c->ev[c->n++] = *ev;
+    campaigns_add(o, c, ev, o->wm[p]);
     return true;
 }
 
@@ -165,18 +381,21 @@ size_t oracle_json(const oracle_event *e, char *buf, size_t size)
     static const char *const act[7] = {"like", "comment", "share", "save",
                                        "view", "click", "conversion"};
     int n;
+    char pid[ORACLE_ID_MAX];
     if (e->type == 0)
         n = snprintf(buf, size,
                      "{\"type\":\"engagement\",\"creator_id\":\"%s\",\"ts\":%"
                      PRId64 ",\"action\":\"%s\",\"count\":%" PRId64,
                      e->creator_id, e->ts, act[e->action], e->count);
-    else if (e->type == 1)
+    else if (e->type == 1) {
+        post_id_of(e, pid);
         n = snprintf(buf, size,
                      "{\"type\":\"post\",\"creator_id\":\"%s\",\"ts\":%" PRId64
-                     ",\"post_id\":\"p%" PRId64 "\",\"sponsored\":%s%s",
-                     e->creator_id, e->ts, e->ts,
+                     ",\"post_id\":\"%s\",\"sponsored\":%s%s",
+                     e->creator_id, e->ts, pid,
                      e->sponsored ? "true" : "false",
                      e->sponsored ? ",\"brand\":\"acme\"" : "");
+    }
     else
         n = snprintf(buf, size,
                      "{\"type\":\"followers\",\"creator_id\":\"%s\",\"ts\":%"
@@ -184,6 +403,12 @@ size_t oracle_json(const oracle_event *e, char *buf, size_t size)
     if (e->followers >= 0)
         n += snprintf(buf + n, size - (size_t)n, ",\"followers\":%" PRId64,
                       e->followers);
+    if (e->type == 0 && e->post_id[0])
+        n += snprintf(buf + n, size - (size_t)n, ",\"post_id\":\"%s\"",
+                      e->post_id);
+    if (e->type != 2 && e->campaign[0])
+        n += snprintf(buf + n, size - (size_t)n, ",\"campaign_id\":\"%s\"",
+                      e->campaign);
     n += snprintf(buf + n, size - (size_t)n, "}");
     return (size_t)n;
 }
@@ -304,6 +529,112 @@ int oracle_check_redis(const oracle *o, redisContext *rc, const char *prefix,
             snprintf(f, sizeof f, "er_%s", lw);
             expect_ratio(&m, rc, key, f, row[2 + w * 10 + 7], row[1]);
         }
+    }
+    return m.count;
+}
+
+/* A count: its value, or absent (or "0") when it is 0. */
+static void expect_count(mismatch *m, redisContext *rc, const char *key,
+                         const char *field, int64_t v)
+{
+    if (v != 0) {
+        expect_int(m, rc, key, field, v);
+        return;
+    }
+    redisReply *r = redisCommand(rc, "HGET %s %s", key, field);
+    if (r && r->type == REDIS_REPLY_STRING && strcmp(r->str, "0") != 0)
+        report(m, key, field, "0 or absent", r->str);
+    freeReplyObject(r);
+}
+
+static void expect_score(mismatch *m, redisContext *rc, const char *key,
+                         const char *member, int64_t v)
+{
+    redisReply *r = redisCommand(rc, "ZSCORE %s %s", key, member);
+    char want[32];
+    snprintf(want, sizeof want, "%" PRId64, v);
+    if (!r || r->type != REDIS_REPLY_STRING || strtod(r->str, NULL) != (double)v)
+        report(m, key, member, want,
+               r && r->type == REDIS_REPLY_STRING ? r->str : NULL);
+    freeReplyObject(r);
+}
+
+/* YYYY-MM-DD of a day since the epoch (proleptic Gregorian, H. Hinnant's
+ * days-to-civil). */
+static void date_of(int64_t z, char *out, size_t size)
+{
+    z += 719468;
+    int64_t era = floordiv(z, 146097);
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t mo = mp < 10 ? mp + 3 : mp - 9;
+    snprintf(out, size, "%04" PRId64 "-%02" PRId64 "-%02" PRId64,
+             y + (mo <= 2), mo, d);
+}
+
+int oracle_check_campaigns(const oracle *o, redisContext *rc,
+                           const char *prefix, char *why, size_t why_size)
+{
+    mismatch m = {0, why, why_size, 0};
+    why[0] = 0;
+    for (size_t i = 0; i < o->ncamps; i++) {
+        const ocamp *k = &o->camps[i];
+        char key[512], f[96];
+        snprintf(key, sizeof key, "%scampaign:%s", prefix, k->id);
+        int64_t tot[NCM] = {0}, creators = 0, reach = 0;
+        for (int t = 0; t <= NT; t++) {
+            const char *tn = t == 0 ? "unknown" : tier_name[t - 1];
+            for (int x = 0; x < NCM; x++) {
+                tot[x] += k->sum[t][x];
+                snprintf(f, sizeof f, "%s.%s", tn, cmetric[x]);
+                expect_count(&m, rc, key, f, k->sum[t][x]);
+            }
+            creators += k->creators[t];
+            reach += k->reach[t];
+            snprintf(f, sizeof f, "%s.creators", tn);
+            expect_count(&m, rc, key, f, k->creators[t]);
+            snprintf(f, sizeof f, "%s.reach", tn);
+            expect_count(&m, rc, key, f, k->reach[t]);
+            snprintf(f, sizeof f, "%s.er", tn);
+            expect_ratio(&m, rc, key, f, k->sum[t][9], k->reach[t]);
+            snprintf(f, sizeof f, "%s.conversion_rate", tn);
+            expect_ratio(&m, rc, key, f, k->sum[t][8], k->sum[t][7]);
+        }
+        for (int x = 0; x < NCM; x++)
+            expect_count(&m, rc, key, cmetric[x], tot[x]);
+        expect_count(&m, rc, key, "creators", creators);
+        expect_count(&m, rc, key, "reach", reach);
+        expect_ratio(&m, rc, key, "er", tot[9], reach);
+        expect_ratio(&m, rc, key, "conversion_rate", tot[8], tot[7]);
+        expect_int(&m, rc, key, "first_ms", k->first);
+        expect_int(&m, rc, key, "last_ms", k->last);
+        for (size_t j = 0; j < k->nd; j++) {
+            char date[64], dkey[512];
+            date_of(k->d[j].day, date, sizeof date);
+            snprintf(dkey, sizeof dkey, "%scampaign_day:%s:%s", prefix, k->id,
+                     date);
+            for (int x = 0; x < NCM; x++)
+                expect_count(&m, rc, dkey, cmetric[x], k->d[j].sum[x]);
+        }
+        char zkey[512];
+        snprintf(zkey, sizeof zkey, "%scampaign_creators:%s", prefix, k->id);
+        redisReply *r = redisCommand(rc, "ZCARD %s", zkey);
+        if (!r || r->type != REDIS_REPLY_INTEGER ||
+            r->integer != (long long)k->nm) {
+            char want[24], got[24];
+            snprintf(want, sizeof want, "%zu", k->nm);
+            snprintf(got, sizeof got, "%lld", r ? r->integer : -1LL);
+            report(&m, zkey, "ZCARD", want, got);
+        }
+        freeReplyObject(r);
+        for (size_t j = 0; j < k->nm; j++)
+            expect_score(&m, rc, zkey, k->m[j].id, k->m[j].engagements);
+        snprintf(zkey, sizeof zkey, "%scampaigns", prefix);
+        expect_score(&m, rc, zkey, k->id, k->last);
     }
     return m.count;
 }

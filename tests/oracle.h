@@ -24,6 +24,10 @@ typedef struct oracle_event {
     int64_t count;
     int64_t followers;   /* -1 absent */
     bool sponsored;
+    /* Campaigns (issue 16): a post's id ("" for posts: "p<ts>"), or the
+     * post an engagement is on ("" none); the event's campaign_id. */
+    char post_id[ORACLE_ID_MAX];
+    char campaign[ORACLE_ID_MAX];
 } oracle_event;
 
 typedef struct oracle oracle;
@@ -53,6 +57,22 @@ size_t oracle_json(const oracle_event *ev, char *buf, size_t size);
  */
 int oracle_check_redis(const oracle *o, redisContext *c, const char *prefix,
                        char *why, size_t why_size);
+
+/*
+ * Compares every campaign hash, day hash and creator set under `prefix`
+ * with the truth, worked out from the events by the rules of issue 16
+ * (post_memory and max_posts as engaged's defaults unless set with
+ * oracle_set_campaigns).  Returns the number of mismatches (why as above).
+ */
+int oracle_check_campaigns(const oracle *o, redisContext *c,
+                           const char *prefix, char *why, size_t why_size);
+
+/* [campaigns] post_memory (ms) and max_posts, when not the defaults. */
+void oracle_set_campaigns(oracle *o, int64_t post_memory, int max_posts);
+
+/* Campaigns seen, and events that counted for one. */
+size_t oracle_campaigns(const oracle *o);
+size_t oracle_campaign_events(const oracle *o);
 
 /* Number of distinct creators seen. */
 size_t oracle_creators(const oracle *o);

@@ -91,6 +91,8 @@ oracle_event world_engagement(const char *id, int64_t ts, int action,
     return e;
 }
 
+static void tag_campaign(oracle_event *e, int creator, uint32_t bits, int i);
+
 void world_send_stream(int n, int ncreators, uint64_t seed, int64_t start,
                        int64_t span)
 {
@@ -120,6 +122,7 @@ void world_send_stream(int n, int ncreators, uint64_t seed, int64_t start,
             int64_t b = base[c % 6];
             e.followers = b - b / 10 + (int64_t)((r >> 13) % 1000) * b / 5000;
         }
+        tag_campaign(&e, c, (uint32_t)(x >> 13), i);
         world_send(e);
     }
 }
@@ -164,6 +167,43 @@ void world_assert_truth(void)
     int bad = oracle_check_redis(W.truth, harness_redis_ctx(W.redis), "eng:",
                                  why, sizeof why);
     cr_assert_eq(bad, 0, "%d values differ from the ground truth: %s", bad, why);
+    bad = oracle_check_campaigns(W.truth, harness_redis_ctx(W.redis), "eng:",
+                                 why, sizeof why);
+    cr_assert_eq(bad, 0, "%d campaign values differ from the ground truth: %s",
+                 bad, why);
+}
+
+/*
+ * Campaigns in the streams: two posts in three belong to one of four
+ * campaigns (ids with a ':'), a quarter of the engagements are on the
+ * creator's latest post (platforms send post_id only), and one in sixteen
+ * names a campaign itself.  Deterministic from `bits`.
+ */
+static char (*last_post)[ORACLE_ID_MAX];
+static size_t nlast_post;
+
+static void tag_campaign(oracle_event *e, int creator, uint32_t bits, int i)
+{
+    if ((size_t)creator >= nlast_post) {
+        size_t n = (size_t)creator + 64;
+        last_post = realloc(last_post, n * sizeof *last_post);
+        cr_assert_not_null(last_post);
+        memset(last_post + nlast_post, 0,
+               (n - nlast_post) * sizeof *last_post);
+        nlast_post = n;
+    }
+    if (e->type == 1) {
+        snprintf(e->post_id, sizeof e->post_id, "p%d-%d", i, creator);
+        if (bits % 3 != 0)
+            snprintf(e->campaign, sizeof e->campaign, "camp:%u",
+                     (bits >> 8) % 4);
+        snprintf(last_post[creator], sizeof last_post[0], "%s", e->post_id);
+    } else if (e->type == 0) {
+        if (bits % 4 == 0 && last_post[creator][0])
+            snprintf(e->post_id, sizeof e->post_id, "%s", last_post[creator]);
+        else if (bits % 16 == 1)
+            snprintf(e->campaign, sizeof e->campaign, "camp:direct");
+    }
 }
 
 int64_t world_hget_int(const char *key, const char *field)
@@ -275,6 +315,7 @@ int world_stream_send(world_stream *s, int count)
                               (int64_t)((r >> 13) % 1000) * b / 50000;
         }
         track_followers(s, c, &e);
+        tag_campaign(&e, c, (uint32_t)(s->x >> 17), s->sent);
         world_send(e);
     }
     return sent;
