@@ -104,6 +104,54 @@ for t in nano micro mid macro mega unknown; do
         "${v[1]:-0}" "${v[2]:-0}" "${v[3]:-0}" "${v[4]:-0}" "${v[5]:--}" "${v[6]:-0}"
 done
 echo
+# The campaign most creators joined, per tier, and one of its creators'
+# brand history (schemas/redis.md, "Campaigns").
+python3 - "$port" <<'PY'
+import subprocess, sys, datetime
+port = sys.argv[1]
+def r(*args):
+    out = subprocess.run(["redis-cli", "-p", port, "--no-raw", *args],
+                         capture_output=True, text=True, check=True).stdout
+    return [l.split(") ", 1)[-1].strip().strip('"') for l in out.splitlines()
+            if l.strip() and l.strip() != "(empty array)"]
+def num(x):
+    return int(x) if x not in (None, "", "(nil)") else 0
+def pct(a, b):
+    return "%.2f%%" % (100.0 * a / b) if b else "-"
+def human(n):
+    return "{:,}".format(n)
+camps = r("zrevrange", "eng:campaigns", "0", "-1")
+if not camps:
+    print("no campaign in the stream"); sys.exit(0)
+best = max(camps, key=lambda c: num(r("hget", "eng:campaign:" + c, "creators")[0]))
+key = "eng:campaign:" + best
+print("\033[1m==> campaign %s: %d campaigns in all; by tier (HGETALL %s)\033[0m"
+      % (best, len(camps), key))
+cols = ["creators", "reach", "posts", "engagements", "clicks", "conversions"]
+print("%-8s %9s %12s %7s %12s %8s %8s %12s %8s" % ("tier", "creators", "reach",
+      "posts", "engagements", "ER", "clicks", "conversions", "conv.rate"))
+for t in ["nano", "micro", "mid", "macro", "mega", "unknown", ""]:
+    pre = t + "." if t else ""
+    v = [num(x) for x in r("hmget", key, *[pre + c for c in cols])]
+    if t and not any(v):
+        continue
+    print("%-8s %9s %12s %7s %12s %8s %8s %12s %8s" % (t or "all",
+          human(v[0]), human(v[1]), human(v[2]), human(v[3]), pct(v[3], v[1]),
+          human(v[4]), human(v[5]), pct(v[5], v[4])))
+top = r("zrevrange", "eng:campaign_creators:" + best, "0", "0")
+if top:
+    c = top[0]
+    print()
+    print("\033[1m==> creator %s's brand history (ZREVRANGE eng:creator_brands:%s)\033[0m" % (c, c))
+    b = r("zrevrange", "eng:creator_brands:" + c, "0", "-1", "withscores")
+    for brand, ts in zip(b[0::2], b[1::2]):
+        day = datetime.datetime.utcfromtimestamp(float(ts) / 1000).strftime("%Y-%m-%d")
+        n = r("hget", "eng:creator_brand_posts:" + c, brand)[0]
+        print("    %-12s %3s sponsored posts, latest %s" % (brand, n, day))
+    s = r("zrevrange", "eng:creator_sectors:" + c, "0", "-1")
+    print("    sectors: " + (", ".join(s) if s else "-"))
+PY
+echo
 mega=$(redis-cli -p "$port" eval "
     local cur = '0'
     repeat

@@ -399,7 +399,6 @@ static void brand_display(const char *slug, char *out, size_t size)
 typedef struct creator {
     int64_t followers;
     int64_t recent_post[RECENT_POSTS];   /* post numbers, newest first */
-    int16_t recent_campaign[RECENT_POSTS]; /* -1: not sponsored */
     uint8_t nposts;                      /* valid entries in recent_* */
 } creator;
 
@@ -620,10 +619,8 @@ static int make_event(world *w, rng *r, const gen_options *o, uint64_t i,
         st->posts++;
         int64_t post = w->next_post++;
         int campaign = -1;
-        for (int j = RECENT_POSTS - 1; j > 0; j--) {
+        for (int j = RECENT_POSTS - 1; j > 0; j--)
             c->recent_post[j] = c->recent_post[j - 1];
-            c->recent_campaign[j] = c->recent_campaign[j - 1];
-        }
         if (c->nposts < RECENT_POSTS)
             c->nposts++;
         if (rng_unit(r) < 0.20) {
@@ -671,7 +668,6 @@ static int make_event(world *w, rng *r, const gen_options *o, uint64_t i,
                          key, tsbuf, post);
         }
         c->recent_post[0] = post;
-        c->recent_campaign[0] = (int16_t)campaign;
     } else if (k == KIND_FOLLOWERS) {
         st->followers++;
         double f = (double)c->followers * (1.0 + 0.002 + 0.02 * rng_normal(r));
@@ -697,12 +693,10 @@ static int make_event(world *w, rng *r, const gen_options *o, uint64_t i,
             uint64_t j = rng_below(r, (uint64_t)c->nposts * 2) / 2;
             if (rng_unit(r) < 0.5)
                 j = 0;
+            /* The post_id only, as platforms deliver engagement: engaged
+             * finds the post's campaign itself. */
             n += snprintf(json + n, size - (size_t)n,
                           ",\"post_id\":\"p%" PRId64 "\"", c->recent_post[j]);
-            if (c->recent_campaign[j] >= 0)
-                n += snprintf(json + n, size - (size_t)n,
-                              ",\"campaign_id\":\"k%d\"",
-                              c->recent_campaign[j]);
         }
         if (rng_unit(r) < 0.30)
             n += snprintf(json + n, size - (size_t)n,
