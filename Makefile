@@ -36,10 +36,15 @@ CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 
+# Evaluated once, when a rule that compiles needs them; a missing library
+# stops the build at $(BUILD)/.pkgs below, with pkg-config's own message.
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+# Header dependencies, tracked by the compiler (the .d files beside the
+# objects).
+DEPFLAGS    = -MMD -MP
 
 CORE_SRC  := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 CORE_OBJ  := $(CORE_SRC:daemon/%.c=$(BUILD)/obj/%.o)
@@ -54,17 +59,32 @@ TOOLS     := $(filter-out $(BUILD)/engaged-bench_parse,$(TOOLS)) $(BUILD)/engage
 .SECONDARY:
 all: $(BUILD)/engaged $(TOOLS)
 
-$(BUILD)/obj/%.o: daemon/%.c $(wildcard daemon/*.h) | $(BUILD)/obj
+$(BUILD)/obj/%.o: daemon/%.c | $(BUILD)/obj $(BUILD)/.pkgs
 	@echo "  CC    $<"
-	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	@$(CC) $(CFLAGS) $(DEPFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
-$(BUILD)/obj/tests/%.o: tests/%.c $(wildcard daemon/*.h tests/*.h) | $(BUILD)/obj/tests
+$(BUILD)/obj/tests/%.o: tests/%.c | $(BUILD)/obj/tests $(BUILD)/.pkgs
 	@echo "  CC    $<"
-	@$(CC) $(CFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) -Idaemon -c -o $@ $<
+	@$(CC) $(CFLAGS) $(DEPFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) -Idaemon -c -o $@ $<
 
-$(BUILD)/obj/tools/%.o: tools/%.c $(wildcard daemon/*.h) | $(BUILD)/obj/tools
+$(BUILD)/obj/tools/%.o: tools/%.c | $(BUILD)/obj/tools $(BUILD)/.pkgs
 	@echo "  CC    $<"
-	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -Idaemon -c -o $@ $<
+	@$(CC) $(CFLAGS) $(DEPFLAGS) $(PKG_CFLAGS) -Idaemon -c -o $@ $<
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/tests/*.d $(BUILD)/obj/tools/*.d)
+# A build directory from before the .d files: its objects are built again
+# once, so that header changes are tracked from then on.
+ifneq ($(wildcard $(BUILD)/obj/*.o),)
+ifeq ($(wildcard $(BUILD)/obj/*.d),)
+$(shell rm -f $(BUILD)/obj/*.o $(BUILD)/obj/tests/*.o $(BUILD)/obj/tools/*.o)
+endif
+endif
+
+# Every library the build needs, or one clear error naming the missing ones.
+$(BUILD)/.pkgs: | $(BUILD)/obj
+	@pkg-config --exists --print-errors $(PKGS) || { \
+	  echo "make: the libraries above are missing: run make deps" >&2; exit 1; }
+	@touch $@
 
 $(BUILD)/engaged: $(BUILD)/obj/main.o $(CORE_OBJ)
 	@echo "  LD    $@"
@@ -81,12 +101,17 @@ $(BUILD)/engaged-bench-parse: $(BUILD)/obj/tools/bench_parse.o $(CORE_OBJ)
 # The tests inject allocation failures (tests/failalloc.h) into engaged's
 # own objects: their calls to these functions go through the wrappers.
 FAILALLOC := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
-$(BUILD)/engaged-tests: $(TEST_OBJ) $(CORE_OBJ)
+$(BUILD)/engaged-tests: $(TEST_OBJ) $(CORE_OBJ) | $(BUILD)/.test-pkgs
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $(FAILALLOC) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
 $(BUILD)/obj $(BUILD)/obj/tests $(BUILD)/obj/tools:
 	mkdir -p $@
+
+$(BUILD)/.test-pkgs: | $(BUILD)/obj
+	@pkg-config --exists --print-errors $(TEST_PKGS) || { \
+	  echo "make: Criterion is missing: run make deps" >&2; exit 1; }
+	@touch $@
 
 # Installs only what is missing; needs root or sudo the first time.
 deps:
@@ -100,8 +125,9 @@ deps:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: all Debian packages present"; fi
 
-# Every rule that builds depends on deps having run once (stamp keeps it quick).
-$(BUILD)/.deps: | $(BUILD)/obj
+# test, demo and bench call deps once per build directory (the stamp keeps
+# it quick), and again when this file (its package list) changes.
+$(BUILD)/.deps: Makefile | $(BUILD)/obj
 	$(MAKE) --no-print-directory deps
 	touch $@
 

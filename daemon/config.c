@@ -84,6 +84,7 @@ enum key_kind {
     KIND_TOPICS,    /* topics[] and ntopics */
     KIND_WINDOWS,   /* windows_ms[] and nwindows */
     KIND_LEVEL,     /* log level name */
+    KIND_BOOL,      /* bool: true, false, yes, no, on, off, 1, 0 */
 };
 
 #define STR_NONEMPTY 1  /* KIND_STRING: "" is refused */
@@ -181,6 +182,7 @@ static const struct key_desc keys[] = {
 
     {SEC_LOG, "level", KIND_LEVEL, F(log_level), 0, 0, 0},
 
+    {SEC_CAMPAIGNS, "enabled", KIND_BOOL, F(campaigns_enabled), 0, 0, 0},
     {SEC_CAMPAIGNS, "post_memory", KIND_DURATION, F(campaign_post_memory_ms),
      0, DURATION_MAX, 0},
     {SEC_CAMPAIGNS, "max_posts", KIND_I64, F(campaign_max_posts), 0, 10000,
@@ -260,6 +262,7 @@ static const config defaults = {
 
     .log_level = LOG_LEVEL_INFO,
 
+    .campaigns_enabled = true,
     .campaign_post_memory_ms = 30 * MS_DAY,
     .campaign_max_posts = 32,
     .campaign_retention_ms = 180 * MS_DAY,
@@ -774,6 +777,19 @@ static int set_value(struct load *ld, const struct key_desc *k,
         free(*slot);
         *slot = copy;
         return 0;
+    }
+    case KIND_BOOL: {
+        static const char *const yes[] = {"true", "yes", "on", "1"};
+        static const char *const no[] = {"false", "no", "off", "0"};
+        for (size_t i = 0; i < 4; i++) {
+            if (strcmp(value, yes[i]) == 0 || strcmp(value, no[i]) == 0) {
+                *(bool *)(void *)base = strcmp(value, yes[i]) == 0;
+                return 0;
+            }
+        }
+        add_error(ld, ld->lineno, "%s must be true or false, got \"%s\"",
+                  k->name, value);
+        return -1;
     }
     case KIND_INT:
     case KIND_SIZE:

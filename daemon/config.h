@@ -142,6 +142,7 @@ typedef struct config {
      * a creator remembers its campaign posts for the engagement that
      * names only their post_id; how long campaign and brand-history keys
      * live after their last write (0: for ever). */
+    bool campaigns_enabled;         /* false: no campaign or brand history */
     int64_t campaign_post_memory_ms;
     int64_t campaign_max_posts;
     int64_t campaign_retention_ms;

@@ -107,6 +107,7 @@ bool config_live_apply(config *c, config *n, int tier_map[CONFIG_MAX_TIERS],
     c->checkpoint_max_events = n->checkpoint_max_events;
     c->checkpoint_max_creators = n->checkpoint_max_creators;
     c->max_creators = n->max_creators;
+    c->campaigns_enabled = n->campaigns_enabled;
     c->campaign_post_memory_ms = n->campaign_post_memory_ms;
     c->campaign_max_posts = n->campaign_max_posts;
     c->campaign_retention_ms = n->campaign_retention_ms;

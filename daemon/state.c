@@ -844,6 +844,8 @@ static int count_campaigns(state *st, state_creator *c, const event *ev,
 {
     const config *cfg = st->cfg;
     char camp[EVENT_ID_MAX + 1];
+    if (!cfg->campaigns_enabled)
+        return 0;
     if (campaign_of(c->cposts, ev, W, cfg->campaign_post_memory_ms, camp)) {
         if (campaign_ledger_add(st->ledger, c->slot, camp, idp(st, c),
                                 c->id_len, c->tier, c->followers, ev) < 0)

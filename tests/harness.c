@@ -30,6 +30,60 @@
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * librdkafka's lines from the test's own clients (the mock cluster's owner,
+ * the producer, consumers) go to a file of the test process, not to the
+ * test output: fault tests make them by the hundred ("Connection
+ * refused").  fail() shows its last lines, with its path.
+ */
+static pthread_mutex_t client_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static FILE *client_log;
+static char client_log_path[64];
+
+static void client_log_cb(const rd_kafka_t *rk, int level, const char *fac,
+                          const char *buf)
+{
+    pthread_mutex_lock(&client_log_lock);
+    if (client_log == NULL) {
+        snprintf(client_log_path, sizeof client_log_path,
+                 "/tmp/engaged-test-clients.%d.log", (int)getpid());
+        client_log = fopen(client_log_path, "w");
+        if (client_log != NULL)
+            setvbuf(client_log, NULL, _IOLBF, 0);
+    }
+    if (client_log != NULL)
+        fprintf(client_log, "%d %s %s: %s\n", level, rd_kafka_name(rk), fac,
+                buf);
+    pthread_mutex_unlock(&client_log_lock);
+}
+
+void harness_kafka_quiet(rd_kafka_conf_t *conf)
+{
+    rd_kafka_conf_set_log_cb(conf, client_log_cb);
+}
+
+/* The last lines of the clients' log, on stderr. */
+static void show_client_log(void)
+{
+    pthread_mutex_lock(&client_log_lock);
+    if (client_log != NULL) {
+        fflush(client_log);
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "tail -n 20 %s >&2", client_log_path);
+        fprintf(stderr, "harness: the test's Kafka clients, last lines of "
+                        "%s:\n", client_log_path);
+        if (system(cmd) != 0)
+            fprintf(stderr, "harness: cannot show %s\n", client_log_path);
+    }
+    pthread_mutex_unlock(&client_log_lock);
+}
+
+static void remove_client_log(void)
+{
+    if (client_log != NULL && !getenv("HARNESS_KEEP"))
+        unlink(client_log_path);
+}
+
 /* One line on stderr, so a failing assertion comes with its reason. */
 static void fail(const char *fmt, ...)
 {
@@ -42,6 +96,7 @@ static void fail(const char *fmt, ...)
         return;
     fprintf(stderr, "harness: %s\n", line);
     free(line);
+    show_client_log();
 }
 
 static int64_t now_ms(void)
@@ -844,6 +899,8 @@ harness_kafka *harness_kafka_start(int brokers, int partitions,
         return NULL;
 
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    harness_kafka_quiet(conf);
+    atexit(remove_client_log);
     /* The owner never connects anywhere: silence its "no bootstrap.servers"
      * notice. */
     if (conf_set(conf, "log_level", "4")) {
@@ -873,6 +930,7 @@ harness_kafka *harness_kafka_start(int brokers, int partitions,
     }
 
     conf = rd_kafka_conf_new();
+    harness_kafka_quiet(conf);
     if (conf_set(conf, "bootstrap.servers", k->bootstrap) ||
         conf_set(conf, "enable.idempotence", "true") ||
         conf_set(conf, "linger.ms", "1") ||
@@ -1081,6 +1139,7 @@ harness_msg *harness_kafka_consume(harness_kafka *k, const char *topic,
      * consumer never joins the group and commits nothing. */
     snprintf(group, sizeof group, "harness-%d-%u", (int)getpid(), group_seq++);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    harness_kafka_quiet(conf);
     if (conf_set(conf, "bootstrap.servers", k->bootstrap) ||
         conf_set(conf, "group.id", group) ||
         conf_set(conf, "enable.auto.commit", "false") ||

@@ -198,6 +198,13 @@ int harness_redis_cmd(harness_redis *r, const char *fmt, ...);
 typedef struct harness_kafka harness_kafka;
 
 /*
+ * Sends the librdkafka log lines of a client the test makes to the test
+ * process's client log (a file), instead of stderr; a harness failure shows
+ * its last lines.  Every client the harness makes does so.
+ */
+void harness_kafka_quiet(rd_kafka_conf_t *conf);
+
+/*
  * Starts a mock cluster of `brokers` brokers (1..) listening on 127.0.0.1,
  * creates each of the `ntopics` topics with `partitions` partitions
  * (replication factor min(brokers, 3)), and an idempotent producer on it

@@ -89,3 +89,31 @@ Test(config_live, the_catalogues_move_and_the_old_ones_go_with_next)
     config_free(next);
     config_free(run);
 }
+
+Test(config_live, campaigns_switch_off_live_and_a_bad_switch_is_refused)
+{
+    config *run = load("[log]\nlevel = info\n");
+    cr_assert(run->campaigns_enabled, "on by default");
+    config *next = load("[campaigns]\nenabled = off\nretention = 0\n");
+    cr_assert_not(next->campaigns_enabled);
+    int map[CONFIG_MAX_TIERS];
+    size_t n;
+    config_live_apply(run, next, map, &n);
+    cr_assert_not(run->campaigns_enabled);
+    cr_assert_eq(run->campaign_retention_ms, 0);
+    config_free(next);
+    config_free(run);
+
+    char path[] = "/tmp/engaged-test-live-XXXXXX";
+    int fd = mkstemp(path);
+    const char *text = "[campaigns]\nenabled = maybe\n";
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    char err[512] = "";
+    cr_assert_null(config_load(path, err, sizeof err));
+    char want[600];
+    snprintf(want, sizeof want,
+             "%s:2: enabled must be true or false, got \"maybe\"\n", path);
+    cr_assert_str_eq(err, want);
+    unlink(path);
+}

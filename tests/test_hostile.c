@@ -416,6 +416,7 @@ static void send_big(const hostile *h, int p, sent *s)
     char err[512];
     static rd_kafka_resp_err_t result;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    harness_kafka_quiet(conf);
     cr_assert_eq(rd_kafka_conf_set(conf, "bootstrap.servers",
                                    harness_kafka_bootstrap(W.kafka), err,
                                    sizeof err),

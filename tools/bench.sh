@@ -33,6 +33,8 @@
 #
 # Environment (defaults in brackets):
 #   BENCH_EVENTS [1000000]  BENCH_RUNS [3]  BENCH_CREATORS [100000]
+#   BENCH_CAMPAIGN_POSTS [0.3]  engaged-gen --campaign-posts: with 0.3 about
+#                               30% of the events count for a campaign
 #   BENCH_PARTITIONS [32]   BENCH_ZIPF [1.1]
 #   BENCH_LIVE_EVENTS [100000]  BENCH_LIVE_RATE [20000] (events/s)
 #   BENCH_INTERVAL_MS [1000]    engaged's checkpoint.interval_ms
@@ -51,6 +53,7 @@ RUNS=${BENCH_RUNS:-3}
 CREATORS=${BENCH_CREATORS:-100000}
 PARTITIONS=${BENCH_PARTITIONS:-32}
 ZIPF=${BENCH_ZIPF:-1.1}
+CAMPAIGN_POSTS=${BENCH_CAMPAIGN_POSTS:-0.3}
 LIVE_EVENTS=${BENCH_LIVE_EVENTS:-100000}
 LIVE_RATE=${BENCH_LIVE_RATE:-20000}
 INTERVAL_MS=${BENCH_INTERVAL_MS:-1000}
@@ -150,7 +153,8 @@ for run in $(seq 1 "$RUNS"); do
     fi
     say "producing $EVENTS events ($CREATORS creators, Zipf $ZIPF) to $PARTITIONS partitions at $addr"
     "$BUILD/engaged-gen" -b "$addr" -n "$EVENTS" -c "$CREATORS" --zipf "$ZIPF" \
-        --days "$DAYS" --start "$start_ms" --seed 1 -q "${ndjson[@]}" 2> "$work/gen.log" ||
+        --days "$DAYS" --start "$start_ms" --seed 1 -q "${ndjson[@]}" \
+        --campaign-posts "$CAMPAIGN_POSTS" 2> "$work/gen.log" ||
         { cat "$work/gen.log" >&2; exit 1; }
 
     got=$(kcat -C -b "$addr" -t engagement.events -e -q -o beginning -f 'x' | wc -c)

@@ -71,6 +71,7 @@ typedef struct gen_options {
     size_t nprops;
     bool quiet;
     bool stories;           /* weave in the scripted creators */
+    double campaign_posts;  /* share of unsponsored posts in a campaign */
 } gen_options;
 
 static volatile sig_atomic_t stop_requested;
@@ -108,6 +109,9 @@ static void usage(FILE *out)
 "                            (default 2026-11-01T00:00:00Z)\n"
 "      --days D              event time span in days (default 7)\n"
 "      --rate R              at most R events per second (default: no limit)\n"
+"      --campaign-posts F    the share of unsponsored posts that belong to a\n"
+"                            campaign too (gifted, affiliate), 0 to 1\n"
+"                            (default 0: only sponsored posts, a fifth)\n"
 "      --stories             also play three scripted creators, one per\n"
 "                            alert kind: story-mega (engagement decay),\n"
 "                            story-conflict (Pepsi, then Coca-Cola),\n"
@@ -655,6 +659,19 @@ static int make_event(world *w, rng *r, const gen_options *o, uint64_t i,
                              "\"sector\":\"%s\",\"campaign_id\":\"k%d\"}",
                              key, tsbuf, post, name, brands[b].sector,
                              campaign);
+        } else if (o->campaign_posts > 0 &&
+                   rng_unit(r) < o->campaign_posts) {
+            /* An unsponsored campaign post.  The draw happens only with
+             * the option, so that the default stream stays as it was. */
+            size_t b = o->stories ? creator_brand(ci)
+                                  : (size_t)rng_below(r, NBRANDS);
+            campaign = (int)(b * CAMPAIGNS_PER_BRAND +
+                             rng_below(r, CAMPAIGNS_PER_BRAND));
+            n = snprintf(json, size,
+                         "{\"type\":\"post\",\"creator_id\":\"%s\","
+                         "\"ts\":%s,\"post_id\":\"p%" PRId64 "\","
+                         "\"campaign_id\":\"k%d\"}",
+                         key, tsbuf, post, campaign);
         } else if (rng_unit(r) < 0.5) { /* "sponsored" defaults to false */
             n = snprintf(json, size,
                          "{\"type\":\"post\",\"creator_id\":\"%s\","
@@ -1350,6 +1367,7 @@ enum {
     OPT_STDOUT,
     OPT_NDJSON_OUT,
     OPT_STORIES,
+    OPT_CAMPAIGN_POSTS,
 };
 
 static int parse_args(int argc, char **argv, gen_options *o)
@@ -1369,6 +1387,7 @@ static int parse_args(int argc, char **argv, gen_options *o)
         {"stdout", no_argument, NULL, OPT_STDOUT},
         {"ndjson-out", required_argument, NULL, OPT_NDJSON_OUT},
         {"stories", no_argument, NULL, OPT_STORIES},
+        {"campaign-posts", required_argument, NULL, OPT_CAMPAIGN_POSTS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -1424,6 +1443,10 @@ static int parse_args(int argc, char **argv, gen_options *o)
             break;
         case OPT_RATE:
             if (parse_positive("--rate", optarg, 1e9, &o->rate))
+                return -1;
+            break;
+        case OPT_CAMPAIGN_POSTS:
+            if (parse_positive("--campaign-posts", optarg, 1, &o->campaign_posts))
                 return -1;
             break;
         case OPT_STDOUT: o->to_stdout = true; break;
