@@ -4,6 +4,7 @@
 #   make         build build/engaged and the tools
 #   make test    unit and integration tests (Criterion)
 #   make demo    the whole pipeline on a synthetic stream, under a minute
+#   make deps-kafka  Java, Maven and Apache Kafka for the real-broker runs
 #
 # SANITIZE=address,undefined builds everything with those sanitizers.
 
@@ -96,6 +97,17 @@ deps:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: all Debian packages present"; fi
+
+# make deps-kafka: what the tests and the benchmark need to run a real Apache
+# Kafka (tools/kafka.sh, docs/kafka.md): Java and Maven from Debian, then
+# Kafka's jars from Maven Central into a cache outside the tree
+# (~/.cache/engaged/kafka-VERSION), fetched once, and the JVM's
+# class-data-sharing archive.  Not part of `make test`, which needs no Java.
+KAFKA_DEB_PKGS := openjdk-17-jre-headless maven kcat python3
+.PHONY: deps-kafka
+deps-kafka:
+	@$(MAKE) --no-print-directory deps DEB_PKGS='$(KAFKA_DEB_PKGS)'
+	tools/kafka.sh fetch
 
 # Every rule that builds depends on deps having run once (stamp keeps it quick).
 $(BUILD)/.deps: | $(BUILD)/obj
