@@ -5,6 +5,7 @@
 #   make test    unit and integration tests (Criterion)
 #   make demo    the whole pipeline on a synthetic stream, under a minute
 #   make deps-kafka  Java, Maven and Apache Kafka for the real-broker runs
+#   make kafka-check librdkafka against that Kafka, in about 30 s
 #
 # SANITIZE=address,undefined builds everything with those sanitizers.
 
@@ -104,10 +105,16 @@ deps:
 # (~/.cache/engaged/kafka-VERSION), fetched once, and the JVM's
 # class-data-sharing archive.  Not part of `make test`, which needs no Java.
 KAFKA_DEB_PKGS := openjdk-17-jre-headless maven kcat python3
-.PHONY: deps-kafka
+.PHONY: deps-kafka kafka-check
 deps-kafka:
 	@$(MAKE) --no-print-directory deps DEB_PKGS='$(KAFKA_DEB_PKGS)'
 	tools/kafka.sh fetch
+
+# make kafka-check: this machine's librdkafka (kcat) against that Kafka: an
+# idempotent producer, consumer groups (cooperative-sticky, rebalancing),
+# committed offsets, a broker SIGKILLed and restarted (tools/kafka_check.sh).
+kafka-check: deps-kafka
+	tools/kafka_check.sh
 
 # Every rule that builds depends on deps having run once (stamp keeps it quick).
 $(BUILD)/.deps: | $(BUILD)/obj
