@@ -270,7 +270,7 @@ alive() {
 }
 
 broker_pid() {
-    [ -f "$1/pid" ] && cat "$1/pid" || true
+    if [ -f "$1/pid" ]; then cat "$1/pid"; fi
 }
 
 running() {
@@ -410,6 +410,7 @@ EOF
 format_log_dir() {
     local dir=$1
     rm -rf "$dir/data"
+    # shellcheck disable=SC2086 # flags, split on purpose
     if ! java_kafka $TOOL_OPTS -Dengaged.kafka.loglevel=warn \
             kafka.tools.StorageTool format -t "$(cluster_id)" \
             -c "$dir/server.properties" >>"$dir/kafka.log" 2>&1; then
@@ -441,7 +442,7 @@ launch() {
         "$(cat "$dir/bootstrap")" >>"$dir/kafka.log"
     # A session of its own: a Ctrl-C meant for a test runner or a shell does
     # not reach it; stop, kill or the owner's watchdog end it.
-    # shellcheck disable=SC2086
+    # shellcheck disable=SC2086 # flags, split on purpose
     setsid "$JAVA" -Djava.awt.headless=true -Dlog4j2.configurationFile="$LOG4J" \
         $JVM_OPTS -cp "$LIBS/*" kafka.Kafka "$dir/server.properties" \
         >>"$dir/kafka.log" 2>&1 </dev/null &
@@ -494,9 +495,9 @@ cmd_start() {
 
 cmd_restart() {
     local dir=$1 rc=0
-    [ -f "$dir/server.properties" ] && [ -d "$dir/data" ] ||
+    if [ ! -f "$dir/server.properties" ] || [ ! -d "$dir/data" ]; then
         die "$dir: nothing to restart (no server.properties or data; use start)"
-    dir=$(cd "$dir" && pwd)
+    fi
     if running "$dir"; then cmd_stop "$dir"; fi
     launch "$dir" || rc=$?
     if [ "$rc" -eq 3 ]; then
@@ -530,6 +531,7 @@ cmd_create_topic() {
     [[ $parts =~ ^[1-9][0-9]*$ ]] || die "create-topic: PARTITIONS must be a positive integer"
     running "$dir" || die "$dir: no broker running"
     for kv in "$@"; do args+=(--config "$kv"); done
+    # shellcheck disable=SC2086 # flags, split on purpose
     if ! java_kafka $TOOL_OPTS -Dengaged.kafka.loglevel=warn \
             org.apache.kafka.tools.TopicCommand \
             --bootstrap-server "$(cat "$dir/bootstrap")" --create \
