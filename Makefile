@@ -4,6 +4,8 @@
 #   make         build build/engaged and the tools
 #   make test    unit and integration tests (Criterion)
 #   make demo    the whole pipeline on a synthetic stream, under a minute
+#   make deps-kafka  Java, Maven and Apache Kafka for the real-broker runs
+#   make kafka-check librdkafka against that Kafka, in about 30 s
 #
 # SANITIZE=address,undefined builds everything with those sanitizers.
 
@@ -124,6 +126,24 @@ deps:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: all Debian packages present"; fi
+
+# make deps-kafka: what the tests and the benchmark need to run a real Apache
+# Kafka (tools/kafka.sh, docs/kafka.md): Java and Maven from Debian, then
+# Kafka's jars from Maven Central into a cache outside the tree
+# (~/.cache/engaged/kafka-VERSION), fetched once, and the JVM's
+# class-data-sharing archive.  Not part of `make test`, which needs no Java.
+KAFKA_DEB_PKGS := openjdk-17-jre-headless maven kcat python3
+.PHONY: deps-kafka kafka-check
+deps-kafka:
+	@$(MAKE) --no-print-directory deps DEB_PKGS='$(KAFKA_DEB_PKGS)'
+	tools/kafka.sh fetch
+
+# make kafka-check: this machine's librdkafka (kcat) against that Kafka: an
+# idempotent producer, consumer groups (cooperative-sticky, rebalancing),
+# committed offsets, a broker SIGKILLed and restarted (tools/kafka_check.sh).
+kafka-check: deps-kafka
+	tools/kafka_check.sh
+
 
 # test, demo and bench call deps once per build directory (the stamp keeps
 # it quick), and again when this file (its package list) changes.
