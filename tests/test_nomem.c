@@ -6,6 +6,8 @@
  * Redis ends equal to the ground truth.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -101,14 +103,27 @@ Test(nomem, allocation_failures_lose_no_event_and_refuse_none, .timeout = 240)
     r.seed = 0x9e3779b97f4a7c15u;
     r.one_in = 2000;
     r.max_failures = 40;
+    /* The engine logs to this process's stderr: into a file instead, named
+     * in the messages below, so that the test output stays the results. */
+    char logpath[600];
+    snprintf(logpath, sizeof logpath, "%s/engine.log", dir);
+    fflush(stderr);
+    int saved = dup(2), fd = open(logpath, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    cr_assert(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
     pthread_t t;
     cr_assert_eq(pthread_create(&t, NULL, engine_thread, &r), 0);
     world_wait_caught_up(180000);
     atomic_store(&r.done, true);
     engine_stop();
     pthread_join(t, NULL);
+    dup2(saved, 2);
+    close(saved);
+    cr_log_info("the engine's log: %s (kept with HARNESS_KEEP=1)", logpath);
 
-    cr_assert_eq(r.rc, 0, "the last engine's final checkpoint failed");
+    cr_assert_eq(r.rc, 0, "the last engine's final checkpoint failed (%s)",
+                 logpath);
     cr_assert_geq(r.failures, 10, "only %" PRIu64 " allocations failed",
                   r.failures);
     world_assert_truth();
