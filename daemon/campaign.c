@@ -29,11 +29,19 @@ static bool is_none(const char *s)
 
 /* --- a creator's campaign posts -------------------------------------------- */
 
+/* tag: the post id's hash, compared before the id itself: an engagement
+ * on a post of no campaign is checked against every post remembered. */
 typedef struct cpost {
     int64_t ts;
     char *post;
     char *campaign;
+    uint32_t tag;
 } cpost;
+
+static uint32_t tag_of(const char *post)
+{
+    return (uint32_t)hash_id(post, strlen(post));
+}
 
 struct campaign_posts {
     size_t n, cap;
@@ -58,8 +66,9 @@ bool campaign_of(const campaign_posts *h, const event *ev, int64_t W,
     }
     if (ev->type != EVENT_ENGAGEMENT || h == NULL || ev->post_id[0] == 0)
         return false;
+    uint32_t tag = tag_of(ev->post_id);
     for (size_t i = 0; i < h->n; i++)
-        if (strcmp(h->p[i].post, ev->post_id) == 0) {
+        if (h->p[i].tag == tag && strcmp(h->p[i].post, ev->post_id) == 0) {
             if (forgotten(&h->p[i], W, post_memory))
                 return false;
             strcpy(out, h->p[i].campaign);
@@ -97,15 +106,16 @@ int campaign_remember(campaign_posts **hp, const event *ev,
         n->cap = cap;
         h = *hp = n;
     }
+    uint32_t tag = tag_of(post);
     for (size_t i = 0; i < h->n; i++)
-        if (strcmp(h->p[i].post, post) == 0) {
+        if (h->p[i].tag == tag && strcmp(h->p[i].post, post) == 0) {
             drop_post(h, i);
             break;
         }
     for (size_t i = h->n; i-- > 0;)
         if (forgotten(&h->p[i], W, post_memory))
             drop_post(h, i);
-    h->p[h->n++] = (cpost){ev->ts_ms, post, camp};
+    h->p[h->n++] = (cpost){ev->ts_ms, post, camp, tag};
     h->bytes += strlen(post) + strlen(camp) + 2;
     while (h->n > max_posts) {
         size_t oldest = 0;
@@ -194,7 +204,7 @@ buf_decode_result campaign_posts_decode(campaign_posts **hp, const char *data,
     h->bytes = 0;
     buf_decode_result rc = BUF_DECODED;
     for (uint64_t i = 0; i < n && rc == BUF_DECODED; i++) {
-        cpost p = {0, NULL, NULL};
+        cpost p = {0, NULL, NULL, 0};
         if (buf_read_varint(data, len, pos, &p.ts) < 0)
             rc = BUF_CORRUPT;
         if (rc == BUF_DECODED)
@@ -206,6 +216,7 @@ buf_decode_result campaign_posts_decode(campaign_posts **hp, const char *data,
             free(p.campaign);
             break;
         }
+        p.tag = tag_of(p.post);
         h->p[h->n++] = p;
         h->bytes += strlen(p.post) + strlen(p.campaign) + 2;
     }
@@ -235,7 +246,12 @@ typedef struct table {
 } table;
 
 struct campaign_ledger {
-    table tiers, days, members, brands;
+    table sums, members, brands;
+    buf key;
+};
+
+struct campaign_merge {
+    table tiers, days;
     buf key;
 };
 
@@ -397,8 +413,7 @@ campaign_ledger *campaign_ledger_new(void)
     campaign_ledger *l = calloc(1, sizeof *l);
     if (l == NULL)
         return NULL;
-    table_init(&l->tiers, sizeof(campaign_sums));
-    table_init(&l->days, sizeof(campaign_sums));
+    table_init(&l->sums, sizeof(campaign_sums));
     table_init(&l->members, sizeof(campaign_member));
     table_init(&l->brands, sizeof(campaign_brand));
     return l;
@@ -408,8 +423,7 @@ void campaign_ledger_free(campaign_ledger *l)
 {
     if (l == NULL)
         return;
-    table_free(&l->tiers);
-    table_free(&l->days);
+    table_free(&l->sums);
     table_free(&l->members);
     table_free(&l->brands);
     buf_free(&l->key);
@@ -437,50 +451,47 @@ static void add_event(int64_t *v, const event *ev)
         v[CAMPAIGN_ENGAGEMENTS] += ev->count;
 }
 
+/* The row of (campaign, tier, day) of `kind` in t, made when new. */
+static campaign_sums *sums_row(table *t, buf *key, char kind, int slot,
+                               const char *campaign, size_t clen, int tier,
+                               int64_t day)
+{
+    bool made;
+    key_begin(key, slot, kind);
+    key_str(key, campaign, clen);
+    buf_append_varint(key, tier);
+    buf_append_varint(key, day);
+    if (buf_failed(key))
+        return NULL;
+    campaign_sums *r = table_get(t, key->data, key->len, &made);
+    if (r != NULL && made) {
+        r->campaign = key_part(t->keys[t->n - 1], 0);
+        r->slot = slot;
+        r->tier = tier;
+        r->day = day;
+        r->first_ms = INT64_MAX;
+        r->last_ms = INT64_MIN;
+    }
+    return r;
+}
+
 int campaign_ledger_add(campaign_ledger *l, int slot, const char *campaign,
                         const char *creator, size_t len, int tier,
                         int64_t followers, const event *ev)
 {
     size_t clen = strlen(campaign);
     bool made;
-    /* campaign x tier */
-    key_begin(&l->key, slot, 't');
-    key_str(&l->key, campaign, clen);
-    buf_append_varint(&l->key, tier);
-    if (buf_failed(&l->key))
-        return -1;
-    campaign_sums *t = table_get(&l->tiers, l->key.data, l->key.len, &made);
+    /* campaign x tier x day: one row, one lookup; the checkpoint's merge
+     * makes the tier and the day sums. */
+    campaign_sums *t = sums_row(&l->sums, &l->key, 'r', slot, campaign, clen,
+                                tier, day_of(ev->ts_ms));
     if (t == NULL)
         return -1;
-    if (made) {
-        t->campaign = key_part(l->tiers.keys[l->tiers.n - 1], 0);
-        t->slot = slot;
-        t->tier = tier;
-        t->first_ms = INT64_MAX;
-        t->last_ms = INT64_MIN;
-    }
     add_event(t->v, ev);
     if (ev->ts_ms < t->first_ms)
         t->first_ms = ev->ts_ms;
     if (ev->ts_ms > t->last_ms)
         t->last_ms = ev->ts_ms;
-    /* campaign x day */
-    int64_t day = day_of(ev->ts_ms);
-    key_begin(&l->key, slot, 'd');
-    key_str(&l->key, campaign, clen);
-    buf_append_varint(&l->key, day);
-    if (buf_failed(&l->key))
-        return -1;
-    campaign_sums *d = table_get(&l->days, l->key.data, l->key.len, &made);
-    if (d == NULL)
-        return -1;
-    if (made) {
-        d->campaign = key_part(l->days.keys[l->days.n - 1], 0);
-        d->slot = slot;
-        d->tier = -1;
-        d->day = day;
-    }
-    add_event(d->v, ev);
     /* campaign x creator */
     key_begin(&l->key, slot, 'm');
     key_str(&l->key, campaign, clen);
@@ -545,19 +556,13 @@ int campaign_ledger_brand(campaign_ledger *l, int slot, const char *creator,
     return 0;
 }
 
-size_t campaign_ledger_tiers(const campaign_ledger *l) { return l->tiers.n; }
-size_t campaign_ledger_days(const campaign_ledger *l) { return l->days.n; }
+size_t campaign_ledger_sums(const campaign_ledger *l) { return l->sums.n; }
 size_t campaign_ledger_members(const campaign_ledger *l) { return l->members.n; }
 size_t campaign_ledger_brands(const campaign_ledger *l) { return l->brands.n; }
 
-const campaign_sums *campaign_ledger_tier(const campaign_ledger *l, size_t i)
+const campaign_sums *campaign_ledger_sum(const campaign_ledger *l, size_t i)
 {
-    return i < l->tiers.n ? row(&l->tiers, i) : NULL;
-}
-
-const campaign_sums *campaign_ledger_day(const campaign_ledger *l, size_t i)
-{
-    return i < l->days.n ? row(&l->days, i) : NULL;
+    return i < l->sums.n ? row(&l->sums, i) : NULL;
 }
 
 const campaign_member *campaign_ledger_member(const campaign_ledger *l,
@@ -594,8 +599,7 @@ static bool keep_row(const void *r, const void *arg)
 static void filter_all(campaign_ledger *l, struct keep_arg a)
 {
     a.off = offsetof(campaign_sums, slot);
-    table_filter(&l->tiers, keep_row, &a);
-    table_filter(&l->days, keep_row, &a);
+    table_filter(&l->sums, keep_row, &a);
     a.off = offsetof(campaign_member, slot);
     table_filter(&l->members, keep_row, &a);
     a.off = offsetof(campaign_brand, slot);
@@ -605,8 +609,7 @@ static void filter_all(campaign_ledger *l, struct keep_arg a)
 void campaign_ledger_done(campaign_ledger *l, const bool *done, size_t nslots)
 {
     if (done == NULL) {
-        table_clear(&l->tiers);
-        table_clear(&l->days);
+        table_clear(&l->sums);
         table_clear(&l->members);
         table_clear(&l->brands);
         return;
@@ -630,6 +633,78 @@ static size_t table_memory(const table *t)
 
 size_t campaign_ledger_memory(const campaign_ledger *l)
 {
-    return table_memory(&l->tiers) + table_memory(&l->days) +
-           table_memory(&l->members) + table_memory(&l->brands);
+    return table_memory(&l->sums) + table_memory(&l->members) +
+           table_memory(&l->brands);
+}
+
+/* --- the merge --------------------------------------------------------------- */
+
+campaign_merge *campaign_merge_new(void)
+{
+    campaign_merge *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return NULL;
+    table_init(&m->tiers, sizeof(campaign_sums));
+    table_init(&m->days, sizeof(campaign_sums));
+    return m;
+}
+
+void campaign_merge_free(campaign_merge *m)
+{
+    if (m == NULL)
+        return;
+    table_free(&m->tiers);
+    table_free(&m->days);
+    buf_free(&m->key);
+    free(m);
+}
+
+static void add_sums(campaign_sums *to, const campaign_sums *r)
+{
+    for (int k = 0; k < CAMPAIGN_METRICS; k++)
+        to->v[k] += r->v[k];
+    if (r->first_ms < to->first_ms)
+        to->first_ms = r->first_ms;
+    if (r->last_ms > to->last_ms)
+        to->last_ms = r->last_ms;
+}
+
+int campaign_merge_ledger(campaign_merge *m, const campaign_ledger *l,
+                          bool (*take)(int slot, const void *arg),
+                          const void *arg)
+{
+    table_clear(&m->tiers);
+    table_clear(&m->days);
+    for (size_t i = 0; i < l->sums.n; i++) {
+        const campaign_sums *r = row(&l->sums, i);
+        if (!take(r->slot, arg))
+            continue;
+        size_t clen = strlen(r->campaign);
+        campaign_sums *t = sums_row(&m->tiers, &m->key, 't', -1, r->campaign,
+                                    clen, r->tier, -1);
+        campaign_sums *d = t == NULL ? NULL
+                                     : sums_row(&m->days, &m->key, 'd', -1,
+                                                r->campaign, clen, -2, r->day);
+        if (d == NULL) {
+            table_clear(&m->tiers);
+            table_clear(&m->days);
+            return -1;
+        }
+        add_sums(t, r);
+        add_sums(d, r);
+    }
+    return 0;
+}
+
+size_t campaign_merge_tiers(const campaign_merge *m) { return m->tiers.n; }
+size_t campaign_merge_days(const campaign_merge *m) { return m->days.n; }
+
+const campaign_sums *campaign_merge_tier(const campaign_merge *m, size_t i)
+{
+    return i < m->tiers.n ? row(&m->tiers, i) : NULL;
+}
+
+const campaign_sums *campaign_merge_day(const campaign_merge *m, size_t i)
+{
+    return i < m->days.n ? row(&m->days, i) : NULL;
 }

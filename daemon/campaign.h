@@ -12,8 +12,8 @@
  * events never count.  A campaign_id of spaces only is none.
  *
  * The ledger.  Between two checkpoints, every counting event adds to the
- * ledger of its partition (its state slot): per campaign and tier, per
- * campaign and UTC day, and per campaign and creator (the engagements it
+ * ledger of its partition (its state slot): per campaign, tier and UTC
+ * day, and per campaign and creator (the engagements it
  * brought, and its tier and followers at its first counting event since
  * the last checkpoint: whether the creator joins the campaign then, Redis
  * decides, as it knows every creator that joined).  Sponsored posts with a
@@ -90,14 +90,19 @@ buf_decode_result campaign_posts_decode(campaign_posts **h, const char *data,
 
 typedef struct campaign_ledger campaign_ledger;
 
-/* A campaign's sums of one tier, or of one day. */
+/*
+ * A campaign's sums: in the ledger, of one partition (slot), tier and UTC
+ * day; merged (campaign_merge), of one tier or of one day over the
+ * partitions a checkpoint writes (slot -1, and day -1 or tier -2 for what
+ * the merge summed over).
+ */
 typedef struct campaign_sums {
     const char *campaign;
     int slot;
-    int tier;                       /* tier rows; -1 unknown */
-    int64_t day;                    /* day rows: days since the epoch */
+    int tier;                       /* -1 unknown */
+    int64_t day;                    /* days since the epoch */
     int64_t v[CAMPAIGN_METRICS];
-    int64_t first_ms, last_ms;      /* tier rows: smallest and largest ts */
+    int64_t first_ms, last_ms;      /* smallest and largest ts */
 } campaign_sums;
 
 /* A creator in a campaign since the last checkpoint. */
@@ -145,10 +150,8 @@ int campaign_ledger_brand(campaign_ledger *l, int slot, const char *creator,
                           int64_t ts);
 
 /* The rows, for the checkpoint.  Pointers valid until the ledger changes. */
-size_t campaign_ledger_tiers(const campaign_ledger *l);
-const campaign_sums *campaign_ledger_tier(const campaign_ledger *l, size_t i);
-size_t campaign_ledger_days(const campaign_ledger *l);
-const campaign_sums *campaign_ledger_day(const campaign_ledger *l, size_t i);
+size_t campaign_ledger_sums(const campaign_ledger *l);
+const campaign_sums *campaign_ledger_sum(const campaign_ledger *l, size_t i);
 size_t campaign_ledger_members(const campaign_ledger *l);
 const campaign_member *campaign_ledger_member(const campaign_ledger *l,
                                               size_t i);
@@ -165,5 +168,35 @@ void campaign_ledger_drop(campaign_ledger *l, int slot);
 
 /* Bytes held (for memory accounting). */
 size_t campaign_ledger_memory(const campaign_ledger *l);
+
+/* --- the ledger merged for one checkpoint --------------------------------- */
+
+/*
+ * A checkpoint writes one delta per campaign and tier and per campaign and
+ * day, whatever the number of partitions it covers (issue 16: never one
+ * per partition or per event).  A merge is scratch space the payload owns
+ * and reuses; its rows' strings are its own.
+ */
+typedef struct campaign_merge campaign_merge;
+
+campaign_merge *campaign_merge_new(void);
+void campaign_merge_free(campaign_merge *m);
+
+/*
+ * Replaces what m holds with the sums of the ledger's rows whose slot
+ * take(slot, arg) accepts: by campaign and tier (day -1; first_ms and
+ * last_ms over the rows), and by campaign and day (tier -2), each in the
+ * order the ledger first saw it.  Returns 0, or -1 when out of memory (m
+ * then holds nothing).
+ */
+int campaign_merge_ledger(campaign_merge *m, const campaign_ledger *l,
+                          bool (*take)(int slot, const void *arg),
+                          const void *arg);
+
+/* The merged rows.  Pointers valid until the next merge. */
+size_t campaign_merge_tiers(const campaign_merge *m);
+const campaign_sums *campaign_merge_tier(const campaign_merge *m, size_t i);
+size_t campaign_merge_days(const campaign_merge *m);
+const campaign_sums *campaign_merge_day(const campaign_merge *m, size_t i);
 
 #endif

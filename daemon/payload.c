@@ -77,7 +77,7 @@ static const char lua_creators[] =
     "  return s\n"                                                           \
     "end\n"
 
-/* ARGV: p g np (tp expect new)*np retention_ms ntiers tier_names...
+/* ARGV: p g np (tp expect new)*np retention_ms
  *       nt (campaign tier first_ms last_ms delta*10)*nt
  *       nd (campaign date delta*10)*nd
  *       nm (campaign creator tier followers engagements)*nm
@@ -105,8 +105,6 @@ static const char lua_campaigns[] =
     "end\n"
     "local function nxt() i = i + 1 return ARGV[i - 1] end\n"
     "local ret = tonumber(nxt())\n"
-    "local ntn = tonumber(nxt())\n"
-    "i = i + ntn\n"
     /* Per campaign touched: its totals, first and last, the tiers whose
      * ratios may have moved. */
     "local order, camp, written = {}, {}, {}\n"
@@ -114,7 +112,7 @@ static const char lua_campaigns[] =
     "  local k = camp[c]\n"
     "  if not k then\n"
     "    k = {tot = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, tiers = {}, tierlist = {},\n"
-    "      creators = 0, reach = 0}\n"
+    "      join = {}, creators = 0, reach = 0}\n"
     "    camp[c] = k order[#order + 1] = c\n"
     "  end\n"
     "  return k\n"
@@ -144,18 +142,16 @@ static const char lua_campaigns[] =
     "  end\n"
     "  written[key] = true\n"
     "end\n"
+    /* ZADD NX answers whether the creator joins now; the joins are
+     * counted per campaign and tier and written once below. */
     "for r = 1, tonumber(nxt()) do\n"
     "  local c, x, t, fol, e = nxt(), nxt(), nxt(), tonumber(nxt()), nxt()\n"
-    "  local key, zk, k = p .. 'campaign:' .. c, p .. 'campaign_creators:' .. c, get(c)\n"
-    "  if not redis.call('ZSCORE', zk, x) then\n"
-    "    redis.call('HINCRBY', key, t .. '.creators', 1)\n"
-    "    k.creators = k.creators + 1\n"
-    "    if fol > 0 then\n"
-    "      redis.call('HINCRBY', key, t .. '.reach', int(fol))\n"
-    "      k.reach = k.reach + fol\n"
-    "    end\n"
-    "    redis.call('ZADD', zk, e, x)\n"
-    "    tier(k, t)\n"
+    "  local zk, k = p .. 'campaign_creators:' .. c, get(c)\n"
+    "  if redis.call('ZADD', zk, 'NX', e, x) == 1 then\n"
+    "    local j = k.join[t]\n"
+    "    if not j then j = {0, 0} k.join[t] = j tier(k, t) end\n"
+    "    j[1] = j[1] + 1\n"
+    "    if fol > 0 then j[2] = j[2] + fol end\n"
     "  elseif e ~= '0' then\n"
     "    redis.call('ZINCRBY', zk, e, x)\n"
     "  end\n"
@@ -163,6 +159,17 @@ static const char lua_campaigns[] =
     "end\n"
     "for _, c in ipairs(order) do\n"
     "  local key, k = p .. 'campaign:' .. c, camp[c]\n"
+    "  for _, t in ipairs(k.tierlist) do\n"
+    "    local j = k.join[t]\n"
+    "    if j then\n"
+    "      redis.call('HINCRBY', key, t .. '.creators', int(j[1]))\n"
+    "      k.creators = k.creators + j[1]\n"
+    "      if j[2] > 0 then\n"
+    "        redis.call('HINCRBY', key, t .. '.reach', int(j[2]))\n"
+    "        k.reach = k.reach + j[2]\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
     "  for m = 1, 10 do\n"
     "    if k.tot[m] ~= 0 then redis.call('HINCRBY', key, M[m], int(k.tot[m])) end\n"
     "  end\n"
@@ -255,6 +262,7 @@ struct payload {
     resp_cmd exists;         /* the EXISTS being built */
     resp_cmd scratch;        /* the command being built */
     buf tmp;
+    campaign_merge *merge;   /* the campaign sums of one checkpoint */
 };
 
 payload *payload_new(const config *cfg, char *errstr, size_t errstr_size)
@@ -265,6 +273,12 @@ payload *payload_new(const config *cfg, char *errstr, size_t errstr_size)
         return NULL;
     }
     pl->cfg = cfg;
+    pl->merge = campaign_merge_new();
+    if (pl->merge == NULL) {
+        free(pl);
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
     for (size_t w = 0; w < cfg->nwindows; w++) {
         timefmt_format_window(cfg->windows_ms[w], pl->wlabel[w],
                               sizeof pl->wlabel[w]);
@@ -285,6 +299,7 @@ void payload_free(payload *pl)
     resp_free(&pl->exists);
     resp_free(&pl->scratch);
     buf_free(&pl->tmp);
+    campaign_merge_free(pl->merge);
     free(pl);
 }
 
@@ -514,39 +529,48 @@ static const char *tier_of(const config *cfg, int tier)
                                                    : "unknown";
 }
 
+struct parts_arg {
+    const payload_part *parts;
+    size_t nparts;
+};
+
+static bool take_part(int slot, const void *arg)
+{
+    const struct parts_arg *a = arg;
+    return part_of(a->parts, a->nparts, slot) != NULL;
+}
+
 /*
- * The campaigns script (lua_campaigns) with the ledger's rows of `parts`,
- * into the transaction; nothing when the ledger holds none.
+ * The campaigns script (lua_campaigns) with the ledger's rows of `parts`
+ * (the tier and day sums merged over them), into the transaction; nothing
+ * when the ledger holds none.
  */
 static void campaign_args(payload *pl, const state *st,
                           const payload_part *parts, size_t nparts)
 {
     const config *cfg = pl->cfg;
     const campaign_ledger *l = state_campaigns(st);
-    size_t nt = 0, nd = 0, nm = 0, nb = 0;
-    for (size_t i = 0; i < campaign_ledger_tiers(l); i++)
-        nt += part_of(parts, nparts, campaign_ledger_tier(l, i)->slot) != NULL;
-    for (size_t i = 0; i < campaign_ledger_days(l); i++)
-        nd += part_of(parts, nparts, campaign_ledger_day(l, i)->slot) != NULL;
+    campaign_merge *mg = pl->merge;
+    struct parts_arg pa = {parts, nparts};
+    if (campaign_merge_ledger(mg, l, take_part, &pa) < 0) {
+        pl->data.failed = true;
+        return;
+    }
+    size_t nm = 0, nb = 0;
     for (size_t i = 0; i < campaign_ledger_members(l); i++)
         nm += part_of(parts, nparts, campaign_ledger_member(l, i)->slot) !=
               NULL;
     for (size_t i = 0; i < campaign_ledger_brands(l); i++)
         nb += part_of(parts, nparts, campaign_ledger_brand_row(l, i)->slot) !=
               NULL;
+    size_t nt = campaign_merge_tiers(mg), nd = campaign_merge_days(mg);
     if (nt + nd + nm + nb == 0)
         return;
     resp_cmd *c = script_cmd(pl, lua_campaigns, parts, nparts, false);
     resp_int(c, cfg->campaign_retention_ms);
-    resp_int(c, (int64_t)cfg->ntiers + 1);
-    for (size_t t = 0; t < cfg->ntiers; t++)
-        resp_str(c, cfg->tiers[t].name);
-    resp_str(c, "unknown");
     resp_int(c, (int64_t)nt);
-    for (size_t i = 0; i < campaign_ledger_tiers(l); i++) {
-        const campaign_sums *r = campaign_ledger_tier(l, i);
-        if (part_of(parts, nparts, r->slot) == NULL)
-            continue;
+    for (size_t i = 0; i < nt; i++) {
+        const campaign_sums *r = campaign_merge_tier(mg, i);
         resp_str(c, r->campaign);
         resp_str(c, tier_of(cfg, r->tier));
         resp_int(c, r->first_ms);
@@ -555,10 +579,8 @@ static void campaign_args(payload *pl, const state *st,
             resp_int(c, r->v[m]);
     }
     resp_int(c, (int64_t)nd);
-    for (size_t i = 0; i < campaign_ledger_days(l); i++) {
-        const campaign_sums *r = campaign_ledger_day(l, i);
-        if (part_of(parts, nparts, r->slot) == NULL)
-            continue;
+    for (size_t i = 0; i < nd; i++) {
+        const campaign_sums *r = campaign_merge_day(mg, i);
         char date[40];
         timefmt_format_rfc3339(r->day * INT64_C(86400000), date, sizeof date);
         resp_str(c, r->campaign);

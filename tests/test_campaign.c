@@ -94,6 +94,19 @@ Test(campaign, posts_survive_a_round_trip_through_the_blob)
     campaign_posts_free(back);
 }
 
+static bool take_all(int slot, const void *arg)
+{
+    (void)slot;
+    (void)arg;
+    return true;
+}
+
+static bool take_slot0(int slot, const void *arg)
+{
+    (void)arg;
+    return slot == 0;
+}
+
 Test(campaign, the_ledger_sums_by_tier_day_and_creator)
 {
     campaign_ledger *l = campaign_ledger_new();
@@ -107,20 +120,39 @@ Test(campaign, the_ledger_sums_by_tier_day_and_creator)
     cr_assert_eq(campaign_ledger_add(l, 0, "s", "c1", 2, 1, 9000, &post), 0);
     cr_assert_eq(campaign_ledger_add(l, 0, "s", "c1", 2, 2, 12000, &like), 0);
     cr_assert_eq(campaign_ledger_add(l, 0, "s", "c1", 2, 2, 12000, &click), 0);
-    cr_assert_eq(campaign_ledger_tiers(l), 2, "tier 1, then tier 2");
-    const campaign_sums *t2 = campaign_ledger_tier(l, 1);
+    cr_assert_eq(campaign_ledger_sums(l), 3,
+                 "(tier 1, day 0), (tier 2, day 0), (tier 2, day 1)");
+    const campaign_sums *r = campaign_ledger_sum(l, 2);
+    cr_assert_eq(r->tier, 2);
+    cr_assert_eq(r->day, 20759);
+    cr_assert_eq(r->v[CAMPAIGN_CLICKS], 2);
+    cr_assert_eq(r->v[CAMPAIGN_LIKES], 0);
+    /* The same campaign and tier in another partition. */
+    event like2 = like;
+    like2.count = 3;
+    cr_assert_eq(campaign_ledger_add(l, 1, "s", "c9", 2, 2, 500, &like2), 0);
+    campaign_merge *mg = campaign_merge_new();
+    cr_assert_eq(campaign_merge_ledger(mg, l, take_all, NULL), 0);
+    cr_assert_eq(campaign_merge_tiers(mg), 2, "tier 1, then tier 2");
+    const campaign_sums *t2 = campaign_merge_tier(mg, 1);
     cr_assert_eq(t2->tier, 2);
-    cr_assert_eq(t2->v[CAMPAIGN_LIKES], 5);
-    cr_assert_eq(t2->v[CAMPAIGN_ENGAGEMENTS], 5);
+    cr_assert_eq(t2->v[CAMPAIGN_LIKES], 8, "5 in partition 0, 3 in 1");
+    cr_assert_eq(t2->v[CAMPAIGN_ENGAGEMENTS], 8);
     cr_assert_eq(t2->v[CAMPAIGN_CLICKS], 2);
     cr_assert_eq(t2->first_ms, T0 + 2 * H);
     cr_assert_eq(t2->last_ms, T0 + D + H);
-    cr_assert_eq(campaign_ledger_tier(l, 0)->v[CAMPAIGN_SPONSORED_POSTS], 1);
-    cr_assert_eq(campaign_ledger_days(l), 2);
-    cr_assert_eq(campaign_ledger_day(l, 0)->day, 20758);
-    cr_assert_eq(campaign_ledger_day(l, 0)->v[CAMPAIGN_POSTS], 1);
-    cr_assert_eq(campaign_ledger_day(l, 1)->v[CAMPAIGN_CLICKS], 2);
-    cr_assert_eq(campaign_ledger_members(l), 1);
+    cr_assert_eq(campaign_merge_tier(mg, 0)->v[CAMPAIGN_SPONSORED_POSTS], 1);
+    cr_assert_eq(campaign_merge_days(mg), 2);
+    cr_assert_eq(campaign_merge_day(mg, 0)->day, 20758);
+    cr_assert_eq(campaign_merge_day(mg, 0)->v[CAMPAIGN_POSTS], 1);
+    cr_assert_eq(campaign_merge_day(mg, 0)->v[CAMPAIGN_LIKES], 8);
+    cr_assert_eq(campaign_merge_day(mg, 1)->v[CAMPAIGN_CLICKS], 2);
+    /* Partition 0 only: the next merge replaces the first. */
+    cr_assert_eq(campaign_merge_ledger(mg, l, take_slot0, NULL), 0);
+    cr_assert_eq(campaign_merge_tier(mg, 1)->v[CAMPAIGN_LIKES], 5);
+    cr_assert_eq(campaign_merge_days(mg), 2);
+    campaign_merge_free(mg);
+    cr_assert_eq(campaign_ledger_members(l), 2);
     const campaign_member *m = campaign_ledger_member(l, 0);
     cr_assert_eq(m->engagements, 5);
     cr_assert_eq(m->tier, 1, "the tier at its first counting event");
@@ -163,6 +195,6 @@ Test(campaign, the_ledger_leaves_with_its_checkpoint_or_its_partition)
     campaign_ledger_add(l, 2, "b", "c3", 2, 0, 1, &e);
     cr_assert_eq(campaign_ledger_members(l), 1);
     campaign_ledger_done(l, NULL, 0);
-    cr_assert_eq(campaign_ledger_tiers(l), 0);
+    cr_assert_eq(campaign_ledger_sums(l), 0);
     campaign_ledger_free(l);
 }
