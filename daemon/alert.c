@@ -15,7 +15,8 @@
 #include <string.h>
 
 static const char *const kind_names[ALERT_KINDS] = {
-    "engagement_decay", "brand_conflict", "tier_change",
+    "engagement_decay", "brand_conflict", "tier_change", "engagement_spike",
+    "follower_jump",
 };
 
 const char *alert_kind_name(alert_kind kind)
@@ -125,6 +126,22 @@ uint64_t alert_tier_change_fingerprint(const char *creator_id, size_t len,
     return alert_fp_finish(alert_fp_i64(h, starts_at));
 }
 
+uint64_t alert_spike_fingerprint(const char *creator_id, size_t len,
+                                 int64_t starts_at)
+{
+    uint64_t h = fp_start(ALERT_ENGAGEMENT_SPIKE, creator_id, len);
+    return alert_fp_finish(alert_fp_i64(h, starts_at));
+}
+
+uint64_t alert_jump_fingerprint(const char *creator_id, size_t len,
+                                int64_t from, int64_t to, int64_t starts_at)
+{
+    uint64_t h = fp_start(ALERT_FOLLOWER_JUMP, creator_id, len);
+    h = alert_fp_i64(h, from);
+    h = alert_fp_i64(h, to);
+    return alert_fp_finish(alert_fp_i64(h, starts_at));
+}
+
 char *alert_id_format(uint64_t fp, char out[ALERT_ID_LEN + 1])
 {
     snprintf(out, ALERT_ID_LEN + 1, "%016" PRIx64, fp);
@@ -210,6 +227,30 @@ int alert_summary(const alert *a, char *out, size_t size)
                         " followers", who, or_unknown(a->tier_change.from),
                         or_unknown(a->tier_change.to),
                         a->tier_change.followers);
+    case ALERT_ENGAGEMENT_SPIKE: {
+        const alert_spike_details *d = &a->spike;
+        char win[24], base[24];
+        timefmt_format_window(d->window_ms, win, sizeof win);
+        timefmt_format_window(d->baseline_ms, base, sizeof base);
+        double x = isfinite(d->multiple) ? round(d->multiple * 10.0) / 10.0
+                                         : 0.0;
+        return snprintf(out, size, "%s (%s): engagement over %s is %s%.1fx "
+                        "its %s baseline", who, or_unknown(a->tier), win,
+                        a->status == ALERT_RESOLVED ? "back to " : "", x,
+                        base);
+    }
+    case ALERT_FOLLOWER_JUMP: {
+        const alert_jump_details *j = &a->jump;
+        char win[24];
+        timefmt_format_window(j->window_ms, win, sizeof win);
+        double pct = j->from > 0 ? floor(100.0 * (double)(j->to - j->from) /
+                                         (double)j->from)
+                                 : 0.0;
+        return snprintf(out, size, "%s (%s): followers up %.0f%% (+%" PRId64
+                        ") to %" PRId64 " within %s", who,
+                        or_unknown(a->tier), pct, j->to - j->from, j->to,
+                        win);
+    }
     case ALERT_KINDS:
         break;
     }
@@ -267,6 +308,15 @@ static json_t *rounded(double x, int decimals)
     return json_real(r == 0.0 ? 0.0 : r);   /* no "-0.0" */
 }
 
+/* A rate to 6 decimals (0.012345); NaN and infinities are null. */
+static json_t *rounded6(double x)
+{
+    if (!isfinite(x))
+        return json_null();
+    double r = round(x * 1e6) / 1e6;
+    return json_real(r == 0.0 ? 0.0 : r);
+}
+
 static json_t *details(struct builder *b, const alert *a)
 {
     json_t *d = json_object();
@@ -302,6 +352,46 @@ static json_t *details(struct builder *b, const alert *a)
         put(b, d, "to", json_string(or_unknown(a->tier_change.to)));
         put(b, d, "followers", json_integer(a->tier_change.followers));
         break;
+    case ALERT_ENGAGEMENT_SPIKE: {
+        const alert_spike_details *sp = &a->spike;
+        static const char *const names[4] = {"likes", "comments", "shares",
+                                             "saves"};
+        put(b, d, "window",
+            json_string(timefmt_format_window(sp->window_ms, w, sizeof w)));
+        put(b, d, "baseline_window",
+            json_string(timefmt_format_window(sp->baseline_ms, w, sizeof w)));
+        put(b, d, "current", json_integer(sp->current));
+        put(b, d, "expected", rounded(sp->expected, 1));
+        put(b, d, "multiple", rounded(sp->multiple, 2));
+        json_t *acts = json_object();
+        for (int i = 0; i < 4; i++)
+            put(b, acts, names[i], json_integer(sp->actions[i]));
+        put(b, d, "actions", acts);
+        put(b, d, "likes_only",
+            json_boolean(sp->actions[0] > 0 && sp->actions[1] == 0 &&
+                         sp->actions[2] == 0 && sp->actions[3] == 0));
+        break;
+    }
+    case ALERT_FOLLOWER_JUMP: {
+        const alert_jump_details *j = &a->jump;
+        put(b, d, "window",
+            json_string(timefmt_format_window(j->window_ms, w, sizeof w)));
+        put(b, d, "from", json_integer(j->from));
+        put(b, d, "to", json_integer(j->to));
+        put(b, d, "increase", json_integer(j->to - j->from));
+        put(b, d, "increase_ratio",
+            rounded(j->from > 0 ? (double)(j->to - j->from) / (double)j->from
+                                : NAN, 2));
+        put(b, d, "round", json_boolean(j->round));
+        put(b, d, "engagements", json_integer(j->engagements));
+        put(b, d, "expected_engagements", rounded(j->expected, 1));
+        put(b, d, "er_before",
+            rounded6(j->from > 0 ? j->expected / (double)j->from : NAN));
+        put(b, d, "er_after",
+            rounded6(j->to > 0 ? (double)j->engagements / (double)j->to
+                               : NAN));
+        break;
+    }
     case ALERT_KINDS:
         b->failed = true;
         break;

@@ -16,6 +16,8 @@
  *   brand_conflict    kind, creator_id, sector, the two brands sorted
  *                     (byte order), starts_at of the episode's first alert
  *   tier_change       kind, creator_id, from, to, starts_at
+ *   engagement_spike  kind, creator_id, starts_at (the W at which it fired)
+ *   follower_jump     kind, creator_id, from, to (counts), starts_at
  * The firing and the resolved message of one incident share the id.
  */
 #ifndef ENGAGED_ALERT_H
@@ -34,6 +36,8 @@ typedef enum alert_kind {
     ALERT_ENGAGEMENT_DECAY = 0,
     ALERT_BRAND_CONFLICT,
     ALERT_TIER_CHANGE,
+    ALERT_ENGAGEMENT_SPIKE,
+    ALERT_FOLLOWER_JUMP,
     ALERT_KINDS
 } alert_kind;
 
@@ -75,6 +79,25 @@ typedef struct alert_tier_change_details {
     int64_t followers;
 } alert_tier_change_details;
 
+/* details of an engagement_spike alert */
+typedef struct alert_spike_details {
+    int64_t window_ms;      /* [spike] window, written "1h" */
+    int64_t baseline_ms;    /* [spike] baseline, written "7d" */
+    int64_t current;        /* engagements in the window */
+    double expected;        /* written with 1 decimal */
+    double multiple;        /* written with 2 decimals; NaN: null */
+    int64_t actions[4];     /* likes, comments, shares, saves */
+} alert_spike_details;
+
+/* details of a follower_jump alert */
+typedef struct alert_jump_details {
+    int64_t window_ms;      /* [follower_jump] window */
+    int64_t from, to;       /* follower counts */
+    bool round;             /* the increase is a round number */
+    int64_t engagements;    /* in the window, at the jump */
+    double expected;        /* the baseline's prediction; NaN unknown */
+} alert_jump_details;
+
 /*
  * One alert.  Strings are borrowed (NUL-terminated UTF-8, not owned): they
  * must stay valid until alert_json()/alert_summary() return.  Only the
@@ -92,9 +115,12 @@ typedef struct alert {
     alert_decay_details decay;
     alert_conflict_details conflict;
     alert_tier_change_details tier_change;
+    alert_spike_details spike;
+    alert_jump_details jump;
 } alert;
 
-/* "engagement_decay", "brand_conflict", "tier_change".  Static string. */
+/* "engagement_decay", "brand_conflict", "tier_change", "engagement_spike",
+ * "follower_jump".  Static string. */
 const char *alert_kind_name(alert_kind kind);
 /* "firing", "resolved".  Static string. */
 const char *alert_status_name(alert_status status);
@@ -127,6 +153,11 @@ uint64_t alert_tier_change_fingerprint(const char *creator_id, size_t len,
                                        const char *from, const char *to,
                                        int64_t starts_at);
 
+uint64_t alert_spike_fingerprint(const char *creator_id, size_t len,
+                                 int64_t starts_at);
+uint64_t alert_jump_fingerprint(const char *creator_id, size_t len,
+                                int64_t from, int64_t to, int64_t starts_at);
+
 /* Writes fp as 16 lower-case hex digits and a NUL into out.  Returns out. */
 char *alert_id_format(uint64_t fp, char out[ALERT_ID_LEN + 1]);
 
@@ -152,6 +183,10 @@ void alert_tier_change(alert *a, const char *creator_id, const char *from,
  *                     unit of d, h, m, s that fits, rounded down)
  *   tier_change       "c42: tier changed from macro to mega at 1020000
  *                     followers"
+ *   engagement_spike  "c42 (micro): engagement over 1h is 7.5x its 7d
+ *                     baseline" (resolved: "... is back to 1.2x ...")
+ *   follower_jump     "c42 (micro): followers up 25% (+5000) to 25000
+ *                     within 24h"
  */
 int alert_summary(const alert *a, char *out, size_t size);
 

@@ -62,12 +62,15 @@ enum section_id {
     SEC_STATE,
     SEC_LOG,
     SEC_CAMPAIGNS,
+    SEC_SPIKE,
+    SEC_JUMP,
     NSECTIONS
 };
 
 static const char *const section_names[NSECTIONS] = {
     "kafka", "redis", "tiers", "metrics", "decay", "conflict", "alerts",
-    "http", "checkpoint", "state", "log", "campaigns",
+    "http", "checkpoint", "state", "log", "campaigns", "spike",
+    "follower_jump",
 };
 
 enum key_kind {
@@ -85,6 +88,7 @@ enum key_kind {
     KIND_WINDOWS,   /* windows_ms[] and nwindows */
     KIND_LEVEL,     /* log level name */
     KIND_BOOL,      /* bool: true, false, yes, no, on, off, 1, 0 */
+    KIND_FACTOR,    /* double > 0, at most 1000000 */
 };
 
 #define STR_NONEMPTY 1  /* KIND_STRING: "" is refused */
@@ -189,6 +193,26 @@ static const struct key_desc keys[] = {
      0},
     {SEC_CAMPAIGNS, "retention", KIND_DURATION, F(campaign_retention_ms), 0,
      DURATION_MAX, 0},
+
+    {SEC_SPIKE, "enabled", KIND_BOOL, F(spike_enabled), 0, 0, 0},
+    {SEC_SPIKE, "window", KIND_WINDOW, F(spike_window_ms), 0, 0, 0},
+    {SEC_SPIKE, "baseline", KIND_WINDOW, F(spike_baseline_ms), 0, 0, 0},
+    {SEC_SPIKE, "ratio", KIND_FACTOR, F(spike_ratio), 0, 0, 0},
+    {SEC_SPIKE, "critical_ratio", KIND_FACTOR, F(spike_critical_ratio), 0, 0,
+     0},
+    {SEC_SPIKE, "resolve_ratio", KIND_FACTOR, F(spike_resolve_ratio), 0, 0,
+     0},
+    {SEC_SPIKE, "min_engagements", KIND_I64, F(spike_min_engagements), 1,
+     INT64_C(1000000000000), 0},
+    {SEC_SPIKE, "min_baseline", KIND_I64, F(spike_min_baseline), 0,
+     INT64_C(1000000000000), 0},
+    {SEC_SPIKE, "min_share", KIND_RATIO, F(spike_min_share), 0, 0, 0},
+
+    {SEC_JUMP, "enabled", KIND_BOOL, F(jump_enabled), 0, 0, 0},
+    {SEC_JUMP, "window", KIND_WINDOW, F(jump_window_ms), 0, 0, 0},
+    {SEC_JUMP, "min_increase", KIND_FACTOR, F(jump_min_increase), 0, 0, 0},
+    {SEC_JUMP, "min_followers", KIND_I64, F(jump_min_followers), 1,
+     INT64_C(1000000000000), 0},
 };
 
 #undef F
@@ -266,6 +290,21 @@ static const config defaults = {
     .campaign_post_memory_ms = 30 * MS_DAY,
     .campaign_max_posts = 32,
     .campaign_retention_ms = 180 * MS_DAY,
+
+    .spike_enabled = true,
+    .spike_window_ms = MS_HOUR,
+    .spike_baseline_ms = 7 * MS_DAY,
+    .spike_ratio = 5.0,
+    .spike_critical_ratio = 10.0,
+    .spike_resolve_ratio = 2.0,
+    .spike_min_engagements = 50,
+    .spike_min_baseline = 100,
+    .spike_min_share = 0.01,
+
+    .jump_enabled = true,
+    .jump_window_ms = 24 * MS_HOUR,
+    .jump_min_increase = 0.2,
+    .jump_min_followers = 1000,
 };
 
 static char **string_field(config *cfg, const struct key_desc *k)
@@ -832,6 +871,19 @@ static int set_value(struct load *ld, const struct key_desc *k,
         *(double *)(void *)base = d;
         return 0;
     }
+    case KIND_FACTOR: {
+        char *end;
+        errno = 0;
+        double d = strtod(value, &end);
+        if (!(isdigit((unsigned char)value[0]) || value[0] == '.') ||
+            *end != '\0' || errno != 0 || !(d > 0.0 && d <= 1000000.0)) {
+            add_error(ld, ld->lineno, "%s must be a number above 0 and at "
+                      "most 1000000, got \"%s\"", k->name, value);
+            return -1;
+        }
+        *(double *)(void *)base = d;
+        return 0;
+    }
     case KIND_RATIO: {
         char *end;
         errno = 0;
@@ -1316,6 +1368,36 @@ static void validate_decay(struct load *ld)
                       "[tiers]", cfg->decay_tiers[i]);
 }
 
+static void validate_signals(struct load *ld)
+{
+    config *cfg = ld->cfg;
+    char a[32], b[32];
+    if (cfg->spike_baseline_ms <= cfg->spike_window_ms) {
+        timefmt_format_duration(cfg->spike_baseline_ms, a, sizeof a);
+        timefmt_format_duration(cfg->spike_window_ms, b, sizeof b);
+        add_error(ld, either_line(ld, SEC_SPIKE, "baseline", "window"),
+                  "baseline (%s) must be longer than window (%s): the "
+                  "baseline includes the window", a, b);
+    }
+    if (cfg->spike_resolve_ratio > cfg->spike_ratio)
+        add_error(ld, either_line(ld, SEC_SPIKE, "resolve_ratio", "ratio"),
+                  "resolve_ratio (%g) must be at most ratio (%g)",
+                  cfg->spike_resolve_ratio, cfg->spike_ratio);
+    if (cfg->spike_critical_ratio < cfg->spike_ratio)
+        add_error(ld, either_line(ld, SEC_SPIKE, "critical_ratio", "ratio"),
+                  "critical_ratio (%g) must be at least ratio (%g)",
+                  cfg->spike_critical_ratio, cfg->spike_ratio);
+    if (cfg->jump_window_ms >= cfg->spike_baseline_ms) {
+        timefmt_format_duration(cfg->jump_window_ms, a, sizeof a);
+        timefmt_format_duration(cfg->spike_baseline_ms, b, sizeof b);
+        int line = key_line(ld, SEC_JUMP, "window");
+        add_error(ld, line ? line : key_line(ld, SEC_SPIKE, "baseline"),
+                  "[follower_jump] window (%s) must be shorter than [spike] "
+                  "baseline (%s), whose prediction its alerts compare with",
+                  a, b);
+    }
+}
+
 static int compare_sectors(const void *a, const void *b)
 {
     const config_sector *x = a, *y = b;
@@ -1393,6 +1475,7 @@ static void validate(struct load *ld)
 
     validate_tiers(ld);
     validate_decay(ld);
+    validate_signals(ld);
     derive(cfg);
 
     qsort(cfg->windows_ms, cfg->nwindows, sizeof cfg->windows_ms[0],

@@ -147,6 +147,26 @@ typedef struct config {
     int64_t campaign_max_posts;
     int64_t campaign_retention_ms;
 
+    /* [spike] engagement_spike (issue 18).  window and baseline whole
+     * minutes, baseline > window; resolve_ratio <= ratio <=
+     * critical_ratio, all > 0. */
+    bool spike_enabled;
+    int64_t spike_window_ms;
+    int64_t spike_baseline_ms;
+    double spike_ratio;
+    double spike_critical_ratio;
+    double spike_resolve_ratio;
+    int64_t spike_min_engagements;  /* in the window */
+    int64_t spike_min_baseline;     /* in the baseline, outside the window */
+    double spike_min_share;         /* current >= this x followers, [0, 1] */
+
+    /* [follower_jump] follower_jump (issue 18).  window whole minutes,
+     * shorter than [spike] baseline (whose prediction the details use). */
+    bool jump_enabled;
+    int64_t jump_window_ms;
+    double jump_min_increase;       /* > 0: 0.2 is +20% */
+    int64_t jump_min_followers;     /* the smallest increase, >= 1 */
+
     /* [log] */
     int log_level;                  /* LOG_LEVEL_* */
 } config;

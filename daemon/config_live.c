@@ -37,6 +37,9 @@ static void restart_only(const config *old, const config *n)
         {"[metrics] late_grace", old->late_grace_ms != n->late_grace_ms},
         {"[decay] current", old->decay_current_ms != n->decay_current_ms},
         {"[decay] baseline", old->decay_baseline_ms != n->decay_baseline_ms},
+        {"[spike] window", old->spike_window_ms != n->spike_window_ms},
+        {"[spike] baseline", old->spike_baseline_ms != n->spike_baseline_ms},
+        {"[follower_jump] window", old->jump_window_ms != n->jump_window_ms},
         {"[http] listen", str_differs(old->http_listen, n->http_listen)},
     };
     for (size_t i = 0; i < old->ntopics && i < n->ntopics; i++)
@@ -111,6 +114,16 @@ bool config_live_apply(config *c, config *n, int tier_map[CONFIG_MAX_TIERS],
     c->campaign_post_memory_ms = n->campaign_post_memory_ms;
     c->campaign_max_posts = n->campaign_max_posts;
     c->campaign_retention_ms = n->campaign_retention_ms;
+    c->spike_enabled = n->spike_enabled;
+    c->spike_ratio = n->spike_ratio;
+    c->spike_critical_ratio = n->spike_critical_ratio;
+    c->spike_resolve_ratio = n->spike_resolve_ratio;
+    c->spike_min_engagements = n->spike_min_engagements;
+    c->spike_min_baseline = n->spike_min_baseline;
+    c->spike_min_share = n->spike_min_share;
+    c->jump_enabled = n->jump_enabled;
+    c->jump_min_increase = n->jump_min_increase;
+    c->jump_min_followers = n->jump_min_followers;
     c->log_level = n->log_level;
     return remap;
 }

@@ -1,11 +1,14 @@
 #include "detect.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "alert.h"
 #include "conflict.h"
 #include "decay.h"
+#include "jump.h"
+#include "spike.h"
 #include "tier.h"
 
 struct detect {
@@ -106,11 +109,59 @@ static int decay_eval(detect *d, const state *st, state_creator *c, int64_t W)
     return emit(d, st, c, &a);
 }
 
+/* --- engagement spike -------------------------------------------------------- */
+
+static int spike_eval(detect *d, const state *st, state_creator *c, int64_t W)
+{
+    spike_input in = {.W = W, .tier = state_creator_tier(c),
+                      .first_event = state_creator_first_event(c),
+                      .followers = state_creator_followers(c)};
+    state_creator_spike_sums(st, c, &in.current, &in.baseline, in.actions);
+    spike_verdict v;
+    if (spike_evaluate(d->cfg, state_creator_spike(c), &in, &v) == SPIKE_NONE)
+        return 0;
+    size_t len;
+    alert a;
+    spike_alert(&v, d->cfg, state_creator_id(st, c, &len), &a);
+    return emit(d, st, c, &a);
+}
+
+/* --- follower jump ------------------------------------------------------------ */
+
+/* ev brought c a new follower count (ev->followers, at ev->ts_ms). */
+static int jump_check(detect *d, const state *st, state_creator *c,
+                      const event *ev)
+{
+    const config *cfg = d->cfg;
+    int64_t cur, base, actions[4];
+    state_creator_spike_sums(st, c, &cur, &base, actions);
+    int64_t jw = state_creator_jump_engagements(st, c);
+    /* What the older part of [spike] baseline predicts for a window as
+     * long as [follower_jump] window (validated shorter). */
+    double expected = NAN;
+    if (state_creator_first_event(c) <= ev->ts_ms - cfg->spike_baseline_ms)
+        expected = (double)(base - jw) * (double)cfg->jump_window_ms /
+                   (double)(cfg->spike_baseline_ms - cfg->jump_window_ms);
+    jump_input in = {ev->ts_ms, ev->followers, jw, expected};
+    jump_verdict v;
+    if (!jump_observe(cfg, state_creator_jump(c), &in, &v))
+        return 0;
+    size_t len;
+    alert a;
+    jump_alert(&v, cfg, state_creator_id(st, c, &len),
+               tier_name(cfg, state_creator_tier(c)), &a);
+    return emit(d, st, c, &a);
+}
+
 /* The state brought c up to date at its wake time W. */
 static int on_woke(void *arg, const state *st, state_creator *c, int64_t W,
                    bool decay_expired)
 {
     detect *d = arg;
+    /* A firing spike resolves as buckets leave its window: every wake of
+     * a firing creator is one (the window holds the spike's buckets). */
+    if (state_creator_spike(c)->firing && spike_eval(d, st, c, W) < 0)
+        return -1;
     if (decay_expired)
         decay_schedule(d, c, W);
     int64_t deadline = decay_deadline(state_creator_decay(c), d->cfg);
@@ -171,8 +222,15 @@ static int on_applied(void *arg, state *st, state_creator *c, const event *ev,
                 return -1;
         }
     }
-    if (ev->type == EVENT_ENGAGEMENT && ev->action <= EVENT_SAVE)
+    if (ev->followers >= 0 && state_creator_followers_ts(c) == ev->ts_ms &&
+        state_creator_followers(c) == ev->followers &&
+        jump_check(d, st, c, ev) < 0)
+        return -1;
+    if (ev->type == EVENT_ENGAGEMENT && ev->action <= EVENT_SAVE) {
         decay_schedule(d, c, W + 1);
+        if (spike_eval(d, st, c, W) < 0)
+            return -1;
+    }
     if (ev->type == EVENT_POST && ev->sponsored &&
         check_conflicts(d, st, c, ev, W) < 0)
         return -1;

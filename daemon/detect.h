@@ -8,6 +8,9 @@
  *                     the state to wake the creator for
  *   brand_conflict    conflict.h, on every sponsored post
  *   tier_change       when the state reclassified a known tier
+ *   engagement_spike  spike.h, at each engagement and, while firing, at
+ *                     each wake (buckets leaving its window)
+ *   follower_jump     jump.h, at each new follower count
  * Pure: event time only, no clock, no I/O; a replay decides the same
  * alerts with the same ids.
  *

@@ -16,7 +16,8 @@
 #define NBUCKETS 60          /* buckets per window: width = window / 60 */
 #define NOT_IN_HEAP UINT32_MAX
 #define BLOB_MAGIC 'E'
-#define BLOB_VERSION 3          /* 2: no campaign posts; still read */
+#define BLOB_VERSION 4          /* 3: no spike, no follower history;
+                                 * 2: no campaign posts either; read */
 
 /* Window kinds: every metric, or only engagements (decay's own windows). */
 #define WK_FULL 0
@@ -45,6 +46,8 @@ struct state_creator {
     campaign_posts *cposts;  /* campaign posts remembered; NULL for none */
     int64_t decay_eval_at;   /* next decay evaluation, or INT64_MAX */
     decay_state decay;
+    spike_state spike;
+    jump_state jump;
     uint32_t heap_pos;
     int32_t slot;
     int16_t tier;
@@ -71,11 +74,13 @@ struct state {
     const config *cfg;
     size_t nwin;             /* windows held per creator */
     size_t nexp;             /* the first nexp are the exported ones */
-    window_spec spec[CONFIG_MAX_WINDOWS + 2];
-    uint8_t wkind[CONFIG_MAX_WINDOWS + 2];
-    size_t soff[CONFIG_MAX_WINDOWS + 2]; /* window w's sums in a creator's */
+    window_spec spec[CONFIG_MAX_WINDOWS + 5];
+    uint8_t wkind[CONFIG_MAX_WINDOWS + 5];
+    size_t soff[CONFIG_MAX_WINDOWS + 5]; /* window w's sums in a creator's */
     size_t nsums;
     size_t wcur, wbase;      /* decay's current and baseline windows */
+    size_t wspike, wspikebase; /* [spike] window and baseline */
+    size_t wjump;            /* [follower_jump] window */
     int64_t horizon_ms;      /* late_grace + longest window */
     state_hooks hooks;       /* detection (detect.h) */
     campaign_ledger *ledger; /* campaign deltas since the last checkpoint */
@@ -182,9 +187,16 @@ static void apply_config(state *st, const config *cfg)
      * get one of their own that counts engagements only. */
     st->wcur = window_for(st, cfg->decay_current_ms, WK_ENG);
     st->wbase = window_for(st, cfg->decay_baseline_ms, WK_ENG);
+    /* The spike's window keeps every metric: its alert names the actions
+     * that carried it. */
+    st->wspike = window_for(st, cfg->spike_window_ms, WK_FULL);
+    st->wspikebase = window_for(st, cfg->spike_baseline_ms, WK_ENG);
+    st->wjump = window_for(st, cfg->jump_window_ms, WK_ENG);
     int64_t longest = cfg->windows_ms[cfg->nwindows - 1];
     if (cfg->decay_baseline_ms > longest)
         longest = cfg->decay_baseline_ms;
+    if (cfg->spike_baseline_ms > longest)
+        longest = cfg->spike_baseline_ms;
     st->horizon_ms = cfg->late_grace_ms + longest;
 }
 
@@ -623,6 +635,38 @@ void state_creator_decay_sums(const state *st, const state_creator *c,
     *baseline = engagements(st, c, st->wbase);
 }
 
+void state_creator_spike_sums(const state *st, const state_creator *c,
+                              int64_t *current, int64_t *baseline,
+                              int64_t actions[4])
+{
+    const int64_t *s = wsums(st, c, st->wspike);
+    *current = engagements(st, c, st->wspike);
+    *baseline = engagements(st, c, st->wspikebase);
+    for (int i = 0; i < 4; i++)
+        actions[i] = s[STATE_LIKES + i];
+}
+
+int64_t state_creator_jump_engagements(const state *st,
+                                       const state_creator *c)
+{
+    return engagements(st, c, st->wjump);
+}
+
+spike_state *state_creator_spike(state_creator *c)
+{
+    return &c->spike;
+}
+
+jump_state *state_creator_jump(state_creator *c)
+{
+    return &c->jump;
+}
+
+int64_t state_creator_followers_ts(const state_creator *c)
+{
+    return c->followers_ts;
+}
+
 int64_t state_creator_first_event(const state_creator *c)
 {
     return c->first_ts;
@@ -970,13 +1014,14 @@ oom:
 
 /* --- the persistent blob --------------------------------------------------- */
 /*
- * Version 2, integers as varints (zigzag for signed):
- *   'E' 2 followers followers_ts first_ts last_ts decay_eval_at
+ * Version 4, integers as varints (zigzag for signed):
+ *   'E' 4 followers followers_ts first_ts last_ts decay_eval_at
  *   tier_len tier_name nwindows
  *   per window: width_ms kind (0 every metric, 1 engagements only) ncells,
  *   per cell: bucket (first absolute, then the delta from the previous),
  *   metric (one byte), count
- *   then decay_encode() and conflict_encode().
+ *   then decay_encode(), conflict_encode(), campaign_posts_encode()
+ *   (from version 3), spike_encode() and jump_encode() (from version 4).
  * Windows are matched by width and kind on restore: one no longer
  * configured is dropped, a new one starts empty.
  */
@@ -1011,6 +1056,8 @@ void state_creator_encode(const state *st, const state_creator *c, buf *out)
     decay_encode(&c->decay, out);
     conflict_encode(c->conflicts, out);
     campaign_posts_encode(c->cposts, out);
+    spike_encode(&c->spike, out);
+    jump_encode(&c->jump, out);
 }
 
 static buf_decode_result decode(state *st, state_creator *c, const char *d,
@@ -1083,6 +1130,9 @@ static buf_decode_result decode(state *st, state_creator *c, const char *d,
     if (d[1] >= 3 &&
         (rc = campaign_posts_decode(&c->cposts, d, len, &pos)) != BUF_DECODED)
         goto fail;
+    if (d[1] >= 4 && (spike_decode(&c->spike, d, len, &pos) < 0 ||
+                      jump_decode(&c->jump, d, len, &pos) < 0))
+        goto corrupt;
     if (pos != len)
         goto corrupt;
     return BUF_DECODED;

@@ -33,6 +33,8 @@
 #include "config.h"
 #include "conflict.h"
 #include "decay.h"
+#include "jump.h"
+#include "spike.h"
 #include "event.h"
 
 /* The metrics of a creator and of a tier, in the order of their fields. */
@@ -223,6 +225,24 @@ void state_creator_decay_sums(const state *st, const state_creator *c,
 
 /* The smallest event ts applied to the creator, INT64_MAX for none. */
 int64_t state_creator_first_event(const state_creator *c);
+
+/* Engagements in the windows engagement_spike reads ([spike] window and
+ * baseline) at the partition's watermark, and the likes, comments, shares
+ * and saves of the window. */
+void state_creator_spike_sums(const state *st, const state_creator *c,
+                              int64_t *current, int64_t *baseline,
+                              int64_t actions[4]);
+
+/* Engagements in [follower_jump] window at the partition's watermark. */
+int64_t state_creator_jump_engagements(const state *st,
+                                       const state_creator *c);
+
+/* The creator's spike state and follower history (persisted with it). */
+spike_state *state_creator_spike(state_creator *c);
+jump_state *state_creator_jump(state_creator *c);
+
+/* The ts of the event that gave the follower count (INT64_MIN none). */
+int64_t state_creator_followers_ts(const state_creator *c);
 
 /* The creator's sponsored posts (persisted with it; NULL when none). */
 conflict_history **state_creator_conflicts(state_creator *c);

@@ -159,7 +159,7 @@ static harness_daemon *start(const char *group, const char *prefix,
     return d;
 }
 
-Test(alerts, the_three_stories_alert_once_each_and_a_crash_changes_nothing,
+Test(alerts, the_five_stories_alert_once_each_and_a_crash_changes_nothing,
      .timeout = 240)
 {
     world_up(NULL);
@@ -174,8 +174,8 @@ Test(alerts, the_three_stories_alert_once_each_and_a_crash_changes_nothing,
 
     char **alerts;
     size_t na = stream_alerts("a:", &alerts);
-    cr_assert_eq(na, 4, "want decay firing+resolved, conflict, tier change; "
-                        "got %zu", na);
+    cr_assert_eq(na, 7, "want decay firing+resolved, conflict, tier change, "
+                        "spike firing+resolved, follower jump; got %zu", na);
     assert_schema_valid(alerts, na);
 
     json_t *fire = find(alerts, na, "engagement_decay", "firing", "story-mega");
@@ -213,6 +213,44 @@ Test(alerts, the_three_stories_alert_once_each_and_a_crash_changes_nothing,
     json_decref(res);
     json_decref(conflict);
     json_decref(tier);
+
+    /* story-spike (tools/gen.c): 20,000 followers, about 3.2 engagements
+     * an hour, then an hour of likes of 150 each from day 20 15:00 (here
+     * 2026-10-21T15:00Z): the second like takes the hour to 300 (over 1%
+     * of its followers), 90-odd times the prediction: critical, likes
+     * only, resolved within two hours of the burst's end. */
+    fire = find(alerts, na, "engagement_spike", "firing", "story-spike");
+    res = find(alerts, na, "engagement_spike", "resolved", "story-spike");
+    cr_assert(fire && res);
+    cr_assert_str_eq(jstr(fire, "severity"), "critical");
+    cr_assert_str_eq(jstr(fire, "tier"), "micro");
+    cr_assert_str_eq(jstr(res, "alert_id"), jstr(fire, "alert_id"));
+    cr_assert(strncmp(jstr(fire, "starts_at"), "2026-10-21T15:", 14) == 0,
+              "%s", jstr(fire, "starts_at"));
+    cr_assert(strncmp(jstr(res, "ends_at"), "2026-10-21T16:", 14) == 0 ||
+                  strncmp(jstr(res, "ends_at"), "2026-10-21T17:", 14) == 0,
+              "%s", jstr(res, "ends_at"));
+    details = json_object_get(fire, "details");
+    cr_assert(json_is_true(json_object_get(details, "likes_only")));
+    cr_assert_eq(json_integer_value(json_object_get(details, "current")) % 150,
+                 0, "the burst's likes alone: 300 or more, whole likes");
+    cr_assert_geq(json_number_value(json_object_get(details, "multiple")), 10);
+
+    /* story-jump: +10,000 followers at day 12 09:00 (2026-10-13T09:00Z)
+     * from a flat 30,000: one alert, a round number. */
+    json_t *jump = find(alerts, na, "follower_jump", "firing", "story-jump");
+    cr_assert_not_null(jump);
+    cr_assert_str_eq(jstr(jump, "starts_at"), "2026-10-13T09:00:00Z");
+    details = json_object_get(jump, "details");
+    int64_t from = json_integer_value(json_object_get(details, "from"));
+    int64_t to = json_integer_value(json_object_get(details, "to"));
+    cr_assert_eq(from, 30000);
+    cr_assert_eq(to, 40000);
+    cr_assert(json_is_true(json_object_get(details, "round")));
+    cr_assert_str_eq(jstr(jump, "tier"), "micro");
+    json_decref(fire);
+    json_decref(res);
+    json_decref(jump);
 
     /* The creator's hash carries its decay state. */
     char *st = harness_redis_hget(W.redis, "a:creator:story-mega", "decay_state");

@@ -440,7 +440,8 @@ Test(config, unknown_section_is_reported_once_at_its_header)
     expect_errors("[redis]\nport = 1\n[reddis]\nport = 2\nhost = h\n",
                   "engaged.conf:3: unknown section [reddis]: engaged reads "
                   "[kafka], [redis], [tiers], [metrics], [decay], [conflict], "
-                  "[alerts], [http], [checkpoint], [state], [log] and [campaigns]\n");
+                  "[alerts], [http], [checkpoint], [state], [log], [campaigns], "
+                  "[spike] and [follower_jump]\n");
 }
 
 Test(config, key_before_any_section_is_refused)
@@ -832,7 +833,8 @@ Test(config, all_errors_are_reported_in_line_order)
                   "engaged.conf:5: syntax error\n"
                   "engaged.conf:6: unknown section [nope]: engaged reads "
                   "[kafka], [redis], [tiers], [metrics], [decay], [conflict], "
-                  "[alerts], [http], [checkpoint], [state], [log] and [campaigns]\n"
+                  "[alerts], [http], [checkpoint], [state], [log], [campaigns], "
+                  "[spike] and [follower_jump]\n"
                   "engaged.conf:11: level must be one of error, warning, "
                   "notice, info, debug, got \"loud\"\n");
 }
@@ -1156,4 +1158,28 @@ Test(config, new_sections_are_known)
                   "engaged.conf:4: unknown key \"nope\" in [conflict]\n"
                   "engaged.conf:6: unknown key \"nope\" in [alerts]\n"
                   "engaged.conf:8: unknown key \"nope\" in [http]\n");
+}
+
+Test(config, signal_windows_and_multiples_are_checked)
+{
+    expect_errors("[spike]\n"
+                  "window = 7d\n"
+                  "baseline = 1d\n"
+                  "ratio = 5\n"
+                  "resolve_ratio = 6\n"
+                  "critical_ratio = 0\n"
+                  "[follower_jump]\n"
+                  "window = 2d\n"
+                  "min_increase = -1\n",
+                  "engaged.conf:3: baseline (1d) must be longer than window "
+                  "(7d): the baseline includes the window\n"
+                  "engaged.conf:5: resolve_ratio (6) must be at most ratio "
+                  "(5)\n"
+                  "engaged.conf:6: critical_ratio must be a number above 0 "
+                  "and at most 1000000, got \"0\"\n"
+                  "engaged.conf:8: [follower_jump] window (2d) must be "
+                  "shorter than [spike] baseline (1d), whose prediction its "
+                  "alerts compare with\n"
+                  "engaged.conf:9: min_increase must be a number above 0 and "
+                  "at most 1000000, got \"-1\"\n");
 }

@@ -41,14 +41,15 @@
 #define PLAIN_ARGS "--stdout -n 20000 --seed 3"
 /* Issue 16 took campaign_id off the engagements (they name their post
  * only; c9f53cfb... and da7491e8... before), then scaled every engagement
- * count to the creator's tier rate and followers (324e4252... and
+ * count to the creator's tier rate and followers, without lumps (the
+ * scaled mean of its action above a scale of 1; 324e4252... and
  * 317d580e... before): the hashes of the stream with exactly those
  * changes. */
 #define PLAIN_SHA256 \
-    "b94ff786a884a7207312bc7927c4eb586054653ba6c2142e658b9bd10179f691"
+    "0a83b63901e591d58aa3832bcbbc5bc33d19e337f2f0c7bcc0209dd6ed6e9a1c"
 #define PLAIN30_ARGS "--stdout -n 20000 --seed 3 -c 2000 --days 30"
 #define PLAIN30_SHA256 \
-    "51980458c878f3f16f6450b96504783052e5f1827b209e0d48bdeb18bd50b4ef"
+    "3538538782832bce34387694b33fc816be4e1233696a90b4f50e03b5907f92e0"
 
 /* ------------------------------------------------------------------ */
 /* Running the generator                                                */

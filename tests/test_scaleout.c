@@ -95,9 +95,30 @@ static int progress_on(void *arg)
     return checkpointed_on(*(const unsigned *)arg) > 0;
 }
 
+/* Matches a follower_jump alert with the ground truth's jumps. */
+static void match_jump(const world_stream *s, bool *matched, json_t *a,
+                       const char *text)
+{
+    json_t *d = json_object_get(a, "details");
+    const char *who = json_string_value(json_object_get(a, "creator_id"));
+    int c = -1;
+    cr_assert(who && sscanf(who, "s%d", &c) == 1, "%s", text);
+    int64_t from = json_integer_value(json_object_get(d, "from"));
+    int64_t to = json_integer_value(json_object_get(d, "to"));
+    for (size_t k = 0; k < s->njumps; k++)
+        if (!matched[k] && s->jumps[k].creator == c &&
+            s->jumps[k].from == from && s->jumps[k].to == to) {
+            matched[k] = true;
+            return;
+        }
+    cr_assert(false, "a jump the ground truth does not have (or twice): %s",
+              text);
+}
+
 /*
- * The Redis stream <prefix>alerts holds exactly the tier changes the
- * ground truth saw: each once, none missing, nothing else.
+ * The Redis stream <prefix>alerts holds exactly the tier changes and the
+ * follower jumps the ground truth saw: each once, none missing, nothing
+ * else.
  */
 static void assert_tier_alerts(const world_stream *s)
 {
@@ -105,6 +126,8 @@ static void assert_tier_alerts(const world_stream *s)
                                  "XRANGE eng:alerts - +");
     cr_assert(r && r->type == REDIS_REPLY_ARRAY);
     bool *matched = calloc(s->nchanges + 1, sizeof *matched);
+    bool *jumped = calloc(s->njumps + 1, sizeof *jumped);
+    size_t njumps = 0;
     char (*ids)[32] = calloc(r->elements + 1, sizeof *ids);
     cr_assert(matched && ids);
     for (size_t i = 0; i < r->elements; i++) {
@@ -115,6 +138,17 @@ static void assert_tier_alerts(const world_stream *s)
         const char *kind = json_string_value(json_object_get(a, "kind"));
         const char *status = json_string_value(json_object_get(a, "status"));
         const char *id = json_string_value(json_object_get(a, "alert_id"));
+        cr_assert(kind && id, "%s", fields->element[1]->str);
+        for (size_t k = 0; k < i; k++)
+            cr_assert_str_neq(ids[k], id, "alert %s is in the stream twice",
+                              id);
+        snprintf(ids[i], sizeof ids[i], "%s", id);
+        if (strcmp(kind, "follower_jump") == 0) {
+            match_jump(s, jumped, a, fields->element[1]->str);
+            njumps++;
+            json_decref(a);
+            continue;
+        }
         const char *who = json_string_value(json_object_get(a, "creator_id"));
         json_t *d = json_object_get(a, "details");
         const char *from = json_string_value(json_object_get(d, "from"));
@@ -124,10 +158,6 @@ static void assert_tier_alerts(const world_stream *s)
                   "%s", fields->element[1]->str);
         cr_assert_str_eq(kind, "tier_change", "%s", fields->element[1]->str);
         cr_assert_str_eq(status, "firing");
-        for (size_t k = 0; k < i; k++)
-            cr_assert_str_neq(ids[k], id, "alert %s is in the stream twice",
-                              id);
-        snprintf(ids[i], sizeof ids[i], "%s", id);
         int c = -1;
         cr_assert_eq(sscanf(who, "s%d", &c), 1, "%s", who);
         bool found = false;
@@ -150,8 +180,11 @@ static void assert_tier_alerts(const world_stream *s)
                   s->changes[k].creator, world_tier_name(s->changes[k].from),
                   world_tier_name(s->changes[k].to), s->changes[k].followers,
                   r->elements, s->nchanges);
-    cr_assert_eq(r->elements, s->nchanges);
+    cr_assert_eq(njumps, s->njumps, "follower jumps: %zu alerted, %zu in the "
+                 "ground truth", njumps, s->njumps);
+    cr_assert_eq(r->elements, s->nchanges + s->njumps);
     free(matched);
+    free(jumped);
     free(ids);
     freeReplyObject(r);
 }

@@ -252,7 +252,8 @@ void world_stream_init(world_stream *s, int n, int ncreators, uint64_t seed,
     s->followers = malloc((size_t)ncreators * sizeof *s->followers);
     s->followers_ts = malloc((size_t)ncreators * sizeof *s->followers_ts);
     s->tier = malloc((size_t)ncreators * sizeof *s->tier);
-    cr_assert(s->followers && s->followers_ts && s->tier);
+    s->counts = calloc((size_t)ncreators, sizeof *s->counts);
+    cr_assert(s->followers && s->followers_ts && s->tier && s->counts);
     for (int c = 0; c < ncreators; c++) {
         s->followers[c] = -1;
         s->followers_ts[c] = INT64_MIN;
@@ -260,10 +261,41 @@ void world_stream_init(world_stream *s, int n, int ncreators, uint64_t seed,
     }
 }
 
+/* The jump rule of daemon/jump.h, over the list of every count kept. */
+static void track_jumps(world_stream *s, int c, const oracle_event *e)
+{
+    const int64_t half = 12 * INT64_C(3600000);
+    struct world_counts *h = &s->counts[c];
+    int64_t b = e->ts / half; /* event times are after 1970 here */
+    int64_t low = -1;
+    for (size_t i = 0; i < h->len; i++)
+        if (h->ts[i] / half > b - 3 && (low < 0 || h->n[i] < low))
+            low = h->n[i];
+    int64_t inc = e->followers - low;
+    if (low >= 0 && inc >= 1000 && (double)inc >= 0.2 * (double)low) {
+        if (s->njumps == s->jcap) {
+            s->jcap = s->jcap ? 2 * s->jcap : 64;
+            s->jumps = realloc(s->jumps, s->jcap * sizeof *s->jumps);
+            cr_assert_not_null(s->jumps);
+        }
+        s->jumps[s->njumps++] = (world_jump){c, low, e->followers, e->ts};
+        h->len = 0;
+    }
+    if (h->len == h->cap) {
+        h->cap = h->cap ? 2 * h->cap : 8;
+        h->ts = realloc(h->ts, h->cap * sizeof *h->ts);
+        h->n = realloc(h->n, h->cap * sizeof *h->n);
+        cr_assert(h->ts && h->n);
+    }
+    h->ts[h->len] = e->ts;
+    h->n[h->len++] = e->followers;
+}
+
 static void track_followers(world_stream *s, int c, const oracle_event *e)
 {
     if (e->followers < 0 || e->ts < s->followers_ts[c])
         return;
+    track_jumps(s, c, e);
     s->followers[c] = e->followers;
     s->followers_ts[c] = e->ts;
     int old = s->tier[c];
@@ -327,6 +359,12 @@ void world_stream_free(world_stream *s)
     free(s->followers_ts);
     free(s->tier);
     free(s->changes);
+    for (int c = 0; c < s->ncreators; c++) {
+        free(s->counts[c].ts);
+        free(s->counts[c].n);
+    }
+    free(s->counts);
+    free(s->jumps);
     memset(s, 0, sizeof *s);
 }
 

@@ -97,6 +97,16 @@ typedef struct world_tier_change {
     int64_t ts;
 } world_tier_change;
 
+/*
+ * A follower_jump engaged must alert (daemon/jump.h, default settings):
+ * the new count is at least 20% and 1,000 above the lowest count seen
+ * since the creator's last jump in the last three 12-hour buckets.
+ */
+typedef struct world_jump {
+    int creator;
+    int64_t from, to, ts;
+} world_jump;
+
 typedef struct world_stream {
     int n, ncreators, sent;
     uint64_t x;
@@ -105,6 +115,10 @@ typedef struct world_stream {
     int *tier;                          /* per creator, -1 unknown */
     world_tier_change *changes;
     size_t nchanges, cap;
+    /* per creator, the counts since its last jump (ground truth of jumps) */
+    struct world_counts { int64_t *ts, *n; size_t len, cap; } *counts;
+    world_jump *jumps;
+    size_t njumps, jcap;
 } world_stream;
 
 void world_stream_init(world_stream *s, int n, int ncreators, uint64_t seed,

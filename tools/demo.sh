@@ -3,10 +3,12 @@
 #   a throwaway redis-server on a free loopback port
 #   engaged with its embedded Kafka broker
 #   a synthetic stream from engaged-gen: thousands of creators over every
-#   tier, thirty days of event time compressed into seconds, with three
+#   tier, thirty days of event time compressed into seconds, with five
 #   stories: a mega-influencer whose engagement collapses (decay fires, then
 #   resolves), a creator paid by two beverage brands ten days apart
-#   (conflict), a macro creator crossing a million followers (tier change)
+#   (conflict), a macro creator crossing a million followers (tier change),
+#   a micro creator liked by a pod for an hour (spike fires, then
+#   resolves), a micro creator gaining 10,000 followers at once (jump)
 # each alert printed as it fires, then the per-tier metrics read back from
 # Redis, and everything cleaned up.
 set -euo pipefail
@@ -71,7 +73,7 @@ tail_pid=$!
 
 # Thirty days ending now: the daemon refuses events from the future.
 start=$(date -u -d '30 days ago' +%Y-%m-%dT00:00:00Z)
-say "producing $EVENTS events for $CREATORS creators and three stories, 30 days of event time from $start"
+say "producing $EVENTS events for $CREATORS creators and five stories, 30 days of event time from $start"
 produced=$("$BUILD/engaged-gen" --bootstrap-file "$work/bootstrap" -n "$EVENTS" \
     -c "$CREATORS" --days 30 --start "$start" --seed 42 --stories -q 2>&1 |
     sed -n 's/^produced \([0-9]*\) events.*/\1/p')

@@ -112,10 +112,12 @@ static void usage(FILE *out)
 "      --campaign-posts F    the share of unsponsored posts that belong to a\n"
 "                            campaign too (gifted, affiliate), 0 to 1\n"
 "                            (default 0: only sponsored posts, a fifth)\n"
-"      --stories             also play three scripted creators, one per\n"
+"      --stories             also play five scripted creators, one per\n"
 "                            alert kind: story-mega (engagement decay),\n"
 "                            story-conflict (Pepsi, then Coca-Cola),\n"
-"                            story-rising (macro to mega); -n counts the\n"
+"                            story-rising (macro to mega), story-spike (an\n"
+"                            hour of likes), story-jump (+10,000\n"
+"                            followers); -n counts the\n"
 "                            other events, and each other creator keeps\n"
 "                            to one brand and one tier.  Meant for\n"
 "                            --days 30 or more\n"
@@ -567,7 +569,7 @@ typedef struct gen_stats {
  * 10% x 1.06).  Every count (views, clicks and conversions too, so that
  * the funnel keeps its shape) is scaled by rate x followers / 6.06 and
  * rounded at random to an integer, at least 1 (creators under about 340
- * followers engage more than their rate).
+ * followers engage more than their rate); see scale_count().
  */
 #define ENGAGEMENTS_PER_POST 6.06
 
@@ -581,9 +583,20 @@ static double count_scale(int64_t followers)
     return rate * (double)followers / ENGAGEMENTS_PER_POST;
 }
 
-static int64_t scale_count(rng *r, int64_t count, double scale)
+/*
+ * Scaled, a count of several likes drawn as "2 to 10" would become a lump
+ * of thousands for a big creator: one event its followers' engagement
+ * arrives in.  Real streams deliver that engagement as many small events
+ * or steady deltas, so above a scale of 1 the count is the scaled mean of
+ * its action, within +-25%; views keep their bursts.
+ */
+static const double mean_count[7] = {0, 1.40, 1.06, 1.06, 1.06, 1.06, 1.06};
+
+static int64_t scale_count(rng *r, size_t action, int64_t count, double scale)
 {
     double x = (double)count * scale;
+    if (scale > 1 && action > 0)
+        x = mean_count[action] * scale * (0.75 + 0.5 * rng_unit(r));
     int64_t n = (int64_t)x;
     if (rng_unit(r) < x - (double)n)
         n++;
@@ -733,7 +746,7 @@ static int make_event(world *w, rng *r, const gen_options *o, uint64_t i,
         size_t ai = 0;
         while (a >= actions[ai].cumulative && ai + 1 < 7)
             ai++;
-        int64_t count = scale_count(r, draw_count(r, ai),
+        int64_t count = scale_count(r, ai, draw_count(r, ai),
                                     count_scale(c->followers));
         n = snprintf(json, size,
                      "{\"type\":\"engagement\",\"creator_id\":\"%s\","
@@ -764,10 +777,10 @@ static int make_event(world *w, rng *r, const gen_options *o, uint64_t i,
 /* ------------------------------------------------------------------ */
 
 /*
- * Three scripted creators, woven into the background stream in event-time
- * order, so that `make demo` (--days 30, the daemon's default [decay] and
- * [conflict], a catalogue with brand.pepsi = brand.coca-cola = beverages)
- * shows each alert kind of issue 3 fire once.  Each plays on a grid of
+ * Five scripted creators, woven into the background stream in event-time
+ * order, so that `make demo` (--days 30, the daemon's default [decay],
+ * [conflict], [spike] and [follower_jump], a catalogue with brand.pepsi =
+ * brand.coca-cola = beverages) shows each alert kind fire once.  Each plays on a grid of
  * ticks of its own, at most one event per tick at a random time inside the
  * tick (so its events are in order), from its own rng: a story does not
  * depend on -n or --creators.  Every story's first event is at --start
@@ -819,11 +832,29 @@ static int make_event(world *w, rng *r, const gen_options *o, uint64_t i,
  * 20: tier_change macro -> mega.  It engages about 40 times a day, under
  * min_baseline, so once mega it gets no decay verdict at all.
  *
+ * story-spike: 20,000 followers (micro), a tick every 15 minutes, 40% of
+ * them an engagement of count 1 to 3 (about 77 a day, 3.2 an hour: at most
+ * 12 in any hour, under min_engagements).  For the hour from day 20 15:00
+ * every tick is a like of count 150 and nothing else (an engagement pod):
+ * the second one takes the 1h window to 300, over 1% of its followers,
+ * some 90 times what its 7d baseline predicts: engagement_spike, critical,
+ * likes only; resolved once the burst has left the 1h window (the burst
+ * then sits in the baseline, and 3 an hour is under twice its prediction).
+ *
+ * story-jump: 30,000 followers (micro), restated every 6 hours, a tick
+ * every 20 minutes, about 43 engagements a day.  At day 12 09:00 its count
+ * jumps by 10,000 (a round number) to 40,000, +33%, while engagement stays
+ * as it was: follower_jump, one alert, and no tier change (micro reaches
+ * 50,000).
+ *
  * With the default --start 2026-11-01T00:00:00Z and --days 30:
- *   2026-11-01T00:00Z  all three start
+ *   2026-11-01T00:00Z  all five start
  *   2026-11-06T14:00Z  story-conflict: Pepsi (beverages)
+ *   2026-11-13T09:00Z  story-jump: +10,000 followers -> follower_jump
  *   2026-11-16T14:00Z  story-conflict: Coca-Cola -> brand_conflict
  *   2026-11-21T00:xxZ  story-rising: 1,000,000 followers -> tier_change
+ *   2026-11-21T15:xxZ  story-spike: 150 likes a tick for an hour ->
+ *                      engagement_spike firing, then resolved
  *   2026-11-27T12:00Z  story-mega: engagement collapses
  *   2026-11-29T00:48Z  story-mega: engagement_decay firing, critical
  *   2026-11-29T12:00Z  story-mega: engagement recovers
@@ -839,11 +870,17 @@ static int make_event(world *w, rng *r, const gen_options *o, uint64_t i,
 #define STORY_RISING_FROM 900000
 #define STORY_RISING_TO 1000000
 #define STORY_RISING_CROSS_DAY 20.0
+#define STORY_SPIKE_DAY (20 + 15 / 24.0)
+#define STORY_JUMP_DAY (12 + 9 / 24.0)
+#define STORY_JUMP_FROM 30000
+#define STORY_JUMP_BY 10000
 
 typedef enum story_kind {
     STORY_MEGA,
     STORY_CONFLICT,
     STORY_RISING,
+    STORY_SPIKE,
+    STORY_JUMP,
     NSTORIES
 } story_kind;
 
@@ -869,6 +906,8 @@ typedef struct stories {
     int64_t collapse_ms, recover_ms;    /* story-mega */
     int64_t pepsi_ms, coke_ms;          /* story-conflict */
     double rising_per_day;              /* story-rising's growth */
+    int64_t spike_ms;                   /* story-spike's burst */
+    int64_t jump_ms;                    /* story-jump's jump */
     int64_t crossed_ms;                 /* its first 1,000,000, or -1 */
     double scale;                       /* min(1, days / 30) */
 } stories;
@@ -1034,6 +1073,47 @@ static int story_tick(stories *ss, story *s, int64_t k, int64_t t0,
                                     (int64_t)rng_logu(r, 5, 1000), json,
                                     size);
         return 0;
+    case STORY_SPIKE: {
+        /* 96 ticks a day. */
+        bool burst = t0 >= ss->spike_ms && t0 < ss->spike_ms + MS_DAY / 24;
+        if (burst)
+            return story_engagement(s, tsbuf, "like", 150, json, size);
+        if (k % 96 == 0) {
+            if (k > 0)
+                s->followers += (int64_t)rng_below(r, 60);
+            return story_followers(s, tsbuf, json, size);
+        }
+        if (k % 96 == 30)
+            return story_post(s, tsbuf, NULL, NULL, NULL, json, size);
+        u = rng_unit(r);
+        if (u < 0.40)
+            return story_engagement(s, tsbuf, NULL,
+                                    1 + (int64_t)rng_below(r, 3), json, size);
+        if (u < 0.70)
+            return story_engagement(s, tsbuf, "view",
+                                    (int64_t)rng_logu(r, 5, 500), json, size);
+        return 0;
+    }
+    case STORY_JUMP:
+        /* 72 ticks a day; the jump is the followers update of its tick. */
+        if (ss->jump_ms >= t0 && ss->jump_ms < t1) {
+            *ts = ss->jump_ms;
+            format_ts(r, *ts, tsbuf);
+            s->followers += STORY_JUMP_BY;
+            return story_followers(s, tsbuf, json, size);
+        }
+        if (k % 18 == 0) /* flat: the jump alone moves it */
+            return story_followers(s, tsbuf, json, size);
+        if (k % 72 == 50)
+            return story_post(s, tsbuf, NULL, NULL, NULL, json, size);
+        u = rng_unit(r);
+        if (u < 0.40)
+            return story_engagement(s, tsbuf, NULL,
+                                    1 + (int64_t)rng_below(r, 2), json, size);
+        if (u < 0.70)
+            return story_engagement(s, tsbuf, "view",
+                                    (int64_t)rng_logu(r, 5, 800), json, size);
+        return 0;
     default:
         return 0;
     }
@@ -1075,6 +1155,8 @@ static void stories_init(stories *ss, const gen_options *o)
         [STORY_MEGA] = {"story-mega", 10 * 60000, 2500000},
         [STORY_CONFLICT] = {"story-conflict", 30 * 60000, 80000},
         [STORY_RISING] = {"story-rising", 20 * 60000, STORY_RISING_FROM},
+        [STORY_SPIKE] = {"story-spike", 15 * 60000, 20000},
+        [STORY_JUMP] = {"story-jump", 20 * 60000, STORY_JUMP_FROM},
     };
     memset(ss, 0, sizeof *ss);
     ss->start_ms = o->start_ms;
@@ -1084,6 +1166,8 @@ static void stories_init(stories *ss, const gen_options *o)
     ss->recover_ms = story_day(ss, STORY_MEGA_RECOVER_DAY);
     ss->pepsi_ms = story_day(ss, STORY_PEPSI_DAY);
     ss->coke_ms = story_day(ss, STORY_COKE_DAY);
+    ss->spike_ms = story_day(ss, STORY_SPIKE_DAY);
+    ss->jump_ms = story_day(ss, STORY_JUMP_DAY);
     ss->rising_per_day = (double)(STORY_RISING_TO - STORY_RISING_FROM) /
                          (STORY_RISING_CROSS_DAY * ss->scale);
     ss->crossed_ms = -1;
@@ -1134,6 +1218,10 @@ static void stories_report(const stories *ss, const gen_options *o)
         fprintf(stderr, "story: story-rising has not reached %d followers\n",
                 STORY_RISING_TO);
     }
+    format_rfc3339(ss->spike_ms, 0, false, a);
+    format_rfc3339(ss->jump_ms, 0, false, b);
+    fprintf(stderr, "story: story-spike gets an hour of likes from %s; "
+            "story-jump gains %d followers at %s\n", a, STORY_JUMP_BY, b);
     if (o->days < STORY_SPAN_DAYS)
         fprintf(stderr, "story: with --days under %.0f the times are scaled "
                 "down and the decay (28d baseline) gives no verdict\n",
