@@ -429,13 +429,29 @@ Test(faults, redis_killed_again_and_again_under_load, .timeout = 240)
 }
 
 /*
+ * Nonzero once the daemon's Kafka clients have met the dead broker: a
+ * connection refused (the real broker's port is closed), a lost
+ * connection (_TRANSPORT) or every broker down.  Not "brokers are down"
+ * alone: librdkafka 2.0 raises it only when all of a client's broker
+ * handles are down at the same moment, and on a real broker the consumer's
+ * coordinator handle notices the loss up to a second after the other,
+ * which is already reconnecting by then (1 run in 2 under --jobs 2).
+ */
+static int lost_the_broker(void *d)
+{
+    return harness_daemon_log_count(d, "Connection refused") > 0 ||
+           harness_daemon_log_count(d, "error=_TRANSPORT") > 0 ||
+           harness_daemon_log_count(d, "brokers are down") > 0;
+}
+
+/*
  * The broker itself SIGKILLed while the daemon works through a backlog, and
  * started again on the same address and log directory (issue 17): on a
  * real Kafka the process is gone, connections are refused for the 3 to 4 s
  * of the restart, and the group's coordinator comes back from its log; on
  * the mock, every broker goes down and up.  The events produced meanwhile
- * wait in the harness's producer.  engaged must stay up, say that the
- * brokers are down, and end with Redis equal to the ground truth.
+ * wait in the harness's producer.  engaged must stay up, see the broker
+ * gone, and end with Redis equal to the ground truth.
  */
 Test(faults, broker_killed_and_restarted_mid_stream_is_exact, .timeout = 240)
 {
@@ -455,7 +471,8 @@ Test(faults, broker_killed_and_restarted_mid_stream_is_exact, .timeout = 240)
     int64_t at_kill = world_offsets_sum();
     cr_assert_lt(at_kill, 60000, "killed after the end of the backlog");
     world_stream_send(&s, 5000); /* queued until the broker is back */
-    cr_assert_eq(harness_daemon_wait_log(d, "brokers are down", 30000), 0);
+    cr_assert_eq(harness_wait(lost_the_broker, d, 30000), 0,
+                 "the daemon's log shows no lost broker");
     assert_alive(d);
     cr_assert_eq(harness_kafka_restart(W.kafka), 0);
     cr_assert_eq(harness_kafka_flush(W.kafka, 60000), 0);
