@@ -900,8 +900,9 @@ int harness_kafka_real(void)
 
 /*
  * Topics of the real broker take messages up to 17 MiB: the hostile suite
- * produces 2 MiB events and its daemon's DLQ producer allows 8 MiB, where
- * Kafka's default (message.max.bytes) is 1 MiB.  The mock has no limit.
+ * produces events of 2 and 4 MiB (through a producer allowing 16 MiB) and
+ * its daemon's DLQ producer allows 8 MiB, where Kafka's default
+ * (message.max.bytes) is 1 MiB.  The mock has no such limit.
  */
 #define REAL_TOPIC_MAX_BYTES "17825792"
 #define REAL_TOPICS_TIMEOUT_MS 30000
