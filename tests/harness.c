@@ -858,6 +858,8 @@ int harness_redis_cmd(harness_redis *r, const char *fmt, ...)
 struct harness_kafka {
     rd_kafka_t *owner;           /* hosts the mock cluster */
     rd_kafka_mock_cluster_t *mock;
+    char *dir;                   /* the real broker's (tools/kafka.sh DIR) */
+    pid_t broker;                /* its JVM, 0 while down */
     char *bootstrap;
     rd_kafka_t *producer;
     /* Delivery results since the last flush; only touched from the
@@ -890,33 +892,215 @@ static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *val)
     return 0;
 }
 
-harness_kafka *harness_kafka_start(int brokers, int partitions,
-                                   const char *const *topics, size_t ntopics)
+int harness_kafka_real(void)
+{
+    const char *b = getenv("ENGAGED_TEST_BROKER");
+    return b != NULL && strcmp(b, "kafka") == 0;
+}
+
+/*
+ * Topics of the real broker take messages up to 17 MiB: the hostile suite
+ * produces events of 2 and 4 MiB (through a producer allowing 16 MiB) and
+ * its daemon's DLQ producer allows 8 MiB, where Kafka's default
+ * (message.max.bytes) is 1 MiB.  The mock has no such limit.
+ */
+#define REAL_TOPIC_MAX_BYTES "17825792"
+#define REAL_TOPICS_TIMEOUT_MS 30000
+
+/*
+ * Runs `tools/kafka.sh CMD DIR` (under $ENGAGED_ROOT, else the current
+ * directory) for the handle's broker, with the test process as the
+ * broker's owner, and then reads the JVM's pid back (when the broker is
+ * meant to run) so that the at-exit cleanup kills it at once.  Returns 0,
+ * or -1 with the script's output printed.
+ */
+static int kafka_sh(harness_kafka *k, const char *cmd)
+{
+    const char *root = getenv("ENGAGED_ROOT");
+    char *line = xasprintf("ENGAGED_KAFKA_OWNER=%d '%s/tools/kafka.sh' %s "
+                           "'%s'", (int)getpid(), root ? root : ".", cmd,
+                           k->dir);
+    if (k->broker > 0) {
+        reg_del_pid(k->broker);
+        k->broker = 0;
+    }
+    char *out = NULL;
+    int st = harness_run(line, &out);
+    if (st != 0)
+        fail("%s: exit status %d: %s", line, st, out ? out : "");
+    free(line);
+    free(out);
+    if (st != 0)
+        return -1;
+    if (strcmp(cmd, "start") == 0 || strcmp(cmd, "restart") == 0) {
+        char *path = xasprintf("%s/pid", k->dir);
+        char *pid = harness_read_file(path, NULL);
+        free(path);
+        k->broker = pid ? (pid_t)atoi(pid) : 0;
+        free(pid);
+        /* Not a child: reg_cleanup's SIGKILL reaches it, its waitpid
+         * answers ECHILD at once. */
+        if (k->broker > 0)
+            reg_add_pid(k->broker);
+    }
+    return 0;
+}
+
+/* Nonzero when every topic has `partitions` partitions, each with a leader. */
+static int topics_led(harness_kafka *k, int partitions,
+                      const char *const *topics, size_t ntopics,
+                      const char **why)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(k->producer, 1, NULL, &md,
+                                                1000);
+    if (err) {
+        *why = rd_kafka_err2str(err);
+        return 0;
+    }
+    size_t ready = 0;
+    for (size_t i = 0; i < ntopics; i++)
+        for (int t = 0; t < md->topic_cnt; t++) {
+            const struct rd_kafka_metadata_topic *mt = &md->topics[t];
+            if (strcmp(mt->topic, topics[i]) != 0)
+                continue;
+            int led = 0;
+            for (int p = 0; p < mt->partition_cnt; p++)
+                led += mt->partitions[p].leader >= 0 &&
+                       mt->partitions[p].err == RD_KAFKA_RESP_ERR_NO_ERROR;
+            if (mt->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                mt->partition_cnt == partitions && led == partitions)
+                ready++;
+            else
+                *why = "a partition without leader";
+        }
+    rd_kafka_metadata_destroy(md);
+    if (ready < ntopics && **why == '\0')
+        *why = "a topic missing from the metadata";
+    return ready == ntopics;
+}
+
+/*
+ * Creates the topics on the real broker with the Admin API (60 ms where
+ * tools/kafka.sh create-topic costs a JVM per topic), then waits until the
+ * metadata shows every partition with its leader: the answer may come
+ * before the metadata has it (docs/kafka.md).  Returns 0 or -1.
+ */
+static int real_create_topics(harness_kafka *k, int partitions,
+                              const char *const *topics, size_t ntopics)
 {
     char errstr[512];
-    harness_kafka *k = calloc(1, sizeof *k);
-    if (!k)
-        return NULL;
+    int rc = -1;
+    if (ntopics == 0)
+        return 0;
+    rd_kafka_NewTopic_t **nt = calloc(ntopics, sizeof *nt);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(k->producer);
+    rd_kafka_AdminOptions_t *opt =
+        rd_kafka_AdminOptions_new(k->producer, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_event_t *ev = NULL;
+    if (!nt) {
+        fail("out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < ntopics; i++) {
+        nt[i] = rd_kafka_NewTopic_new(topics[i], partitions, 1, errstr,
+                                      sizeof errstr);
+        if (!nt[i] || rd_kafka_NewTopic_set_config(nt[i], "max.message.bytes",
+                                                   REAL_TOPIC_MAX_BYTES)) {
+            fail("topic %s: %s", topics[i], nt[i] ? "bad config" : errstr);
+            goto out;
+        }
+    }
+    if (rd_kafka_AdminOptions_set_request_timeout(
+            opt, REAL_TOPICS_TIMEOUT_MS, errstr, sizeof errstr) ||
+        rd_kafka_AdminOptions_set_operation_timeout(
+            opt, REAL_TOPICS_TIMEOUT_MS, errstr, sizeof errstr)) {
+        fail("admin options: %s", errstr);
+        goto out;
+    }
+    rd_kafka_CreateTopics(k->producer, nt, ntopics, opt, q);
+    ev = rd_kafka_queue_poll(q, REAL_TOPICS_TIMEOUT_MS + 5000);
+    if (!ev || rd_kafka_event_error(ev)) {
+        fail("CreateTopics: %s", ev ? rd_kafka_event_error_string(ev)
+                                    : "no answer");
+        goto out;
+    }
+    size_t cnt = 0;
+    const rd_kafka_topic_result_t **res = rd_kafka_CreateTopics_result_topics(
+        rd_kafka_event_CreateTopics_result(ev), &cnt);
+    for (size_t i = 0; i < cnt; i++)
+        if (rd_kafka_topic_result_error(res[i])) {
+            fail("CreateTopics %s: %s", rd_kafka_topic_result_name(res[i]),
+                 rd_kafka_topic_result_error_string(res[i]));
+            goto out;
+        }
+    int64_t deadline = now_ms() + REAL_TOPICS_TIMEOUT_MS;
+    const char *why = "";
+    while (!topics_led(k, partitions, topics, ntopics, &why)) {
+        if (now_ms() >= deadline) {
+            fail("topics not ready %d ms after their creation: %s",
+                 REAL_TOPICS_TIMEOUT_MS, why);
+            goto out;
+        }
+        why = "";
+        nap(50);
+    }
+    rc = 0;
+out:
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(opt);
+    rd_kafka_queue_destroy(q);
+    if (nt) {
+        rd_kafka_NewTopic_destroy_array(nt, ntopics);
+        free(nt);
+    }
+    return rc;
+}
 
+/* The real broker's side of harness_kafka_start: a broker in a fresh
+ * directory, its bootstrap address.  Returns 0 or -1. */
+static int real_start(harness_kafka *k)
+{
+    k->dir = harness_tmpdir();
+    if (!k->dir || kafka_sh(k, "start"))
+        return -1;
+    char *path = xasprintf("%s/bootstrap", k->dir);
+    char *addr = harness_read_file(path, NULL);
+    free(path);
+    if (!addr || !*addr) {
+        fail("no bootstrap address in %s/bootstrap", k->dir);
+        free(addr);
+        return -1;
+    }
+    addr[strcspn(addr, " \t\r\n")] = '\0';
+    k->bootstrap = addr;
+    return 0;
+}
+
+/* The mock's side of harness_kafka_start: the cluster and its topics. */
+static int mock_start(harness_kafka *k, int brokers, int partitions,
+                      const char *const *topics, size_t ntopics)
+{
+    char errstr[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     harness_kafka_quiet(conf);
-    atexit(remove_client_log);
     /* The owner never connects anywhere: silence its "no bootstrap.servers"
      * notice. */
     if (conf_set(conf, "log_level", "4")) {
         rd_kafka_conf_destroy(conf);
-        goto err;
+        return -1;
     }
     k->owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!k->owner) {
         fail("rd_kafka_new: %s", errstr);
         rd_kafka_conf_destroy(conf);
-        goto err;
+        return -1;
     }
     k->mock = rd_kafka_mock_cluster_new(k->owner, brokers);
     if (!k->mock) {
         fail("cannot start a mock cluster of %d brokers", brokers);
-        goto err;
+        return -1;
     }
     k->bootstrap = xstrdup(rd_kafka_mock_cluster_bootstraps(k->mock));
     int rf = brokers < 3 ? brokers : 3;
@@ -925,11 +1109,26 @@ harness_kafka *harness_kafka_start(int brokers, int partitions,
             rd_kafka_mock_topic_create(k->mock, topics[i], partitions, rf);
         if (e) {
             fail("cannot create topic %s: %s", topics[i], rd_kafka_err2str(e));
-            goto err;
+            return -1;
         }
     }
+    return 0;
+}
 
-    conf = rd_kafka_conf_new();
+harness_kafka *harness_kafka_start(int brokers, int partitions,
+                                   const char *const *topics, size_t ntopics)
+{
+    char errstr[512];
+    harness_kafka *k = calloc(1, sizeof *k);
+    if (!k)
+        return NULL;
+    atexit(remove_client_log);
+    if (harness_kafka_real() ? real_start(k)
+                             : mock_start(k, brokers, partitions, topics,
+                                          ntopics))
+        goto err;
+
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
     harness_kafka_quiet(conf);
     if (conf_set(conf, "bootstrap.servers", k->bootstrap) ||
         conf_set(conf, "enable.idempotence", "true") ||
@@ -946,6 +1145,8 @@ harness_kafka *harness_kafka_start(int brokers, int partitions,
         rd_kafka_conf_destroy(conf);
         goto err;
     }
+    if (k->dir && real_create_topics(k, partitions, topics, ntopics))
+        goto err;
     return k;
 err:
     harness_kafka_stop(k);
@@ -960,6 +1161,26 @@ const char *harness_kafka_bootstrap(const harness_kafka *k)
 rd_kafka_mock_cluster_t *harness_kafka_mock(harness_kafka *k)
 {
     return k->mock;
+}
+
+int harness_kafka_kill(harness_kafka *k)
+{
+    if (k->dir)
+        return kafka_sh(k, "kill");
+    rd_kafka_resp_err_t err = rd_kafka_mock_broker_set_down(k->mock, -1);
+    if (err)
+        fail("mock brokers down: %s", rd_kafka_err2str(err));
+    return err ? -1 : 0;
+}
+
+int harness_kafka_restart(harness_kafka *k)
+{
+    if (k->dir)
+        return kafka_sh(k, "restart"); /* waits for every leader */
+    rd_kafka_resp_err_t err = rd_kafka_mock_broker_set_up(k->mock, -1);
+    if (err)
+        fail("mock brokers up: %s", rd_kafka_err2str(err));
+    return err ? -1 : 0;
 }
 
 int harness_kafka_produce(harness_kafka *k, const char *topic,
@@ -1275,6 +1496,13 @@ void harness_kafka_stop(harness_kafka *k)
         rd_kafka_mock_cluster_destroy(k->mock);
     if (k->owner)
         rd_kafka_destroy(k->owner);
+    if (k->dir) {
+        /* A broker that will not stop is SIGKILLed by the script, and
+         * fails the command: only worth a line. */
+        kafka_sh(k, "stop");
+        harness_rmtree(k->dir);
+        free(k->dir);
+    }
     free(k->bootstrap);
     free(k);
 }

@@ -2,7 +2,9 @@
  * harness: real servers and a real daemon for integration tests.
  *
  * Starts redis-server on a free loopback port, a librdkafka mock Kafka
- * cluster inside the test process, and build/engaged itself, and gives
+ * cluster inside the test process (or, with ENGAGED_TEST_BROKER=kafka, a
+ * real Apache Kafka broker through tools/kafka.sh), and build/engaged
+ * itself, and gives
  * tests the few operations they need on each.  Nothing here sleeps as
  * synchronisation: every wait polls a condition every 10 ms against a
  * monotonic deadline.
@@ -184,7 +186,7 @@ int harness_redis_signal(harness_redis *r, int sig);
 int harness_redis_cmd(harness_redis *r, const char *fmt, ...);
 
 /* ------------------------------------------------------------------ */
-/* Kafka: librdkafka's mock cluster, in the test process                */
+/* Kafka: librdkafka's mock cluster, or a real Apache Kafka            */
 /* ------------------------------------------------------------------ */
 
 /*
@@ -193,9 +195,25 @@ int harness_redis_cmd(harness_redis *r, const char *fmt, ...);
  * start offset moves up, so a test that reads a topic from the beginning
  * must keep under that (about 30000 uncompressed 150-byte events per
  * partition).  CreateTopics is not supported: create topics here.
+ *
+ * The real broker (ENGAGED_TEST_BROKER=kafka in the environment, as make
+ * test-kafka sets it): each harness_kafka_start() starts a single-node
+ * Apache Kafka of its own (tools/kafka.sh start, 3 to 5 s) in a fresh
+ * temporary directory, with ENGAGED_KAFKA_OWNER set to the test process so
+ * that the broker dies with it.  That broker creates no topic on its own
+ * (auto.create.topics.enable=false, docs/kafka.md): every topic a test or
+ * the daemon uses must be one harness_kafka_start() created.
  */
 
 typedef struct harness_kafka harness_kafka;
+
+/*
+ * Nonzero when the tests run on a real Apache Kafka (ENGAGED_TEST_BROKER is
+ * "kafka"), zero on the mock cluster.  Tests that need the mock's fault
+ * injection call it before starting anything and skip
+ * (cr_skip_test("needs the mock cluster")).  Any thread.
+ */
+int harness_kafka_real(void);
 
 /*
  * Sends the librdkafka log lines of a client the test makes to the test
@@ -205,11 +223,16 @@ typedef struct harness_kafka harness_kafka;
 void harness_kafka_quiet(rd_kafka_conf_t *conf);
 
 /*
- * Starts a mock cluster of `brokers` brokers (1..) listening on 127.0.0.1,
- * creates each of the `ntopics` topics with `partitions` partitions
- * (replication factor min(brokers, 3)), and an idempotent producer on it
- * owned by the handle.  Other topics are auto-created, with 4 partitions,
- * as soon as any client (even a consumer) asks for their metadata.
+ * Starts a Kafka and creates each of the `ntopics` topics with `partitions`
+ * partitions, then an idempotent producer on it owned by the handle.
+ *   Mock: a cluster of `brokers` brokers (1..) listening on 127.0.0.1,
+ *   topics of replication factor min(brokers, 3).  Other topics are
+ *   auto-created, with 4 partitions, as soon as any client (even a
+ *   consumer) asks for their metadata.
+ *   Real broker: one node whatever `brokers` says, replication factor 1,
+ *   topics created with the Admin API (max.message.bytes 17 MiB, so that
+ *   the hostile suite's big messages fit) and waited for until every
+ *   partition has a leader.  No other topic exists.
  * Returns the handle, to be released with harness_kafka_stop(), or NULL.
  */
 harness_kafka *harness_kafka_start(int brokers, int partitions,
@@ -220,9 +243,27 @@ const char *harness_kafka_bootstrap(const harness_kafka *k);
 
 /*
  * The mock cluster, for fault injection (rd_kafka_mock_broker_set_down,
- * rd_kafka_mock_push_request_errors, ...).  Owned by the handle.
+ * rd_kafka_mock_push_request_errors, ...).  Owned by the handle.  NULL on
+ * the real broker.
  */
 rd_kafka_mock_cluster_t *harness_kafka_mock(harness_kafka *k);
+
+/*
+ * Takes every broker away at once, as a crash would.
+ *   Real broker: SIGKILL (tools/kafka.sh kill), returning once the process
+ *   is gone; clients see connections refused.
+ *   Mock: rd_kafka_mock_broker_set_down on every broker.
+ * Returns 0, or -1 (the reason printed).
+ */
+int harness_kafka_kill(harness_kafka *k);
+
+/*
+ * Brings the brokers back after harness_kafka_kill(), on the same address
+ * with the same data (the real broker recovers its log directory: 3 to 4 s
+ * after a SIGKILL), and returns once every partition has a leader again.
+ * Returns 0, or -1 (the reason printed).
+ */
+int harness_kafka_restart(harness_kafka *k);
 
 /*
  * Queues one message on the harness's idempotent producer.
@@ -271,7 +312,8 @@ typedef struct harness_msg {
  * Reads `topic` from the beginning of all its partitions with a fresh
  * consumer (no consumer group, nothing committed), waiting up to timeout_ms
  * for the topic's metadata (the mock cluster creates a missing topic, so a
- * topic nobody wrote to reads as empty).
+ * topic nobody wrote to reads as empty; the real broker has only the
+ * topics harness_kafka_start created, and a missing one fails).
  *   expect > 0: reads until `expect` messages were read or the timeout.
  *   expect = 0: reads until the end of every partition (what is there now).
  *   n:          gets the number of messages returned.
@@ -294,8 +336,9 @@ void harness_msgs_free(harness_msg *m, size_t n);
 
 /*
  * Purges the producer's queue, destroys the producer and the mock cluster
- * (clients connected to it see the brokers go away) and frees the handle.
- * k may be NULL.
+ * (clients connected to it see the brokers go away), or stops the real
+ * broker (tools/kafka.sh stop) and removes its directory (kept with
+ * HARNESS_KEEP), and frees the handle.  k may be NULL.
  */
 void harness_kafka_stop(harness_kafka *k);
 
