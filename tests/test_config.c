@@ -440,7 +440,7 @@ Test(config, unknown_section_is_reported_once_at_its_header)
     expect_errors("[redis]\nport = 1\n[reddis]\nport = 2\nhost = h\n",
                   "engaged.conf:3: unknown section [reddis]: engaged reads "
                   "[kafka], [redis], [tiers], [metrics], [decay], [conflict], "
-                  "[alerts], [http], [checkpoint], [state], [log] and [campaigns]\n");
+                  "[alerts], [http], [checkpoint], [state], [log], [campaigns] and [alertmanager]\n");
 }
 
 Test(config, key_before_any_section_is_refused)
@@ -832,7 +832,7 @@ Test(config, all_errors_are_reported_in_line_order)
                   "engaged.conf:5: syntax error\n"
                   "engaged.conf:6: unknown section [nope]: engaged reads "
                   "[kafka], [redis], [tiers], [metrics], [decay], [conflict], "
-                  "[alerts], [http], [checkpoint], [state], [log] and [campaigns]\n"
+                  "[alerts], [http], [checkpoint], [state], [log], [campaigns] and [alertmanager]\n"
                   "engaged.conf:11: level must be one of error, warning, "
                   "notice, info, debug, got \"loud\"\n");
 }
