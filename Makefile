@@ -20,14 +20,15 @@ endif
 BUILD    ?= build
 OPT      ?= -O2 -g
 
-PKGS      := rdkafka jansson hiredis inih libmicrohttpd libsystemd
+PKGS      := rdkafka jansson hiredis inih libmicrohttpd libsystemd libcurl
 TEST_PKGS := criterion
 
 # Debian packages: libraries, servers and tools the build, tests and demo use.
 DEB_PKGS := pkg-config gcc make libc6-dev librdkafka-dev libjansson-dev \
             libhiredis-dev libinih-dev libcriterion-dev redis-server kcat \
             python3 python3-jsonschema valgrind libmicrohttpd-dev libsystemd-dev \
-            python3-prometheus-client
+            python3-prometheus-client libcurl4-openssl-dev \
+            prometheus-alertmanager
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2 \

@@ -64,13 +64,14 @@ enum section_id {
     SEC_CAMPAIGNS,
     SEC_SPIKE,
     SEC_JUMP,
+    SEC_ALERTMANAGER,
     NSECTIONS
 };
 
 static const char *const section_names[NSECTIONS] = {
     "kafka", "redis", "tiers", "metrics", "decay", "conflict", "alerts",
     "http", "checkpoint", "state", "log", "campaigns", "spike",
-    "follower_jump",
+    "follower_jump", "alertmanager",
 };
 
 enum key_kind {
@@ -213,6 +214,23 @@ static const struct key_desc keys[] = {
     {SEC_JUMP, "min_increase", KIND_FACTOR, F(jump_min_increase), 0, 0, 0},
     {SEC_JUMP, "min_followers", KIND_I64, F(jump_min_followers), 1,
      INT64_C(1000000000000), 0},
+
+    /* [alertmanager] (issue 18); validate_alertmanager() checks the whole. */
+    {SEC_ALERTMANAGER, "url", KIND_STRING, F(am_url), 0, 0, 0},
+    {SEC_ALERTMANAGER, "resend_interval", KIND_DURATION,
+     F(am_resend_interval_ms), 1, DURATION_MAX, 0},
+    {SEC_ALERTMANAGER, "timeout", KIND_DURATION, F(am_timeout_ms), 1,
+     DURATION_MAX, 0},
+    {SEC_ALERTMANAGER, "queue_max", KIND_I64, F(am_queue_max), 1, 10000000,
+     0},
+    {SEC_ALERTMANAGER, "bearer_token_file", KIND_STRING,
+     F(am_bearer_token_file), 0, 0, 0},
+    {SEC_ALERTMANAGER, "basic_auth_user", KIND_STRING, F(am_basic_auth_user),
+     0, 0, 0},
+    {SEC_ALERTMANAGER, "basic_auth_password_file", KIND_STRING,
+     F(am_basic_auth_password_file), 0, 0, 0},
+    {SEC_ALERTMANAGER, "generator_url", KIND_STRING, F(am_generator_url), 0,
+     0, STR_NOSPACE},
 };
 
 #undef F
@@ -305,6 +323,15 @@ static const config defaults = {
     .jump_window_ms = 24 * MS_HOUR,
     .jump_min_increase = 0.2,
     .jump_min_followers = 1000,
+
+    .am_url = "",
+    .am_resend_interval_ms = MS_MINUTE,
+    .am_timeout_ms = 5000,
+    .am_queue_max = 10000,
+    .am_bearer_token_file = "",
+    .am_basic_auth_user = "",
+    .am_basic_auth_password_file = "",
+    .am_generator_url = "",
 };
 
 static char **string_field(config *cfg, const struct key_desc *k)
@@ -1469,6 +1496,58 @@ static void derive(config *cfg)
     cfg->conflict_max_window_ms = max;
 }
 
+/* ------------------------------------------------------------------------
+ * [alertmanager] (issue 18): the keys are in keys[] and defaults; this
+ * checks them together.
+ */
+
+/* Whether url[0..len) is an http:// or https:// URL with a host. */
+static bool am_valid_url(const char *url, size_t len)
+{
+    size_t skip = len >= 7 && strncmp(url, "http://", 7) == 0     ? 7
+                  : len >= 8 && strncmp(url, "https://", 8) == 0 ? 8
+                                                                  : 0;
+    return skip > 0 && len > skip && url[skip] != '/';
+}
+
+static void validate_alertmanager(struct load *ld)
+{
+    const config *cfg = ld->cfg;
+    int line = key_line(ld, SEC_ALERTMANAGER, "url");
+    /* One or more URLs, separated by spaces or commas. */
+    for (const char *p = cfg->am_url; *p;) {
+        size_t sep = strspn(p, " \t,");
+        p += sep;
+        size_t len = strcspn(p, " \t,");
+        if (len == 0)
+            break;
+        if (!am_valid_url(p, len))
+            add_error(ld, line, "url: \"%.*s\" is not an http:// or "
+                      "https:// URL", (int)len, p);
+        p += len;
+    }
+    if (cfg->am_generator_url[0] != '\0' &&
+        !am_valid_url(cfg->am_generator_url, strlen(cfg->am_generator_url)))
+        add_error(ld, key_line(ld, SEC_ALERTMANAGER, "generator_url"),
+                  "generator_url must be an http:// or https:// URL, got "
+                  "\"%s\"", cfg->am_generator_url);
+    if (cfg->am_resend_interval_ms < 1000)
+        add_error(ld, key_line(ld, SEC_ALERTMANAGER, "resend_interval"),
+                  "resend_interval must be at least 1s");
+    if (cfg->am_timeout_ms < 1 || cfg->am_timeout_ms > 10 * MS_MINUTE)
+        add_error(ld, key_line(ld, SEC_ALERTMANAGER, "timeout"),
+                  "timeout must be from 1ms to 10m");
+    bool user = cfg->am_basic_auth_user[0] != '\0';
+    bool pass = cfg->am_basic_auth_password_file[0] != '\0';
+    if (user != pass)
+        add_error(ld, either_line(ld, SEC_ALERTMANAGER, "basic_auth_user",
+                                  "basic_auth_password_file"),
+                  "basic_auth_user and basic_auth_password_file go together");
+    if (cfg->am_bearer_token_file[0] != '\0' && (user || pass))
+        add_error(ld, key_line(ld, SEC_ALERTMANAGER, "bearer_token_file"),
+                  "bearer_token_file and basic_auth_user exclude each other");
+}
+
 static void validate(struct load *ld)
 {
     config *cfg = ld->cfg;
@@ -1496,6 +1575,7 @@ static void validate(struct load *ld)
     if (cfg->redis_host[0] == '\0' && cfg->redis_socket[0] == '\0')
         add_error(ld, key_line(ld, SEC_REDIS, "host"),
                   "host must not be empty unless socket is set");
+    validate_alertmanager(ld);
 }
 
 /* ------------------------------------------------------------------------

@@ -119,6 +119,21 @@ typedef struct config {
     /* [alerts] */
     int64_t alerts_stream_maxlen;   /* XADD MAXLEN ~ of <prefix>alerts */
 
+    /* [alertmanager] the Alertmanager sink (issue 18, alertmanager.h).
+     * am_url: one or more base URLs (http:// or https://) separated by
+     * spaces or commas, as written; "" turns the sink off.  Credentials
+     * are read from their files when the sink starts (secret.h);
+     * am_basic_auth_password_file is set exactly when am_basic_auth_user
+     * is, and not with am_bearer_token_file. */
+    char *am_url;
+    int64_t am_resend_interval_ms;  /* > 0 */
+    int64_t am_timeout_ms;          /* one POST, > 0 */
+    int64_t am_queue_max;           /* alerts waiting, >= 1 */
+    char *am_bearer_token_file;     /* "" when unset */
+    char *am_basic_auth_user;       /* "" when unset */
+    char *am_basic_auth_password_file; /* "" when unset */
+    char *am_generator_url;         /* "" : http://<[http] listen>/ */
+
     /* [http] Prometheus endpoint: disabled exactly when http_listen is
      * "".  http_host and http_port are its parts, for callers that want
      * them: host an IPv4 address, an IPv6 address without its brackets,

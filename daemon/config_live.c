@@ -40,6 +40,15 @@ static void restart_only(const config *old, const config *n)
         {"[spike] window", old->spike_window_ms != n->spike_window_ms},
         {"[spike] baseline", old->spike_baseline_ms != n->spike_baseline_ms},
         {"[follower_jump] window", old->jump_window_ms != n->jump_window_ms},
+        {"[alertmanager] url", str_differs(old->am_url, n->am_url)},
+        {"[alertmanager] resend_interval", old->am_resend_interval_ms != n->am_resend_interval_ms},
+        {"[alertmanager] timeout", old->am_timeout_ms != n->am_timeout_ms},
+        {"[alertmanager] queue_max", old->am_queue_max != n->am_queue_max},
+        {"[alertmanager] credentials",
+             str_differs(old->am_bearer_token_file, n->am_bearer_token_file) ||
+             str_differs(old->am_basic_auth_user, n->am_basic_auth_user) ||
+             str_differs(old->am_basic_auth_password_file, n->am_basic_auth_password_file)},
+        {"[alertmanager] generator_url", str_differs(old->am_generator_url, n->am_generator_url)},
         {"[http] listen", str_differs(old->http_listen, n->http_listen)},
     };
     for (size_t i = 0; i < old->ntopics && i < n->ntopics; i++)

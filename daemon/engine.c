@@ -8,6 +8,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "alertmanager.h"
 #include "batch.h"
 #include "checkpoint.h"
 #include "config_live.h"
@@ -31,6 +32,7 @@
 #define BACKOFF_MAX_MS 5000
 #define STATS_EVERY_MS 60000
 #define FLUSH_TIMEOUT_MS 5000
+#define AM_FLUSH_MS 5000         /* Alertmanager, at stop */
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -55,6 +57,7 @@ struct engine {
     partitions *ps;
     batch *b;
     status *stat;
+    alertmanager *am;        /* the Alertmanager sink; NULL when off */
     /* checkpoint pacing */
     int64_t next_ckpt_ms;
     int64_t events_since_ckpt;
@@ -591,6 +594,10 @@ static int send_alerts(engine *e, char *err, size_t err_size)
                       err_size) < 0)
             return -1;
         outbox_set_sent(e->ob, i);
+        /* Issue 18: the same alert to Alertmanager, queued for the sink's
+         * thread; never waits, never fails the checkpoint. */
+        if (e->am != NULL)
+            alertmanager_push(e->am, a->json, a->json_len);
         metrics_alert(e->m, (metrics_alert_kind)a->kind,
                       a->status == ALERT_RESOLVED ? METRICS_ALERT_RESOLVED
                                                   : METRICS_ALERT_FIRING);
@@ -816,6 +823,9 @@ int engine_run(engine *e)
     /* Revocations during close checkpoint again: nothing left to write. */
     e->blocked = e->blocked || rc != 0;
     source_close(e->src);
+    /* The alerts of the final checkpoint get a bounded time to reach
+     * Alertmanager; what is left is counted as dropped. */
+    alertmanager_stop(e->am, AM_FLUSH_MS);
     status_log_stats(e->stat, e->checkpoints);
     log_notice("stopped");
     return e->fatal ? 1 : rc;
@@ -862,6 +872,9 @@ engine *engine_new(config *cfg, metrics *m, char *errstr, size_t errstr_size)
         (e->stat = status_new(cfg, m, e->ps, e->st, e->src, errstr,
                               errstr_size)) == NULL)
         goto fail;
+    if (cfg->am_url[0] != '\0' &&
+        (e->am = alertmanager_new(cfg, m, errstr, errstr_size)) == NULL)
+        goto fail;
     return e;
 fail:
     engine_free(e);
@@ -872,6 +885,7 @@ void engine_free(engine *e)
 {
     if (e == NULL)
         return;
+    alertmanager_free(e->am);
     batch_free(e->b);
     source_free(e->src);
     sink_free(e->snk);

@@ -97,6 +97,9 @@ struct metrics {
     atomic_uint_fast64_t kafka_errors;
     atomic_uint_fast64_t kafka_nudges;
     atomic_uint_fast64_t backpressure_ms;
+    /* the Alertmanager sink (alertmanager.h) */
+    atomic_uint_fast64_t am_sent, am_failed, am_dropped;
+    atomic_int_fast64_t am_queue;
     atomic_bool ready;
     atomic_int_fast64_t heartbeat_ms;
     atomic_int_fast64_t health_timeout_ms;
@@ -289,6 +292,26 @@ void metrics_checkpoint_backpressure(metrics *m, int64_t ms)
     if (ms > 0)
         atomic_fetch_add_explicit(&m->backpressure_ms, (uint64_t)ms,
                                   memory_order_relaxed);
+}
+
+void metrics_am_sent(metrics *m, uint64_t alerts)
+{
+    atomic_fetch_add_explicit(&m->am_sent, alerts, memory_order_relaxed);
+}
+
+void metrics_am_failed(metrics *m)
+{
+    INC(m->am_failed);
+}
+
+void metrics_am_dropped(metrics *m, uint64_t alerts)
+{
+    atomic_fetch_add_explicit(&m->am_dropped, alerts, memory_order_relaxed);
+}
+
+void metrics_am_set_queue(metrics *m, int64_t alerts)
+{
+    STORE(m->am_queue, alerts);
 }
 
 void metrics_set_kafka_nudges(metrics *m, uint64_t n)
@@ -565,6 +588,24 @@ int metrics_render(const metrics *m, buf *b)
            "woken.");
     buf_append_str(b, "engaged_kafka_fetch_nudges_total");
     value_u64(b, LOAD(m->kafka_nudges));
+    family(b, "engaged_alertmanager_sent_total", "counter",
+           "Alerts Alertmanager accepted, re-sent firing alerts included.");
+    buf_append_str(b, "engaged_alertmanager_sent_total");
+    value_u64(b, LOAD(m->am_sent));
+    family(b, "engaged_alertmanager_failed_total", "counter",
+           "POSTs to Alertmanager that failed (every URL), each retried "
+           "unless Alertmanager refused the alerts.");
+    buf_append_str(b, "engaged_alertmanager_failed_total");
+    value_u64(b, LOAD(m->am_failed));
+    family(b, "engaged_alertmanager_dropped_total", "counter",
+           "Alerts never posted: the queue was full, Alertmanager refused "
+           "them, or the stop came first.");
+    buf_append_str(b, "engaged_alertmanager_dropped_total");
+    value_u64(b, LOAD(m->am_dropped));
+    family(b, "engaged_alertmanager_queue_length", "gauge",
+           "Alerts waiting to be posted to Alertmanager.");
+    buf_append_str(b, "engaged_alertmanager_queue_length");
+    value_u64(b, (uint64_t)LOAD(m->am_queue));
 
     family(b, "engaged_build_info", "gauge",
            "Always 1; the version is in the label.");

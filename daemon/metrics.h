@@ -182,6 +182,13 @@ void metrics_checkpoint_backpressure(metrics *m, int64_t ms);
 /* Sets the count of fetch nudges (source_nudges()). */
 void metrics_set_kafka_nudges(metrics *m, uint64_t n);
 
+/* The Alertmanager sink (alertmanager.h), from its thread: alerts
+ * accepted, a POST failed, alerts dropped, alerts waiting.  Any thread. */
+void metrics_am_sent(metrics *m, uint64_t alerts);
+void metrics_am_failed(metrics *m);
+void metrics_am_dropped(metrics *m, uint64_t alerts);
+void metrics_am_set_queue(metrics *m, int64_t alerts);
+
 /*
  * Readiness for /readyz: true once partitions are assigned (claimed) and
  * Redis answers; set it false again while Redis is unreachable or no

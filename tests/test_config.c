@@ -441,7 +441,7 @@ Test(config, unknown_section_is_reported_once_at_its_header)
                   "engaged.conf:3: unknown section [reddis]: engaged reads "
                   "[kafka], [redis], [tiers], [metrics], [decay], [conflict], "
                   "[alerts], [http], [checkpoint], [state], [log], [campaigns], "
-                  "[spike] and [follower_jump]\n");
+                  "[spike], [follower_jump] and [alertmanager]\n");
 }
 
 Test(config, key_before_any_section_is_refused)
@@ -834,7 +834,7 @@ Test(config, all_errors_are_reported_in_line_order)
                   "engaged.conf:6: unknown section [nope]: engaged reads "
                   "[kafka], [redis], [tiers], [metrics], [decay], [conflict], "
                   "[alerts], [http], [checkpoint], [state], [log], [campaigns], "
-                  "[spike] and [follower_jump]\n"
+                  "[spike], [follower_jump] and [alertmanager]\n"
                   "engaged.conf:11: level must be one of error, warning, "
                   "notice, info, debug, got \"loud\"\n");
 }

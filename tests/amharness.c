@@ -1,0 +1,216 @@
+/*
+ * amharness: a real Alertmanager for the tests (amharness.h).
+ */
+#include "amharness.h"
+
+#include "buf.h"
+#include "harness.h"
+#include "timefmt.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define AM_BIN "/usr/bin/prometheus-alertmanager"
+
+struct amharness {
+    char *dir;
+    int port;
+    pid_t pid;
+    char url[64];
+};
+
+static const char am_config[] = "route:\n"
+                                "  receiver: \"null\"\n"
+                                "receivers:\n"
+                                "  - name: \"null\"\n";
+
+static size_t on_body(char *data, size_t size, size_t n, void *user)
+{
+    buf_append(user, data, size * n);
+    return size * n;
+}
+
+/* GET url+path; returns the HTTP status (0: no answer) and the body in
+ * *body (malloc'd, NUL-terminated) when body is not NULL. */
+static long get(const amharness *h, const char *path, char **body)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s%s", h->url, path);
+    CURL *c = curl_easy_init();
+    if (c == NULL)
+        return 0;
+    buf b = BUF_INIT;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    long status = 0;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    buf_append_byte(&b, 0);
+    if (body != NULL && !buf_failed(&b))
+        *body = b.data;
+    else
+        buf_free(&b);
+    return status;
+}
+
+static int ready(void *arg)
+{
+    amharness *h = arg;
+    if (waitpid(h->pid, NULL, WNOHANG) == h->pid) {
+        h->pid = -1;
+        return 1;   /* exited: stop waiting */
+    }
+    return get(h, "/api/v2/status", NULL) == 200;
+}
+
+static int spawn(amharness *h)
+{
+    snprintf(h->url, sizeof h->url, "http://127.0.0.1:%d", h->port);
+    char listen[64], storage[512], cfgfile[512], logfile[512];
+    snprintf(listen, sizeof listen, "--web.listen-address=127.0.0.1:%d",
+             h->port);
+    snprintf(storage, sizeof storage, "--storage.path=%s", h->dir);
+    snprintf(cfgfile, sizeof cfgfile, "--config.file=%s/am.yml", h->dir);
+    snprintf(logfile, sizeof logfile, "%s/alertmanager.log", h->dir);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execl(AM_BIN, AM_BIN, listen, "--cluster.listen-address=", storage,
+              cfgfile, (char *)NULL);
+        _exit(127);
+    }
+    h->pid = pid;
+    if (harness_wait(ready, h, 20000) < 0 || h->pid < 0) {
+        if (h->pid > 0) {
+            kill(h->pid, SIGKILL);
+            waitpid(h->pid, NULL, 0);
+            h->pid = -1;
+        }
+        fprintf(stderr, "amharness: Alertmanager did not start on port %d "
+                "(log: %s)\n", h->port, logfile);
+        return -1;
+    }
+    return 0;
+}
+
+amharness *amharness_start(void)
+{
+    if (access(AM_BIN, X_OK) != 0) {
+        fprintf(stderr, "amharness: %s is missing: run make deps\n", AM_BIN);
+        return NULL;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    amharness *h = calloc(1, sizeof *h);
+    if (h == NULL || (h->dir = harness_tmpdir()) == NULL) {
+        free(h);
+        return NULL;
+    }
+    h->pid = -1;
+    char path[512];
+    snprintf(path, sizeof path, "%s/am.yml", h->dir);
+    if (harness_write_file(path, am_config, strlen(am_config)) < 0) {
+        amharness_free(h);
+        return NULL;
+    }
+    for (int i = 0; i < 3; i++) {
+        h->port = harness_free_port();
+        if (h->port > 0 && spawn(h) == 0)
+            return h;
+    }
+    amharness_free(h);
+    return NULL;
+}
+
+const char *amharness_url(const amharness *h)
+{
+    return h->url;
+}
+
+int amharness_stop(amharness *h)
+{
+    if (h->pid <= 0)
+        return 0;
+    kill(h->pid, SIGTERM);
+    int status;
+    pid_t r = waitpid(h->pid, &status, 0);
+    h->pid = -1;
+    return r < 0 ? -1 : 0;
+}
+
+int amharness_restart(amharness *h)
+{
+    if (amharness_stop(h) < 0)
+        return -1;
+    return spawn(h);
+}
+
+void amharness_free(amharness *h)
+{
+    if (h == NULL)
+        return;
+    amharness_stop(h);
+    if (h->dir != NULL) {
+        harness_rmtree(h->dir);
+        free(h->dir);
+    }
+    free(h);
+}
+
+json_t *amharness_alerts(amharness *h)
+{
+    char *body = NULL;
+    long status = get(h, "/api/v2/alerts", &body);
+    json_t *j = status == 200 && body != NULL
+                    ? json_loads(body, 0, NULL)
+                    : NULL;
+    free(body);
+    if (j != NULL && !json_is_array(j)) {
+        json_decref(j);
+        j = NULL;
+    }
+    return j;
+}
+
+json_t *amharness_find(amharness *h, const char *alert_id)
+{
+    json_t *all = amharness_alerts(h);
+    json_t *found = NULL;
+    size_t i;
+    json_t *a;
+    json_array_foreach(all, i, a) {
+        const char *id = json_string_value(
+            json_object_get(json_object_get(a, "labels"), "alert_id"));
+        if (id != NULL && strcmp(id, alert_id) == 0) {
+            found = json_incref(a);
+            break;
+        }
+    }
+    json_decref(all);
+    return found;
+}
+
+long long amharness_time_ms(const char *rfc3339)
+{
+    int64_t ms;
+    if (rfc3339 == NULL ||
+        timefmt_parse_rfc3339(rfc3339, strlen(rfc3339), &ms) < 0)
+        return INT64_MIN;
+    return ms;
+}
