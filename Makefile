@@ -181,16 +181,19 @@ demo: $(BUILD)/.deps
 	$(MAKE) --no-print-directory all
 	tools/demo.sh $(BUILD)
 
-# make bench [BENCH_RUNS=3] [BENCH_EVENTS=1000000] [BENCH_OUT=FILE]: engaged
-# against the kcat floor on a broker of its own (engaged-broker) and a
-# throwaway Redis (issue 6): events/s, Redis commands per event, latency,
-# memory and CPU, medians of the runs, then an exactness check.  Optimised
-# build in build-bench/; tools/bench.sh describes every BENCH_* setting.
+# make bench [BROKER=kafka] [BENCH_RUNS=3] [BENCH_EVENTS=1000000]
+# [BENCH_OUT=FILE]: engaged against the kcat floor on a broker of its own
+# (engaged-broker, the mock; BROKER=kafka: Apache Kafka from tools/kafka.sh)
+# and a throwaway Redis (issue 6): events/s, Redis commands per event,
+# latency, memory and CPU, medians of the runs, then an exactness check.
+# Optimised build in build-bench/; tools/bench.sh describes every BENCH_*
+# setting.
 BENCH_BUILD := build-bench
+BROKER ?= mock
 .PHONY: bench
-bench: $(BUILD)/.deps
+bench: $(BUILD)/.deps $(if $(filter kafka,$(BROKER)),deps-kafka)
 	$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) OPT='-O2 -DNDEBUG' all
-	tools/bench.sh $(BENCH_BUILD)
+	BENCH_BROKER=$(BROKER) tools/bench.sh $(BENCH_BUILD)
 
 # make bench-scale [BENCH_SCALE_ARGS='--runs 3 --instances 1,2 --check']:
 # engaged's throughput with 1 and 2 instances in one consumer group over the

@@ -503,7 +503,7 @@ ROWS = [
     ("checkpoint_s", "time in checkpoints (build, send, EXEC), s", "{:.2f}",
      1),
     ("cpu_redis_s", "redis-server CPU meanwhile, s", "{:.2f}", 1),
-    ("cpu_broker_s", "engaged-broker CPU meanwhile, s", "{:.2f}", 1),
+    ("cpu_broker_s", "broker CPU meanwhile, s", "{:.2f}", 1),
     ("cpu_others_s", "other processes' CPU meanwhile, s (noise)", "{:.2f}",
      1),
     ("refused", "events refused (DLQ), expected 0", "{:,.0f}", 1),

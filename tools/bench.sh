@@ -43,6 +43,9 @@
 #   BENCH_PERF [unset]  1: perf record engaged and redis-server through the throughput phase
 #                       of the last run, and print its top functions
 #   BENCH_KEEP [unset]  1: keep the work directory (logs, configs, events)
+#   BENCH_BROKER [mock]     mock: engaged-broker (librdkafka's mock cluster);
+#                           kafka: a real Apache Kafka from tools/kafka.sh
+#                           (make deps-kafka), fresh for each run
 #   BENCH_CONF_EXTRA [unset]  lines appended to engaged's configuration, to
 #                       try a setting: $'[kafka]\nfetch.wait.max.ms = 100'
 set -euo pipefail
@@ -61,6 +64,8 @@ SAMPLE=${BENCH_CHECK_SAMPLE:-50}
 OUT=${BENCH_OUT:-$BUILD/bench.json}
 TIMEOUT=${BENCH_TIMEOUT:-600}
 HERE=$(cd "$(dirname "$0")" && pwd)
+BROKER=${BENCH_BROKER:-mock}
+case "$BROKER" in mock|kafka) ;; *) echo "bench: BENCH_BROKER must be mock or kafka" >&2; exit 1 ;; esac
 BENCHPY="python3 $HERE/bench.py"
 
 for tool in "$BUILD/engaged" "$BUILD/engaged-gen" "$BUILD/engaged-broker"; do
@@ -75,8 +80,13 @@ say() { printf '==> %s\n' "$*" >&2; }
 
 work=$(mktemp -d /tmp/engaged-bench.XXXXXX)
 redis_pid='' broker_pid='' engaged_pid='' live_pid='' perf_pid='' perf_redis_pid=''
+kafka_dir=''
 stop_servers() {
     # Only the processes this script started, by pid.
+    if [ -n "$kafka_dir" ]; then
+        "$HERE/kafka.sh" stop "$kafka_dir" >/dev/null 2>&1 || true
+        kafka_dir='' broker_pid=''
+    fi
     for v in live_pid perf_pid perf_redis_pid engaged_pid broker_pid redis_pid; do
         local pid=${!v}
         if [ -n "$pid" ]; then
@@ -136,12 +146,27 @@ for run in $(seq 1 "$RUNS"); do
     redis-cli -p "$port" ping >/dev/null
 
     rm -f "$work/bootstrap"
-    "$BUILD/engaged-broker" -t "engagement.events:$PARTITIONS" \
-        -t engagement.dlq:4 -t engagement.alerts:4 \
-        -f "$work/bootstrap" > /dev/null 2> "$work/broker.log" &
-    broker_pid=$!
-    for _ in $(seq 200); do [ -s "$work/bootstrap" ] && break; sleep 0.05; done
-    [ -s "$work/bootstrap" ] || { echo "bench: engaged-broker did not start" >&2; cat "$work/broker.log" >&2; exit 1; }
+    if [ "$BROKER" = kafka ]; then
+        rm -rf "$work/kafka"
+        kafka_dir="$work/kafka"
+        ENGAGED_KAFKA_OWNER=$$ "$HERE/kafka.sh" start "$kafka_dir" \
+            > "$work/broker.log" 2>&1 ||
+            { echo "bench: kafka did not start" >&2; cat "$work/broker.log" >&2; exit 1; }
+        broker_pid=$(cat "$kafka_dir/pid")
+        for t in "engagement.events:$PARTITIONS" engagement.dlq:4 engagement.alerts:4; do
+            "$HERE/kafka.sh" create-topic "$kafka_dir" "${t%%:*}" "${t##*:}" \
+                >> "$work/broker.log" 2>&1 ||
+                { echo "bench: could not create ${t%%:*}" >&2; cat "$work/broker.log" >&2; exit 1; }
+        done
+        cp "$kafka_dir/bootstrap" "$work/bootstrap"
+    else
+        "$BUILD/engaged-broker" -t "engagement.events:$PARTITIONS" \
+            -t engagement.dlq:4 -t engagement.alerts:4 \
+            -f "$work/bootstrap" > /dev/null 2> "$work/broker.log" &
+        broker_pid=$!
+        for _ in $(seq 200); do [ -s "$work/bootstrap" ] && break; sleep 0.05; done
+    fi
+    [ -s "$work/bootstrap" ] || { echo "bench: the broker did not start" >&2; cat "$work/broker.log" >&2; exit 1; }
     addr=$(cat "$work/bootstrap")
 
     # The generator is deterministic: the events of run 1 are those of
@@ -159,7 +184,7 @@ for run in $(seq 1 "$RUNS"); do
 
     got=$(kcat -C -b "$addr" -t engagement.events -e -q -o beginning -f 'x' | wc -c)
     [ "$got" -eq "$EVENTS" ] ||
-        { echo "bench: the topic holds $got of $EVENTS events (mock retention?)" >&2; exit 1; }
+        { echo "bench: the topic holds $got of $EVENTS events (the mock's retention?)" >&2; exit 1; }
 
     say "kcat: reading the whole topic (the floor)"
     t0=$(now_s)
