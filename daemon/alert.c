@@ -16,7 +16,7 @@
 
 static const char *const kind_names[ALERT_KINDS] = {
     "engagement_decay", "brand_conflict", "tier_change", "engagement_spike",
-    "follower_jump",
+    "follower_jump", "sponsored_saturation",
 };
 
 const char *alert_kind_name(alert_kind kind)
@@ -142,6 +142,13 @@ uint64_t alert_jump_fingerprint(const char *creator_id, size_t len,
     return alert_fp_finish(alert_fp_i64(h, starts_at));
 }
 
+uint64_t alert_saturation_fingerprint(const char *creator_id, size_t len,
+                                      int64_t starts_at)
+{
+    uint64_t h = fp_start(ALERT_SPONSORED_SATURATION, creator_id, len);
+    return alert_fp_finish(alert_fp_i64(h, starts_at));
+}
+
 char *alert_id_format(uint64_t fp, char out[ALERT_ID_LEN + 1])
 {
     snprintf(out, ALERT_ID_LEN + 1, "%016" PRIx64, fp);
@@ -250,6 +257,17 @@ int alert_summary(const alert *a, char *out, size_t size)
                         ") to %" PRId64 " within %s", who,
                         or_unknown(a->tier), pct, j->to - j->from, j->to,
                         win);
+    }
+    case ALERT_SPONSORED_SATURATION: {
+        const alert_saturation_details *d = &a->saturation;
+        char win[24];
+        timefmt_format_window(d->window_ms, win, sizeof win);
+        return snprintf(out, size, "%s (%s): %s%.0f%% of its posts over %s "
+                        "are sponsored (limit %.0f%%)", who,
+                        or_unknown(a->tier),
+                        a->status == ALERT_RESOLVED ? "back to " : "",
+                        floor(d->share * 100.0), win,
+                        round(d->limit * 100.0));
     }
     case ALERT_KINDS:
         break;
@@ -390,6 +408,21 @@ static json_t *details(struct builder *b, const alert *a)
         put(b, d, "er_after",
             rounded6(j->to > 0 ? (double)j->engagements / (double)j->to
                                : NAN));
+        break;
+    }
+    case ALERT_SPONSORED_SATURATION: {
+        const alert_saturation_details *sd = &a->saturation;
+        put(b, d, "window",
+            json_string(timefmt_format_window(sd->window_ms, w, sizeof w)));
+        put(b, d, "posts", json_integer(sd->posts));
+        put(b, d, "sponsored_posts", json_integer(sd->sponsored));
+        put(b, d, "share", rounded(sd->share, 2));
+        put(b, d, "limit", rounded(sd->limit, 2));
+        json_t *arr = json_array();
+        for (size_t i = 0; arr && i < sd->nbrands; i++)
+            if (json_array_append_new(arr, json_string(sd->brands[i])) != 0)
+                b->failed = true;
+        put(b, d, "brands", arr);
         break;
     }
     case ALERT_KINDS:

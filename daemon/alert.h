@@ -18,6 +18,7 @@
  *   tier_change       kind, creator_id, from, to, starts_at
  *   engagement_spike  kind, creator_id, starts_at (the W at which it fired)
  *   follower_jump     kind, creator_id, from, to (counts), starts_at
+ *   sponsored_saturation  kind, creator_id, starts_at (when it fired)
  * The firing and the resolved message of one incident share the id.
  */
 #ifndef ENGAGED_ALERT_H
@@ -38,6 +39,7 @@ typedef enum alert_kind {
     ALERT_TIER_CHANGE,
     ALERT_ENGAGEMENT_SPIKE,
     ALERT_FOLLOWER_JUMP,
+    ALERT_SPONSORED_SATURATION,
     ALERT_KINDS
 } alert_kind;
 
@@ -98,6 +100,15 @@ typedef struct alert_jump_details {
     double expected;        /* the baseline's prediction; NaN unknown */
 } alert_jump_details;
 
+/* details of a sponsored_saturation alert */
+typedef struct alert_saturation_details {
+    int64_t window_ms;      /* [saturation] window */
+    int64_t posts, sponsored;
+    double share, limit;    /* written with 2 decimals */
+    const char *const *brands;  /* of the window's sponsored posts */
+    size_t nbrands;
+} alert_saturation_details;
+
 /*
  * One alert.  Strings are borrowed (NUL-terminated UTF-8, not owned): they
  * must stay valid until alert_json()/alert_summary() return.  Only the
@@ -117,10 +128,11 @@ typedef struct alert {
     alert_tier_change_details tier_change;
     alert_spike_details spike;
     alert_jump_details jump;
+    alert_saturation_details saturation;
 } alert;
 
 /* "engagement_decay", "brand_conflict", "tier_change", "engagement_spike",
- * "follower_jump".  Static string. */
+ * "follower_jump", "sponsored_saturation".  Static string. */
 const char *alert_kind_name(alert_kind kind);
 /* "firing", "resolved".  Static string. */
 const char *alert_status_name(alert_status status);
@@ -157,6 +169,8 @@ uint64_t alert_spike_fingerprint(const char *creator_id, size_t len,
                                  int64_t starts_at);
 uint64_t alert_jump_fingerprint(const char *creator_id, size_t len,
                                 int64_t from, int64_t to, int64_t starts_at);
+uint64_t alert_saturation_fingerprint(const char *creator_id, size_t len,
+                                      int64_t starts_at);
 
 /* Writes fp as 16 lower-case hex digits and a NUL into out.  Returns out. */
 char *alert_id_format(uint64_t fp, char out[ALERT_ID_LEN + 1]);
@@ -187,6 +201,9 @@ void alert_tier_change(alert *a, const char *creator_id, const char *from,
  *                     baseline" (resolved: "... is back to 1.2x ...")
  *   follower_jump     "c42 (micro): followers up 25% (+5000) to 25000
  *                     within 24h"
+ *   sponsored_saturation  "c42 (mid): 45% of its posts over 30d are
+ *                     sponsored (limit 20%)" (resolved: "... are back to
+ *                     12% ...")
  */
 int alert_summary(const alert *a, char *out, size_t size);
 

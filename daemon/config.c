@@ -65,13 +65,14 @@ enum section_id {
     SEC_SPIKE,
     SEC_JUMP,
     SEC_ALERTMANAGER,
+    SEC_SATURATION,
     NSECTIONS
 };
 
 static const char *const section_names[NSECTIONS] = {
     "kafka", "redis", "tiers", "metrics", "decay", "conflict", "alerts",
     "http", "checkpoint", "state", "log", "campaigns", "spike",
-    "follower_jump", "alertmanager",
+    "follower_jump", "alertmanager", "saturation",
 };
 
 enum key_kind {
@@ -215,6 +216,17 @@ static const struct key_desc keys[] = {
     {SEC_JUMP, "min_followers", KIND_I64, F(jump_min_followers), 1,
      INT64_C(1000000000000), 0},
 
+    /* limit.<tier> is handled by on_key(). */
+    {SEC_SATURATION, "enabled", KIND_BOOL, F(saturation_enabled), 0, 0, 0},
+    {SEC_SATURATION, "window", KIND_WINDOW, F(saturation_window_ms), 0, 0, 0},
+    {SEC_SATURATION, "min_posts", KIND_I64, F(saturation_min_posts), 1,
+     1000000, 0},
+    {SEC_SATURATION, "for", KIND_DURATION, F(saturation_for_ms), 0,
+     DURATION_MAX, 0},
+    {SEC_SATURATION, "resolve_margin", KIND_RATIO,
+     F(saturation_resolve_margin), 0, 0, 0},
+    {SEC_SATURATION, "limit", KIND_RATIO, F(saturation_limit), 0, 0, 0},
+
     /* [alertmanager] (issue 18); validate_alertmanager() checks the whole. */
     {SEC_ALERTMANAGER, "url", KIND_STRING, F(am_url), 0, 0, 0},
     {SEC_ALERTMANAGER, "resend_interval", KIND_DURATION,
@@ -323,6 +335,19 @@ static const config defaults = {
     .jump_window_ms = 24 * MS_HOUR,
     .jump_min_increase = 0.2,
     .jump_min_followers = 1000,
+
+    /* Lefty's share of sponsored posts over three months, the top of each
+     * tier's range: mega 20-35%, macro 15-25%, mid 10-20%, micro 5-15%;
+     * nano, unpublished, as micro. */
+    .saturation_enabled = true,
+    .saturation_window_ms = 30 * MS_DAY,
+    .saturation_min_posts = 10,
+    .saturation_for_ms = MS_DAY,
+    .saturation_resolve_margin = 0.05,
+    .saturation_limit = 0.15,
+    .saturation_limits = {{"micro", 0.15, 0}, {"mid", 0.20, 0},
+                          {"macro", 0.25, 0}, {"mega", 0.35, 0}},
+    .nsaturation_limits = 4,
 
     .am_url = "",
     .am_resend_interval_ms = MS_MINUTE,
@@ -1093,6 +1118,42 @@ static void set_sector(struct load *ld, const char *key, const char *value)
     free(name);
 }
 
+/* [saturation] "limit.<tier> = share": a later line for a tier wins. */
+static void set_sat_limit(struct load *ld, const char *key, const char *value)
+{
+    config *cfg = ld->cfg;
+    const char *tier = key + strlen("limit.");
+    char *end;
+    errno = 0;
+    double d = strtod(value, &end);
+    if (tier[0] == '\0' || strlen(tier) > CONFIG_TIER_NAME_MAX) {
+        add_error(ld, ld->lineno, "\"%s\" names no tier: write "
+                  "limit.TIER = share", key);
+        return;
+    }
+    if (!(isdigit((unsigned char)value[0]) || value[0] == '.') ||
+        *end != '\0' || errno != 0 || !(d >= 0.0 && d <= 1.0)) {
+        add_error(ld, ld->lineno, "%s must be a number from 0 to 1, got "
+                  "\"%s\"", key, value);
+        return;
+    }
+    size_t i = 0;
+    while (i < cfg->nsaturation_limits &&
+           strcmp(cfg->saturation_limits[i].tier, tier) != 0)
+        i++;
+    if (i == sizeof cfg->saturation_limits / sizeof cfg->saturation_limits[0]) {
+        add_error(ld, ld->lineno, "too many limit.<tier> keys (at most %d "
+                  "tiers)", CONFIG_MAX_TIERS);
+        return;
+    }
+    config_sat_limit *l = &cfg->saturation_limits[i];
+    snprintf(l->tier, sizeof l->tier, "%s", tier);
+    l->limit = d;
+    l->line = ld->lineno;
+    if (i == cfg->nsaturation_limits)
+        cfg->nsaturation_limits++;
+}
+
 /* [conflict] "brand.<name> = sector": the catalogue, as set_sector(). */
 static void set_brand(struct load *ld, const char *key, const char *value)
 {
@@ -1149,6 +1210,8 @@ static int on_key(void *user, const char *section, const char *name,
         set_brand(ld, name, value);
     else if (ld->section == SEC_TIERS)
         set_tier(ld, name, value);
+    else if (ld->section == SEC_SATURATION && strncmp(name, "limit.", 6) == 0)
+        set_sat_limit(ld, name, value);
     else if (ld->section == SEC_REDIS && strcmp(name, "password") == 0)
         add_error(ld, ld->lineno, "password must not be in the config file: "
                   "use password_file");
@@ -1414,6 +1477,15 @@ static void validate_signals(struct load *ld)
         add_error(ld, either_line(ld, SEC_SPIKE, "critical_ratio", "ratio"),
                   "critical_ratio (%g) must be at least ratio (%g)",
                   cfg->spike_critical_ratio, cfg->spike_ratio);
+    /* A tier the file names must exist (the built-in limits name tiers a
+     * file's [tiers] may not have: they are then unused). */
+    if (ld->tier_errors == 0)
+        for (size_t i = 0; i < cfg->nsaturation_limits; i++)
+            if (cfg->saturation_limits[i].line > 0 &&
+                config_tier_index(cfg, cfg->saturation_limits[i].tier) < 0)
+                add_error(ld, cfg->saturation_limits[i].line,
+                          "limit.%s names no tier of [tiers]",
+                          cfg->saturation_limits[i].tier);
     if (cfg->jump_window_ms >= cfg->spike_baseline_ms) {
         timefmt_format_duration(cfg->jump_window_ms, a, sizeof a);
         timefmt_format_duration(cfg->spike_baseline_ms, b, sizeof b);
@@ -1459,6 +1531,14 @@ static void derive(config *cfg)
     }
     cfg->ndecay_tiers = n;
     cfg->decay_tier_mask = mask;
+
+    for (size_t t = 0; t < CONFIG_MAX_TIERS; t++)
+        cfg->saturation_limit_of[t] = cfg->saturation_limit;
+    for (size_t i = 0; i < cfg->nsaturation_limits; i++) {
+        int t = config_tier_index(cfg, cfg->saturation_limits[i].tier);
+        if (t >= 0)
+            cfg->saturation_limit_of[t] = cfg->saturation_limits[i].limit;
+    }
 
     if (cfg->nsectors > 1)
         qsort(cfg->sectors, cfg->nsectors, sizeof cfg->sectors[0],
@@ -1716,6 +1796,17 @@ int config_tier_index(const config *cfg, const char *name)
         if (strcmp(cfg->tiers[i].name, name) == 0)
             return (int)i;
     return -1;
+}
+
+int64_t config_longest_window(const config *cfg)
+{
+    int64_t longest = cfg->nwindows ? cfg->windows_ms[cfg->nwindows - 1] : 0;
+    const int64_t others[] = {cfg->decay_baseline_ms, cfg->spike_baseline_ms,
+                              cfg->saturation_window_ms};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        if (others[i] > longest)
+            longest = others[i];
+    return longest;
 }
 
 bool config_decay_watches(const config *cfg, int tier)

@@ -27,6 +27,13 @@ typedef struct config_tier {
     int64_t min_followers;
 } config_tier;
 
+/* [saturation] limit.<tier>: the built-in ones (line 0), then the file's. */
+typedef struct config_sat_limit {
+    char tier[CONFIG_TIER_NAME_MAX + 1];
+    double limit;
+    int line;                       /* 0: a default */
+} config_sat_limit;
+
 /*
  * A [kafka] key engaged does not own, handed to librdkafka verbatim.  In the
  * order of first appearance; a repeated key keeps its place and takes the
@@ -182,6 +189,18 @@ typedef struct config {
     double jump_min_increase;       /* > 0: 0.2 is +20% */
     int64_t jump_min_followers;     /* the smallest increase, >= 1 */
 
+    /* [saturation] sponsored_saturation (issue 18).  window whole minutes;
+     * limits and resolve_margin in [0, 1]. */
+    bool saturation_enabled;
+    int64_t saturation_window_ms;
+    int64_t saturation_min_posts;   /* >= 1 */
+    int64_t saturation_for_ms;
+    double saturation_resolve_margin;
+    double saturation_limit;        /* tiers without a limit.<tier> */
+    config_sat_limit saturation_limits[CONFIG_MAX_TIERS + 4];
+    size_t nsaturation_limits;
+    double saturation_limit_of[CONFIG_MAX_TIERS];   /* derived, by tier */
+
     /* [log] */
     int log_level;                  /* LOG_LEVEL_* */
 } config;
@@ -222,6 +241,13 @@ int config_tier_index(const config *cfg, const char *name);
  * out-of-range indexes).  Pure.
  */
 bool config_decay_watches(const config *cfg, int tier);
+
+/*
+ * The longest window the state keeps for a creator: the [metrics] windows,
+ * [decay] baseline, [spike] baseline and [saturation] window.  An event
+ * older than W - late_grace - this can count nowhere (too late).
+ */
+int64_t config_longest_window(const config *cfg);
 
 /*
  * The exclusivity window of `sector` (normalised): its sector.<name> when

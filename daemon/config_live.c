@@ -40,6 +40,7 @@ static void restart_only(const config *old, const config *n)
         {"[spike] window", old->spike_window_ms != n->spike_window_ms},
         {"[spike] baseline", old->spike_baseline_ms != n->spike_baseline_ms},
         {"[follower_jump] window", old->jump_window_ms != n->jump_window_ms},
+        {"[saturation] window", old->saturation_window_ms != n->saturation_window_ms},
         {"[alertmanager] url", str_differs(old->am_url, n->am_url)},
         {"[alertmanager] resend_interval", old->am_resend_interval_ms != n->am_resend_interval_ms},
         {"[alertmanager] timeout", old->am_timeout_ms != n->am_timeout_ms},
@@ -88,6 +89,12 @@ bool config_live_apply(config *c, config *n, int tier_map[CONFIG_MAX_TIERS],
         memcpy(c->decay_tiers, n->decay_tiers, sizeof c->decay_tiers);
         c->ndecay_tiers = n->ndecay_tiers;
         c->decay_tier_mask = n->decay_tier_mask;
+        memcpy(c->saturation_limits, n->saturation_limits,
+               sizeof c->saturation_limits);
+        c->nsaturation_limits = n->nsaturation_limits;
+        c->saturation_limit = n->saturation_limit;
+        memcpy(c->saturation_limit_of, n->saturation_limit_of,
+               sizeof c->saturation_limit_of);
     } else {
         log_warning("reload: the set of tier names changed; renaming, adding "
                     "or removing tiers takes effect only after a restart, the "
@@ -133,6 +140,10 @@ bool config_live_apply(config *c, config *n, int tier_map[CONFIG_MAX_TIERS],
     c->jump_enabled = n->jump_enabled;
     c->jump_min_increase = n->jump_min_increase;
     c->jump_min_followers = n->jump_min_followers;
+    c->saturation_enabled = n->saturation_enabled;
+    c->saturation_min_posts = n->saturation_min_posts;
+    c->saturation_for_ms = n->saturation_for_ms;
+    c->saturation_resolve_margin = n->saturation_resolve_margin;
     c->log_level = n->log_level;
     return remap;
 }

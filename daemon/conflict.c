@@ -86,16 +86,13 @@ static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 /*
  * Posts older than this are dropped: an event older than W - late_grace -
  * the longest window is refused as too late, so no post that can still
- * arrive is within the largest exclusivity window of them.  The decay
- * baseline counts among the windows, in case the state keeps it.
+ * arrive is within the largest exclusivity window of them
+ * (config_longest_window() is the state's too-late horizon).
  */
 static int64_t cutoff(const config *cfg, int64_t W)
 {
-    int64_t longest = cfg->nwindows ? cfg->windows_ms[cfg->nwindows - 1] : 0;
-    if (cfg->decay_baseline_ms > longest)
-        longest = cfg->decay_baseline_ms;
     int64_t c = sat_sub(W, cfg->late_grace_ms);
-    c = sat_sub(c, longest);
+    c = sat_sub(c, config_longest_window(cfg));
     return sat_sub(c, cfg->conflict_max_window_ms);
 }
 
@@ -491,6 +488,25 @@ int conflict_prune(const config *cfg, conflict_history **h, int64_t W)
 void conflict_free(conflict_history *h)
 {
     free(h);
+}
+
+size_t conflict_brands_since(const conflict_history *h, int64_t since,
+                             const char **out, size_t max)
+{
+    struct views v;
+    views_of(h, &v);
+    size_t n = 0;
+    /* Newest first, each brand once. */
+    for (size_t i = v.nposts; i-- > 0 && n < max;) {
+        if (v.posts[i].ts < since)
+            break;
+        bool seen = false;
+        for (size_t k = 0; k < n && !seen; k++)
+            seen = strcmp(out[k], v.posts[i].brand) == 0;
+        if (!seen)
+            out[n++] = v.posts[i].brand;
+    }
+    return n;
 }
 
 size_t conflict_posts(const conflict_history *h)

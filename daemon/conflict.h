@@ -150,6 +150,14 @@ void conflict_free(conflict_history *h);
 
 /* Kept posts and episodes; 0 for NULL. */
 size_t conflict_posts(const conflict_history *h);
+
+/*
+ * The distinct brands of the kept posts with ts >= since, newest first, at
+ * most max, into out (pointers into h: valid until h changes).  Kept posts
+ * are those with a known sector.  Returns how many.
+ */
+size_t conflict_brands_since(const conflict_history *h, int64_t since,
+                             const char **out, size_t max);
 size_t conflict_episodes(const conflict_history *h);
 
 /* Bytes allocated for the history (0 for NULL), for memory accounting. */

@@ -8,6 +8,7 @@
 #include "conflict.h"
 #include "decay.h"
 #include "jump.h"
+#include "saturation.h"
 #include "spike.h"
 #include "tier.h"
 
@@ -153,6 +154,30 @@ static int jump_check(detect *d, const state *st, state_creator *c,
     return emit(d, st, c, &a);
 }
 
+/* --- sponsored saturation ------------------------------------------------------ */
+
+#define SATURATION_BRANDS 16
+
+static int saturation_eval(detect *d, const state *st, state_creator *c,
+                           int64_t W)
+{
+    const config *cfg = d->cfg;
+    saturation_input in = {.W = W, .tier = state_creator_tier(c)};
+    state_creator_posts(st, c, &in.posts, &in.sponsored);
+    saturation_verdict v;
+    if (saturation_evaluate(cfg, state_creator_saturation(c), &in, &v) ==
+        SATURATION_NONE)
+        return 0;
+    const char *brands[SATURATION_BRANDS];
+    size_t nb = conflict_brands_since(state_creator_conflict_history(c),
+                                      W - cfg->saturation_window_ms, brands,
+                                      SATURATION_BRANDS);
+    size_t len;
+    alert a;
+    saturation_alert(&v, cfg, state_creator_id(st, c, &len), brands, nb, &a);
+    return emit(d, st, c, &a);
+}
+
 /* The state brought c up to date at its wake time W. */
 static int on_woke(void *arg, const state *st, state_creator *c, int64_t W,
                    bool decay_expired)
@@ -161,6 +186,10 @@ static int on_woke(void *arg, const state *st, state_creator *c, int64_t W,
     /* A firing spike resolves as buckets leave its window: every wake of
      * a firing creator is one (the window holds the spike's buckets). */
     if (state_creator_spike(c)->firing && spike_eval(d, st, c, W) < 0)
+        return -1;
+    /* Pending (its `for`) or firing (its resolve) saturation, likewise. */
+    if (state_creator_saturation(c)->status != SATURATION_OK &&
+        saturation_eval(d, st, c, W) < 0)
         return -1;
     if (decay_expired)
         decay_schedule(d, c, W);
@@ -233,6 +262,9 @@ static int on_applied(void *arg, state *st, state_creator *c, const event *ev,
     }
     if (ev->type == EVENT_POST && ev->sponsored &&
         check_conflicts(d, st, c, ev, W) < 0)
+        return -1;
+    /* After the conflict check: the post is in the brand history. */
+    if (ev->type == EVENT_POST && saturation_eval(d, st, c, W) < 0)
         return -1;
     return 0;
 }

@@ -29,7 +29,7 @@ static const char *const reason_names[EVENT_ERR_COUNT] = {
     "key_mismatch"};
 static const char *const kind_names[METRICS_ALERT_KIND_COUNT] = {
     "engagement_decay", "brand_conflict", "tier_change", "engagement_spike",
-    "follower_jump"};
+    "follower_jump", "sponsored_saturation"};
 static const char *const status_names[METRICS_ALERT_STATUS_COUNT] = {
     "firing", "resolved"};
 static const char *const ckpt_names[METRICS_CHECKPOINT_RESULT_COUNT] = {

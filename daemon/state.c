@@ -22,6 +22,7 @@
 /* Window kinds: every metric, or only engagements (decay's own windows). */
 #define WK_FULL 0
 #define WK_ENG 1
+#define WK_POSTS 2               /* posts and sponsored_posts: saturation's */
 
 /* What the last checkpoint wrote for a creator; kept only while dirty. */
 typedef struct written {
@@ -48,6 +49,7 @@ struct state_creator {
     decay_state decay;
     spike_state spike;
     jump_state jump;
+    saturation_state sat;
     uint32_t heap_pos;
     int32_t slot;
     int16_t tier;
@@ -81,6 +83,7 @@ struct state {
     size_t wcur, wbase;      /* decay's current and baseline windows */
     size_t wspike, wspikebase; /* [spike] window and baseline */
     size_t wjump;            /* [follower_jump] window */
+    size_t wposts;           /* [saturation] window */
     int64_t horizon_ms;      /* late_grace + longest window */
     state_hooks hooks;       /* detection (detect.h) */
     campaign_ledger *ledger; /* campaign deltas since the last checkpoint */
@@ -123,7 +126,8 @@ static char *idp(const state *st, const state_creator *c)
 }
 
 /* Window w's sums.  A full window keeps STATE_METRICS of them; one of
- * decay's own (WK_ENG) keeps its engagements alone, in one slot. */
+ * decay's own (WK_ENG) keeps its engagements alone, in one slot; one of
+ * saturation's (WK_POSTS) its posts and sponsored posts, in two. */
 static int64_t *wsums(const state *st, const state_creator *c, size_t w)
 {
     return sums(st, c) + st->soff[w];
@@ -136,6 +140,7 @@ static int64_t *wsums(const state *st, const state_creator *c, size_t w)
  */
 typedef struct sums_view {
     int64_t *slot;
+    uint8_t kind;
     int64_t all[STATE_METRICS];
 } sums_view;
 
@@ -144,18 +149,46 @@ static int64_t *sums_open(const state *st, const state_creator *c, size_t w,
 {
     int64_t *s = wsums(st, c, w);
     v->slot = NULL;
-    if (st->wkind[w] != WK_ENG)
+    v->kind = st->wkind[w];
+    if (v->kind == WK_FULL)
         return s;
     memset(v->all, 0, sizeof v->all);
-    v->all[STATE_ENGAGEMENTS] = *s;
+    if (v->kind == WK_ENG) {
+        v->all[STATE_ENGAGEMENTS] = s[0];
+    } else {
+        v->all[STATE_POSTS] = s[0];
+        v->all[STATE_SPONSORED_POSTS] = s[1];
+    }
     v->slot = s;
     return v->all;
 }
 
 static void sums_close(sums_view *v)
 {
-    if (v->slot != NULL)
-        *v->slot = v->all[STATE_ENGAGEMENTS];
+    if (v->slot == NULL)
+        return;
+    if (v->kind == WK_ENG) {
+        v->slot[0] = v->all[STATE_ENGAGEMENTS];
+    } else {
+        v->slot[0] = v->all[STATE_POSTS];
+        v->slot[1] = v->all[STATE_SPONSORED_POSTS];
+    }
+}
+
+/* Slots of sums a window of kind `kind` keeps. */
+static size_t kind_slots(uint8_t kind)
+{
+    return kind == WK_ENG ? 1 : kind == WK_POSTS ? 2 : STATE_METRICS;
+}
+
+/* Whether a window of kind `kind` counts `metric`. */
+static bool kind_counts(uint8_t kind, unsigned metric)
+{
+    if (kind == WK_ENG)
+        return metric == STATE_ENGAGEMENTS;
+    if (kind == WK_POSTS)
+        return metric == STATE_POSTS || metric == STATE_SPONSORED_POSTS;
+    return metric != STATE_ENGAGEMENTS;
 }
 
 
@@ -192,12 +225,8 @@ static void apply_config(state *st, const config *cfg)
     st->wspike = window_for(st, cfg->spike_window_ms, WK_FULL);
     st->wspikebase = window_for(st, cfg->spike_baseline_ms, WK_ENG);
     st->wjump = window_for(st, cfg->jump_window_ms, WK_ENG);
-    int64_t longest = cfg->windows_ms[cfg->nwindows - 1];
-    if (cfg->decay_baseline_ms > longest)
-        longest = cfg->decay_baseline_ms;
-    if (cfg->spike_baseline_ms > longest)
-        longest = cfg->spike_baseline_ms;
-    st->horizon_ms = cfg->late_grace_ms + longest;
+    st->wposts = window_for(st, cfg->saturation_window_ms, WK_POSTS);
+    st->horizon_ms = cfg->late_grace_ms + config_longest_window(cfg);
 }
 
 state *state_new(const config *cfg, char *errstr, size_t errstr_size)
@@ -208,7 +237,7 @@ state *state_new(const config *cfg, char *errstr, size_t errstr_size)
     apply_config(st, cfg);
     for (size_t w = 0; w < st->nwin; w++) {
         st->soff[w] = st->nsums;
-        st->nsums += st->wkind[w] == WK_ENG ? 1 : STATE_METRICS;
+        st->nsums += kind_slots(st->wkind[w]);
     }
     st->creator_size = sizeof(state_creator) + st->nwin * sizeof(window) +
                        st->nsums * sizeof(int64_t);
@@ -592,6 +621,15 @@ static const char *tier_name(const state *st, int tier)
 
 /* --- what detection reads and asks for (detect.h) ----------------------- */
 
+void state_creator_posts(const state *st, const state_creator *c,
+                         int64_t *posts, int64_t *sponsored)
+{
+    const int64_t *s = wsums(st, c, st->wposts);
+    bool full = st->wkind[st->wposts] == WK_FULL;
+    *posts = full ? s[STATE_POSTS] : s[0];
+    *sponsored = full ? s[STATE_SPONSORED_POSTS] : s[1];
+}
+
 static int64_t engagements(const state *st, const state_creator *c, size_t w)
 {
     const int64_t *s = wsums(st, c, w);
@@ -660,6 +698,16 @@ spike_state *state_creator_spike(state_creator *c)
 jump_state *state_creator_jump(state_creator *c)
 {
     return &c->jump;
+}
+
+saturation_state *state_creator_saturation(state_creator *c)
+{
+    return &c->sat;
+}
+
+const conflict_history *state_creator_conflict_history(const state_creator *c)
+{
+    return c->conflicts;
 }
 
 int64_t state_creator_followers_ts(const state_creator *c)
@@ -981,6 +1029,8 @@ event_error state_apply(state *st, int slot, state_creator *c,
     for (size_t w = 0; w < st->nwin; w++) {
         if (st->wkind[w] == WK_ENG && !engagement)
             continue; /* it counts engagements only */
+        if (st->wkind[w] == WK_POSTS && ev->type != EVENT_POST)
+            continue; /* posts only */
         window *win = &wins(c)[w];
         sums_view v;
         int64_t *s = sums_open(st, c, w, &v);
@@ -1017,11 +1067,13 @@ oom:
  * Version 4, integers as varints (zigzag for signed):
  *   'E' 4 followers followers_ts first_ts last_ts decay_eval_at
  *   tier_len tier_name nwindows
- *   per window: width_ms kind (0 every metric, 1 engagements only) ncells,
+ *   per window: width_ms kind (0 every metric, 1 engagements only, 2 posts
+ *   and sponsored posts) ncells,
  *   per cell: bucket (first absolute, then the delta from the previous),
  *   metric (one byte), count
  *   then decay_encode(), conflict_encode(), campaign_posts_encode()
- *   (from version 3), spike_encode() and jump_encode() (from version 4).
+ *   (from version 3), spike_encode(), jump_encode() and
+ *   saturation_encode() (from version 4).
  * Windows are matched by width and kind on restore: one no longer
  * configured is dropped, a new one starts empty.
  */
@@ -1058,6 +1110,7 @@ void state_creator_encode(const state *st, const state_creator *c, buf *out)
     campaign_posts_encode(c->cposts, out);
     spike_encode(&c->spike, out);
     jump_encode(&c->jump, out);
+    saturation_encode(&c->sat, out);
 }
 
 static buf_decode_result decode(state *st, state_creator *c, const char *d,
@@ -1115,7 +1168,7 @@ static buf_decode_result decode(state *st, state_creator *c, const char *d,
             unsigned metric = (uint8_t)d[pos++];
             if (buf_read_varint(d, len, &pos, &count) < 0 ||
                 metric >= STATE_METRICS ||
-                (metric == STATE_ENGAGEMENTS) != (kind == WK_ENG))
+                kind > WK_POSTS || !kind_counts(kind, metric))
                 goto corrupt;
             b += delta;
             if (win != NULL &&
@@ -1131,7 +1184,8 @@ static buf_decode_result decode(state *st, state_creator *c, const char *d,
         (rc = campaign_posts_decode(&c->cposts, d, len, &pos)) != BUF_DECODED)
         goto fail;
     if (d[1] >= 4 && (spike_decode(&c->spike, d, len, &pos) < 0 ||
-                      jump_decode(&c->jump, d, len, &pos) < 0))
+                      jump_decode(&c->jump, d, len, &pos) < 0 ||
+                      saturation_decode(&c->sat, d, len, &pos) < 0))
         goto corrupt;
     if (pos != len)
         goto corrupt;

@@ -34,6 +34,7 @@
 #include "conflict.h"
 #include "decay.h"
 #include "jump.h"
+#include "saturation.h"
 #include "spike.h"
 #include "event.h"
 
@@ -233,6 +234,11 @@ void state_creator_spike_sums(const state *st, const state_creator *c,
                               int64_t *current, int64_t *baseline,
                               int64_t actions[4]);
 
+/* Posts and sponsored posts in [saturation] window at the partition's
+ * watermark. */
+void state_creator_posts(const state *st, const state_creator *c,
+                         int64_t *posts, int64_t *sponsored);
+
 /* Engagements in [follower_jump] window at the partition's watermark. */
 int64_t state_creator_jump_engagements(const state *st,
                                        const state_creator *c);
@@ -240,6 +246,10 @@ int64_t state_creator_jump_engagements(const state *st,
 /* The creator's spike state and follower history (persisted with it). */
 spike_state *state_creator_spike(state_creator *c);
 jump_state *state_creator_jump(state_creator *c);
+saturation_state *state_creator_saturation(state_creator *c);
+
+/* The creator's kept sponsored posts (for saturation's brands). */
+const conflict_history *state_creator_conflict_history(const state_creator *c);
 
 /* The ts of the event that gave the follower count (INT64_MIN none). */
 int64_t state_creator_followers_ts(const state_creator *c);

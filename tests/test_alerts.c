@@ -159,7 +159,7 @@ static harness_daemon *start(const char *group, const char *prefix,
     return d;
 }
 
-Test(alerts, the_five_stories_alert_once_each_and_a_crash_changes_nothing,
+Test(alerts, the_six_stories_alert_once_each_and_a_crash_changes_nothing,
      .timeout = 240)
 {
     world_up(NULL);
@@ -174,8 +174,9 @@ Test(alerts, the_five_stories_alert_once_each_and_a_crash_changes_nothing,
 
     char **alerts;
     size_t na = stream_alerts("a:", &alerts);
-    cr_assert_eq(na, 7, "want decay firing+resolved, conflict, tier change, "
-                        "spike firing+resolved, follower jump; got %zu", na);
+    cr_assert_eq(na, 8, "want decay firing+resolved, conflict, tier change, "
+                        "spike firing+resolved, follower jump, saturation; "
+                        "got %zu", na);
     assert_schema_valid(alerts, na);
 
     json_t *fire = find(alerts, na, "engagement_decay", "firing", "story-mega");
@@ -251,6 +252,27 @@ Test(alerts, the_five_stories_alert_once_each_and_a_crash_changes_nothing,
     json_decref(fire);
     json_decref(res);
     json_decref(jump);
+
+    /* story-saturated: 60,000 followers (mid, limit 20%), two posts a day,
+     * all sponsored from day 14 (2026-10-15) to day 22: the share passes
+     * 20% at day 17.5, and fires a day later at its first evaluation:
+     * 2026-10-19, warning; brands of four sectors, no conflict. */
+    json_t *sat = find(alerts, na, "sponsored_saturation", "firing",
+                       "story-saturated");
+    cr_assert_not_null(sat);
+    cr_assert_str_eq(jstr(sat, "severity"), "warning");
+    cr_assert_str_eq(jstr(sat, "tier"), "mid");
+    cr_assert(strncmp(jstr(sat, "starts_at"), "2026-10-19T", 11) == 0,
+              "%s", jstr(sat, "starts_at"));
+    details = json_object_get(sat, "details");
+    int64_t posts = json_integer_value(json_object_get(details, "posts"));
+    int64_t spons = json_integer_value(
+        json_object_get(details, "sponsored_posts"));
+    cr_assert(spons * 5 > posts, "%lld of %lld posts is over 20%%",
+              (long long)spons, (long long)posts);
+    cr_assert(spons * 5 < posts * 2, "under 40%%: a warning");
+    cr_assert_eq(json_array_size(json_object_get(details, "brands")), 4);
+    json_decref(sat);
 
     /* The creator's hash carries its decay state. */
     char *st = harness_redis_hget(W.redis, "a:creator:story-mega", "decay_state");

@@ -441,7 +441,8 @@ Test(config, unknown_section_is_reported_once_at_its_header)
                   "engaged.conf:3: unknown section [reddis]: engaged reads "
                   "[kafka], [redis], [tiers], [metrics], [decay], [conflict], "
                   "[alerts], [http], [checkpoint], [state], [log], [campaigns], "
-                  "[spike], [follower_jump] and [alertmanager]\n");
+                  "[spike], [follower_jump], [alertmanager] and "
+                  "[saturation]\n");
 }
 
 Test(config, key_before_any_section_is_refused)
@@ -834,7 +835,8 @@ Test(config, all_errors_are_reported_in_line_order)
                   "engaged.conf:6: unknown section [nope]: engaged reads "
                   "[kafka], [redis], [tiers], [metrics], [decay], [conflict], "
                   "[alerts], [http], [checkpoint], [state], [log], [campaigns], "
-                  "[spike], [follower_jump] and [alertmanager]\n"
+                  "[spike], [follower_jump], [alertmanager] and "
+                  "[saturation]\n"
                   "engaged.conf:11: level must be one of error, warning, "
                   "notice, info, debug, got \"loud\"\n");
 }
@@ -1182,4 +1184,27 @@ Test(config, signal_windows_and_multiples_are_checked)
                   "alerts compare with\n"
                   "engaged.conf:9: min_increase must be a number above 0 and "
                   "at most 1000000, got \"-1\"\n");
+}
+
+Test(config, saturation_limits_name_tiers)
+{
+    expect_errors("[saturation]\n"
+                  "limit.giant = 0.5\n"
+                  "limit.mid = 1.5\n"
+                  "limit. = 0.1\n",
+                  "engaged.conf:2: limit.giant names no tier of [tiers]\n"
+                  "engaged.conf:3: limit.mid must be a number from 0 to 1, "
+                  "got \"1.5\"\n"
+                  "engaged.conf:4: \"limit.\" names no tier: write "
+                  "limit.TIER = share\n");
+    write_file("engaged.conf", "[saturation]\nlimit = 0.3\nlimit.mid = 0.4\n");
+    config *cfg = config_load("engaged.conf", errbuf, sizeof errbuf);
+    cr_assert_not_null(cfg, "%s", errbuf);
+    cr_assert_float_eq(cfg->saturation_limit_of[config_tier_index(cfg, "nano")],
+                       0.3, 1e-12);
+    cr_assert_float_eq(cfg->saturation_limit_of[config_tier_index(cfg, "mid")],
+                       0.4, 1e-12);
+    cr_assert_float_eq(cfg->saturation_limit_of[config_tier_index(cfg, "mega")],
+                       0.35, 1e-12, "the default of mega");
+    config_free(cfg);
 }

@@ -359,8 +359,8 @@ Test(conflict, a_resent_post_is_a_duplicate)
 Test(conflict, posts_are_pruned_past_every_possible_window)
 {
     /* Kept while a post that may still arrive could conflict: late_grace
-     * 5m + the longest window (the decay baseline, 28d) + 90d. */
-    const int64_t keep = 5 * MIN_MS + 28 * DAY_MS + 90 * DAY_MS;
+     * 5m + the longest window (the saturation window, 30d) + 90d. */
+    const int64_t keep = 5 * MIN_MS + 30 * DAY_MS + 90 * DAY_MS;
     expect_found(T0, "pepsi", "beverages", "p1", 0);
     cr_assert_eq(conflict_prune(cfg, &h, T0 + keep), 0);
     cr_assert_eq(conflict_posts(h), 1);
@@ -370,7 +370,7 @@ Test(conflict, posts_are_pruned_past_every_possible_window)
 
 Test(conflict, episodes_are_pruned_once_out_of_reach)
 {
-    const int64_t keep = 5 * MIN_MS + 28 * DAY_MS + 90 * DAY_MS;
+    const int64_t keep = 5 * MIN_MS + 30 * DAY_MS + 90 * DAY_MS;
     expect_found(T0, "pepsi", "beverages", "p1", 0);
     expect_found(T0 + DAY_MS, "coca-cola", "beverages", "p2", 1);
     /* Posts go first; the episode stays a window longer. */

@@ -145,10 +145,10 @@ Test(state, too_late_is_refused_without_moving_anything)
 {
     event a = eng("c1", T0 + 60 * DAY, EVENT_LIKE, 1);
     cr_assert_eq(apply(&a), EVENT_OK);
-    /* horizon = W - late_grace (5m) - the longest window: decay's 28d
-     * baseline, longer than the 7d metric window */
-    event edge = eng("c2", T0 + 32 * DAY - 5 * MIN, EVENT_LIKE, 1);
-    event old = eng("c2", T0 + 32 * DAY - 5 * MIN - 1, EVENT_LIKE, 1);
+    /* horizon = W - late_grace (5m) - the longest window: saturation's
+     * 30d, longer than decay's 28d baseline and the 7d metric window */
+    event edge = eng("c2", T0 + 30 * DAY - 5 * MIN, EVENT_LIKE, 1);
+    event old = eng("c2", T0 + 30 * DAY - 5 * MIN - 1, EVENT_LIKE, 1);
     char detail[256] = "";
     state_creator *c2 = creator("c2");
     cr_assert_eq(state_apply(st, slot, c2, &edge, detail, sizeof detail), EVENT_OK);

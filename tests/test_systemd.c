@@ -241,9 +241,13 @@ Test(systemd, engaged_conf_5_documents_every_key)
         if (strcmp(section, "[tiers]") == 0 &&
             strncmp(line, "hysteresis", n) != 0)
             continue;
-        /* sector.NAME and brand.NAME are documented as patterns. */
-        if (strcmp(section, "[conflict]") == 0 &&
-            (strncmp(line, "sector.", 7) == 0 || strncmp(line, "brand.", 6) == 0))
+        /* sector.NAME, brand.NAME and limit.TIER are documented as
+         * patterns. */
+        if ((strcmp(section, "[conflict]") == 0 &&
+             (strncmp(line, "sector.", 7) == 0 ||
+              strncmp(line, "brand.", 6) == 0)) ||
+            (strcmp(section, "[saturation]") == 0 &&
+             strncmp(line, "limit.", 6) == 0))
             n = strcspn(line, ".") + 1;
         char want[160];
         snprintf(want, sizeof want, "\\fB%.*s\\fR", (int)n, line);

@@ -8,7 +8,8 @@
 #   resolves), a creator paid by two beverage brands ten days apart
 #   (conflict), a macro creator crossing a million followers (tier change),
 #   a micro creator liked by a pod for an hour (spike fires, then
-#   resolves), a micro creator gaining 10,000 followers at once (jump)
+#   resolves), a micro creator gaining 10,000 followers at once (jump), a
+#   mid creator posting only sponsored posts for 8 days (saturation)
 # each alert printed as it fires, then the per-tier metrics read back from
 # Redis, and everything cleaned up.
 set -euo pipefail
@@ -73,7 +74,7 @@ tail_pid=$!
 
 # Thirty days ending now: the daemon refuses events from the future.
 start=$(date -u -d '30 days ago' +%Y-%m-%dT00:00:00Z)
-say "producing $EVENTS events for $CREATORS creators and five stories, 30 days of event time from $start"
+say "producing $EVENTS events for $CREATORS creators and six stories, 30 days of event time from $start"
 produced=$("$BUILD/engaged-gen" --bootstrap-file "$work/bootstrap" -n "$EVENTS" \
     -c "$CREATORS" --days 30 --start "$start" --seed 42 --stories -q 2>&1 |
     sed -n 's/^produced \([0-9]*\) events.*/\1/p')

@@ -112,12 +112,13 @@ static void usage(FILE *out)
 "      --campaign-posts F    the share of unsponsored posts that belong to a\n"
 "                            campaign too (gifted, affiliate), 0 to 1\n"
 "                            (default 0: only sponsored posts, a fifth)\n"
-"      --stories             also play five scripted creators, one per\n"
+"      --stories             also play six scripted creators, one per\n"
 "                            alert kind: story-mega (engagement decay),\n"
 "                            story-conflict (Pepsi, then Coca-Cola),\n"
 "                            story-rising (macro to mega), story-spike (an\n"
 "                            hour of likes), story-jump (+10,000\n"
-"                            followers); -n counts the\n"
+"                            followers), story-saturated (sponsored\n"
+"                            posts only for 8 days); -n counts the\n"
 "                            other events, and each other creator keeps\n"
 "                            to one brand and one tier.  Meant for\n"
 "                            --days 30 or more\n"
@@ -406,6 +407,7 @@ typedef struct creator {
     int64_t followers;
     int64_t recent_post[RECENT_POSTS];   /* post numbers, newest first */
     uint8_t nposts;                      /* valid entries in recent_* */
+    uint32_t posts_all, sponsored;       /* posts so far, sponsored ones */
 } creator;
 
 typedef struct world {
@@ -690,7 +692,20 @@ static int make_event(world *w, rng *r, const gen_options *o, uint64_t i,
                 brand_display(brands[b].name, name, sizeof name);
             else
                 snprintf(name, sizeof name, "%s", brands[b].name);
-            if (rng_unit(r) < 0.1) /* sector left to the catalogue */
+            bool catalogue = rng_unit(r) < 0.1;
+            /* With --stories a background creator keeps its sponsored
+             * posts to 10% of its posts, under every tier's saturation
+             * limit, or hundreds of sponsored_saturation alerts (a fifth
+             * of the posts are sponsored, above micro's 15%) would drown
+             * story-saturated's.  The draws above still happen. */
+            if (o->stories &&
+                (uint64_t)(c->sponsored + 1) * 10 > (uint64_t)c->posts_all + 1) {
+                campaign = -1;
+                n = snprintf(json, size,
+                             "{\"type\":\"post\",\"creator_id\":\"%s\","
+                             "\"ts\":%s,\"post_id\":\"p%" PRId64 "\"}",
+                             key, tsbuf, post);
+            } else if (catalogue) /* sector left to the catalogue */
                 n = snprintf(json, size,
                              "{\"type\":\"post\",\"creator_id\":\"%s\","
                              "\"ts\":%s,\"post_id\":\"p%" PRId64 "\","
@@ -731,6 +746,9 @@ static int make_event(world *w, rng *r, const gen_options *o, uint64_t i,
                          key, tsbuf, post);
         }
         c->recent_post[0] = post;
+        c->posts_all++;
+        if (strstr(json, "\"sponsored\":true") != NULL)
+            c->sponsored++;
     } else if (k == KIND_FOLLOWERS) {
         st->followers++;
         double f = (double)c->followers * (1.0 + 0.002 + 0.02 * rng_normal(r));
@@ -777,10 +795,10 @@ static int make_event(world *w, rng *r, const gen_options *o, uint64_t i,
 /* ------------------------------------------------------------------ */
 
 /*
- * Five scripted creators, woven into the background stream in event-time
- * order, so that `make demo` (--days 30, the daemon's default [decay],
- * [conflict], [spike] and [follower_jump], a catalogue with brand.pepsi =
- * brand.coca-cola = beverages) shows each alert kind fire once.  Each plays on a grid of
+ * Six scripted creators, woven into the background stream in event-time
+ * order, so that `make demo` (--days 30, the daemon's defaults, a
+ * catalogue with brand.pepsi = brand.coca-cola = beverages) shows each
+ * alert kind fire once.  Each plays on a grid of
  * ticks of its own, at most one event per tick at a random time inside the
  * tick (so its events are in order), from its own rng: a story does not
  * depend on -n or --creators.  Every story's first event is at --start
@@ -847,12 +865,22 @@ static int make_event(world *w, rng *r, const gen_options *o, uint64_t i,
  * as it was: follower_jump, one alert, and no tier change (micro reaches
  * 50,000).
  *
+ * story-saturated: 60,000 followers (mid, saturation limit 20%), a post
+ * every 12 hours, about 45 engagements a day.  From day 14 to day 22 every
+ * post is sponsored, for Nike, Revolut, Zara and Samsung in turn (four
+ * sectors: no brand conflict).  The 30d window's share passes 20% at day
+ * 17.5 (7 of 35 posts is exactly 20%, the next sponsored post is above):
+ * pending, and a day later, at its first evaluation (a post or a wake),
+ * sponsored_saturation, warning (critical would take 40%).  No resolve
+ * within 30 days: its 16 sponsored posts stay in the window.
+ *
  * With the default --start 2026-11-01T00:00:00Z and --days 30:
- *   2026-11-01T00:00Z  all five start
+ *   2026-11-01T00:00Z  all six start
  *   2026-11-06T14:00Z  story-conflict: Pepsi (beverages)
  *   2026-11-13T09:00Z  story-jump: +10,000 followers -> follower_jump
  *   2026-11-16T14:00Z  story-conflict: Coca-Cola -> brand_conflict
  *   2026-11-21T00:xxZ  story-rising: 1,000,000 followers -> tier_change
+ *   2026-11-19T~12Z    story-saturated: sponsored_saturation
  *   2026-11-21T15:xxZ  story-spike: 150 likes a tick for an hour ->
  *                      engagement_spike firing, then resolved
  *   2026-11-27T12:00Z  story-mega: engagement collapses
@@ -874,6 +902,8 @@ static int make_event(world *w, rng *r, const gen_options *o, uint64_t i,
 #define STORY_JUMP_DAY (12 + 9 / 24.0)
 #define STORY_JUMP_FROM 30000
 #define STORY_JUMP_BY 10000
+#define STORY_SAT_FROM_DAY 14.0
+#define STORY_SAT_TO_DAY 22.0
 
 typedef enum story_kind {
     STORY_MEGA,
@@ -881,6 +911,7 @@ typedef enum story_kind {
     STORY_RISING,
     STORY_SPIKE,
     STORY_JUMP,
+    STORY_SATURATED,
     NSTORIES
 } story_kind;
 
@@ -908,6 +939,7 @@ typedef struct stories {
     double rising_per_day;              /* story-rising's growth */
     int64_t spike_ms;                   /* story-spike's burst */
     int64_t jump_ms;                    /* story-jump's jump */
+    int64_t sat_from_ms, sat_to_ms;     /* story-saturated's sponsoring */
     int64_t crossed_ms;                 /* its first 1,000,000, or -1 */
     double scale;                       /* min(1, days / 30) */
 } stories;
@@ -1114,6 +1146,29 @@ static int story_tick(stories *ss, story *s, int64_t k, int64_t t0,
             return story_engagement(s, tsbuf, "view",
                                     (int64_t)rng_logu(r, 5, 800), json, size);
         return 0;
+    case STORY_SATURATED:
+        /* 48 ticks a day; a post every 24 ticks. */
+        if (k % 48 == 0)
+            return story_followers(s, tsbuf, json, size);
+        if (k % 24 == 5) {
+            static const char *const sb[][2] = {
+                {"Nike", "sportswear"}, {"Revolut", "finance"},
+                {"Zara", "fashion"}, {"Samsung", "electronics"}};
+            if (t0 >= ss->sat_from_ms && t0 < ss->sat_to_ms) {
+                int i = s->posts % 4;
+                return story_post(s, tsbuf, sb[i][0], sb[i][1], NULL, json,
+                                  size);
+            }
+            return story_post(s, tsbuf, NULL, NULL, NULL, json, size);
+        }
+        u = rng_unit(r);
+        if (u < 0.45)
+            return story_engagement(s, tsbuf, NULL,
+                                    1 + (int64_t)rng_below(r, 3), json, size);
+        if (u < 0.75)
+            return story_engagement(s, tsbuf, "view",
+                                    (int64_t)rng_logu(r, 5, 500), json, size);
+        return 0;
     default:
         return 0;
     }
@@ -1157,6 +1212,7 @@ static void stories_init(stories *ss, const gen_options *o)
         [STORY_RISING] = {"story-rising", 20 * 60000, STORY_RISING_FROM},
         [STORY_SPIKE] = {"story-spike", 15 * 60000, 20000},
         [STORY_JUMP] = {"story-jump", 20 * 60000, STORY_JUMP_FROM},
+        [STORY_SATURATED] = {"story-saturated", 30 * 60000, 60000},
     };
     memset(ss, 0, sizeof *ss);
     ss->start_ms = o->start_ms;
@@ -1168,6 +1224,8 @@ static void stories_init(stories *ss, const gen_options *o)
     ss->coke_ms = story_day(ss, STORY_COKE_DAY);
     ss->spike_ms = story_day(ss, STORY_SPIKE_DAY);
     ss->jump_ms = story_day(ss, STORY_JUMP_DAY);
+    ss->sat_from_ms = story_day(ss, STORY_SAT_FROM_DAY);
+    ss->sat_to_ms = story_day(ss, STORY_SAT_TO_DAY);
     ss->rising_per_day = (double)(STORY_RISING_TO - STORY_RISING_FROM) /
                          (STORY_RISING_CROSS_DAY * ss->scale);
     ss->crossed_ms = -1;
@@ -1222,6 +1280,10 @@ static void stories_report(const stories *ss, const gen_options *o)
     format_rfc3339(ss->jump_ms, 0, false, b);
     fprintf(stderr, "story: story-spike gets an hour of likes from %s; "
             "story-jump gains %d followers at %s\n", a, STORY_JUMP_BY, b);
+    format_rfc3339(ss->sat_from_ms, 0, false, a);
+    format_rfc3339(ss->sat_to_ms, 0, false, b);
+    fprintf(stderr, "story: story-saturated posts only sponsored posts from "
+            "%s to %s\n", a, b);
     if (o->days < STORY_SPAN_DAYS)
         fprintf(stderr, "story: with --days under %.0f the times are scaled "
                 "down and the decay (28d baseline) gives no verdict\n",
