@@ -88,7 +88,7 @@ static void decay_schedule(detect *d, state_creator *c, int64_t t)
  * and when its history becomes long enough: at every other boundary the
  * verdict would be the same, so skipping them changes nothing.
  */
-static int decay_eval(detect *d, const state *st, state_creator *c, int64_t W)
+static int decay_eval(detect *d, state *st, state_creator *c, int64_t W)
 {
     const config *cfg = d->cfg;
     state_creator_evaluated(c);
@@ -97,7 +97,10 @@ static int decay_eval(detect *d, const state *st, state_creator *c, int64_t W)
     int64_t first = state_creator_first_event(c);
     decay_input in = {W, state_creator_tier(c), current, baseline, first};
     decay_verdict v;
-    decay_action act = decay_evaluate(cfg, state_creator_decay(c), &in, &v);
+    decay_state ds = *state_creator_decay(c);
+    decay_action act = decay_evaluate(cfg, &ds, &in, &v);
+    if (state_creator_set_decay(st, c, &ds) < 0)
+        return -1;
     /* No verdict yet for lack of history: come back when there is. */
     if (config_decay_watches(cfg, state_creator_tier(c)) && first != INT64_MAX &&
         first > W - cfg->decay_baseline_ms)
@@ -112,14 +115,18 @@ static int decay_eval(detect *d, const state *st, state_creator *c, int64_t W)
 
 /* --- engagement spike -------------------------------------------------------- */
 
-static int spike_eval(detect *d, const state *st, state_creator *c, int64_t W)
+static int spike_eval(detect *d, state *st, state_creator *c, int64_t W)
 {
     spike_input in = {.W = W, .tier = state_creator_tier(c),
                       .first_event = state_creator_first_event(c),
                       .followers = state_creator_followers(c)};
     state_creator_spike_sums(st, c, &in.current, &in.baseline, in.actions);
     spike_verdict v;
-    if (spike_evaluate(d->cfg, state_creator_spike(c), &in, &v) == SPIKE_NONE)
+    spike_state ss = *state_creator_spike(c);
+    spike_action act = spike_evaluate(d->cfg, &ss, &in, &v);
+    if (state_creator_set_spike(st, c, &ss) < 0)
+        return -1;
+    if (act == SPIKE_NONE)
         return 0;
     size_t len;
     alert a;
@@ -158,15 +165,17 @@ static int jump_check(detect *d, const state *st, state_creator *c,
 
 #define SATURATION_BRANDS 16
 
-static int saturation_eval(detect *d, const state *st, state_creator *c,
-                           int64_t W)
+static int saturation_eval(detect *d, state *st, state_creator *c, int64_t W)
 {
     const config *cfg = d->cfg;
     saturation_input in = {.W = W, .tier = state_creator_tier(c)};
     state_creator_posts(st, c, &in.posts, &in.sponsored);
     saturation_verdict v;
-    if (saturation_evaluate(cfg, state_creator_saturation(c), &in, &v) ==
-        SATURATION_NONE)
+    saturation_state ss = *state_creator_saturation(c);
+    saturation_action act = saturation_evaluate(cfg, &ss, &in, &v);
+    if (state_creator_set_saturation(st, c, &ss) < 0)
+        return -1;
+    if (act == SATURATION_NONE)
         return 0;
     const char *brands[SATURATION_BRANDS];
     size_t nb = conflict_brands_since(state_creator_conflict_history(c),
@@ -179,7 +188,7 @@ static int saturation_eval(detect *d, const state *st, state_creator *c,
 }
 
 /* The state brought c up to date at its wake time W. */
-static int on_woke(void *arg, const state *st, state_creator *c, int64_t W,
+static int on_woke(void *arg, state *st, state_creator *c, int64_t W,
                    bool decay_expired)
 {
     detect *d = arg;

@@ -19,6 +19,32 @@
 #define BLOB_VERSION 4          /* 3: no spike, no follower history;
                                  * 2: no campaign posts either; read */
 
+/*
+ * The detectors' states that are at rest for almost every creator (decay
+ * outside the watched tiers, spike and saturation while ok): one block,
+ * allocated when one of them leaves its rest and freed when all are back,
+ * instead of 64 bytes in every creator (issue 18's memory cost).
+ */
+typedef struct signals {
+    decay_state decay;
+    spike_state spike;
+    saturation_state sat;
+} signals;
+
+static const signals at_rest = {.decay = {.status = DECAY_OK, .tier = -1,
+                                          .ratio = NAN}};
+
+static bool decay_at_rest(const decay_state *d)
+{
+    return d->status == DECAY_OK && isnan(d->ratio);
+}
+
+static bool at_rest_all(const signals *s)
+{
+    return decay_at_rest(&s->decay) && !s->spike.firing &&
+           s->sat.status == SATURATION_OK;
+}
+
 /* Window kinds: every metric, or only engagements (decay's own windows). */
 #define WK_FULL 0
 #define WK_ENG 1
@@ -46,10 +72,8 @@ struct state_creator {
     conflict_history *conflicts; /* sponsored posts; NULL for none */
     campaign_posts *cposts;  /* campaign posts remembered; NULL for none */
     int64_t decay_eval_at;   /* next decay evaluation, or INT64_MAX */
-    decay_state decay;
-    spike_state spike;
+    signals *sig;            /* detector states; NULL: all at rest */
     jump_state jump;
-    saturation_state sat;
     uint32_t heap_pos;
     int32_t slot;
     int16_t tier;
@@ -262,8 +286,15 @@ void state_remap_tiers(state *st, const int *map, size_t n)
             if (c->written != NULL && c->written->tier >= 0 &&
                 (size_t)c->written->tier < n)
                 c->written->tier = map[c->written->tier];
-            if (c->decay.tier >= 0 && (size_t)c->decay.tier < n)
-                c->decay.tier = (int16_t)map[c->decay.tier];
+            int16_t *tiers[3] = {NULL, NULL, NULL};
+            if (c->sig != NULL) {
+                tiers[0] = &c->sig->decay.tier;
+                tiers[1] = &c->sig->spike.tier;
+                tiers[2] = &c->sig->sat.tier;
+            }
+            for (int k = 0; k < 3 && tiers[k] != NULL; k++)
+                if (*tiers[k] >= 0 && (size_t)*tiers[k] < n)
+                    *tiers[k] = (int16_t)map[*tiers[k]];
         }
 }
 
@@ -302,6 +333,9 @@ static void creator_free(state *st, state_creator *c)
     conflict_free(c->conflicts);
     st->memory -= campaign_posts_memory(c->cposts);
     campaign_posts_free(c->cposts);
+    if (c->sig != NULL)
+        st->memory -= sizeof *c->sig;
+    free(c->sig);
     for (size_t w = 0; w < st->nwin; w++) {
         st->memory -= window_memory(&wins(c)[w]);
         window_free(&wins(c)[w]);
@@ -404,7 +438,7 @@ static int update_wake(state *st, state_creator *c)
         if (e < wake)
             wake = e;
     }
-    int64_t deadline = decay_deadline(&c->decay, st->cfg);
+    int64_t deadline = decay_deadline(state_creator_decay(c), st->cfg);
     if (deadline != INT64_MAX && grid_ceil(st, deadline) < wake)
         wake = grid_ceil(st, deadline);
     int64_t was = c->wake;
@@ -463,7 +497,7 @@ static int touch(state *st, state_creator *c)
         return -1;
     wr->tier = c->tier;
     wr->existed = c->persisted != 0;
-    wr->had_ratio = !isnan(c->decay.ratio);
+    wr->had_ratio = !isnan(state_creator_decay(c)->ratio);
     /* A restored creator's index entry is rewritten once whatever its wake:
      * an older engaged left creators without a wake out of the index. */
     wr->wake = c->persisted == 2 ? INT64_MIN : c->wake;
@@ -645,9 +679,68 @@ void state_set_hooks(state *st, const state_hooks *h)
         st->hooks = *h;
 }
 
-decay_state *state_creator_decay(state_creator *c)
+const decay_state *state_creator_decay(const state_creator *c)
 {
-    return &c->decay;
+    return c->sig != NULL ? &c->sig->decay : &at_rest.decay;
+}
+
+/* c's block, made at rest when missing; NULL when out of memory. */
+static signals *signals_of(state *st, state_creator *c)
+{
+    if (c->sig == NULL) {
+        c->sig = malloc(sizeof *c->sig);
+        if (c->sig == NULL)
+            return NULL;
+        *c->sig = at_rest;
+        st->memory += sizeof *c->sig;
+    }
+    return c->sig;
+}
+
+static void signals_settle(state *st, state_creator *c)
+{
+    if (c->sig != NULL && at_rest_all(c->sig)) {
+        free(c->sig);
+        c->sig = NULL;
+        st->memory -= sizeof *c->sig;
+    }
+}
+
+int state_creator_set_decay(state *st, state_creator *c, const decay_state *v)
+{
+    if (c->sig == NULL && decay_at_rest(v))
+        return 0;
+    signals *s = signals_of(st, c);
+    if (s == NULL)
+        return -1;
+    s->decay = *v;
+    signals_settle(st, c);
+    return 0;
+}
+
+int state_creator_set_spike(state *st, state_creator *c, const spike_state *v)
+{
+    if (c->sig == NULL && !v->firing)
+        return 0;
+    signals *s = signals_of(st, c);
+    if (s == NULL)
+        return -1;
+    s->spike = *v;
+    signals_settle(st, c);
+    return 0;
+}
+
+int state_creator_set_saturation(state *st, state_creator *c,
+                                 const saturation_state *v)
+{
+    if (c->sig == NULL && v->status == SATURATION_OK)
+        return 0;
+    signals *s = signals_of(st, c);
+    if (s == NULL)
+        return -1;
+    s->sat = *v;
+    signals_settle(st, c);
+    return 0;
 }
 
 void state_creator_evaluate_at(state_creator *c, int64_t at)
@@ -690,9 +783,9 @@ int64_t state_creator_jump_engagements(const state *st,
     return engagements(st, c, st->wjump);
 }
 
-spike_state *state_creator_spike(state_creator *c)
+const spike_state *state_creator_spike(const state_creator *c)
 {
-    return &c->spike;
+    return c->sig != NULL ? &c->sig->spike : &at_rest.spike;
 }
 
 jump_state *state_creator_jump(state_creator *c)
@@ -700,9 +793,9 @@ jump_state *state_creator_jump(state_creator *c)
     return &c->jump;
 }
 
-saturation_state *state_creator_saturation(state_creator *c)
+const saturation_state *state_creator_saturation(const state_creator *c)
 {
-    return &c->sat;
+    return c->sig != NULL ? &c->sig->sat : &at_rest.sat;
 }
 
 const conflict_history *state_creator_conflict_history(const state_creator *c)
@@ -826,7 +919,6 @@ state_creator *state_creator_new(state *st, int slot, const char *id,
     c->slot = slot;
     c->tier = TIER_UNKNOWN;
     c->decay_eval_at = INT64_MAX;
-    decay_init(&c->decay);
     c->id_len = (uint32_t)len;
     memcpy(idp(st, c), id, len);
     if (st->ncreators >= st->table_size)
@@ -894,12 +986,12 @@ bool state_creator_written_ratio(const state_creator *c)
 
 const char *state_creator_decay_state(const state_creator *c)
 {
-    return decay_state_name(&c->decay);
+    return decay_state_name(state_creator_decay(c));
 }
 
 double state_creator_decay_ratio(const state_creator *c)
 {
-    return c->decay.ratio;
+    return state_creator_decay(c)->ratio;
 }
 
 void state_creator_values(const state *st, const state_creator *c, size_t w,
@@ -1105,12 +1197,12 @@ void state_creator_encode(const state *st, const state_creator *c, buf *out)
             buf_append_varint(out, win->cells[i].count);
         }
     }
-    decay_encode(&c->decay, out);
+    decay_encode(state_creator_decay(c), out);
     conflict_encode(c->conflicts, out);
     campaign_posts_encode(c->cposts, out);
-    spike_encode(&c->spike, out);
+    spike_encode(state_creator_spike(c), out);
     jump_encode(&c->jump, out);
-    saturation_encode(&c->sat, out);
+    saturation_encode(state_creator_saturation(c), out);
 }
 
 static buf_decode_result decode(state *st, state_creator *c, const char *d,
@@ -1176,17 +1268,25 @@ static buf_decode_result decode(state *st, state_creator *c, const char *d,
                 goto fail;
         }
     }
-    if (decay_decode(&c->decay, d, len, &pos) < 0)
+    signals sig = at_rest;
+    if (decay_decode(&sig.decay, d, len, &pos) < 0)
         goto corrupt;
     if ((rc = conflict_decode(&c->conflicts, d, len, &pos)) != BUF_DECODED)
         goto fail;
     if (d[1] >= 3 &&
         (rc = campaign_posts_decode(&c->cposts, d, len, &pos)) != BUF_DECODED)
         goto fail;
-    if (d[1] >= 4 && (spike_decode(&c->spike, d, len, &pos) < 0 ||
+    if (d[1] >= 4 && (spike_decode(&sig.spike, d, len, &pos) < 0 ||
                       jump_decode(&c->jump, d, len, &pos) < 0 ||
-                      saturation_decode(&c->sat, d, len, &pos) < 0))
+                      saturation_decode(&sig.sat, d, len, &pos) < 0))
         goto corrupt;
+    if (pos == len && !at_rest_all(&sig)) {
+        if (signals_of(st, c) == NULL) {
+            rc = BUF_NOMEM;
+            goto fail;
+        }
+        *c->sig = sig;
+    }
     if (pos != len)
         goto corrupt;
     return BUF_DECODED;

@@ -73,7 +73,7 @@ typedef struct state_creator state_creator;
  *   dropped  partition `slot`'s state was dropped
  */
 typedef struct state_hooks {
-    int (*woke)(void *arg, const state *st, state_creator *c, int64_t W,
+    int (*woke)(void *arg, state *st, state_creator *c, int64_t W,
                 bool decay_expired);
     int (*applied)(void *arg, state *st, state_creator *c, const event *ev,
                    int64_t W, int old_tier);
@@ -208,8 +208,14 @@ double state_creator_decay_ratio(const state_creator *c);
 
 /* --- what detection keeps in a creator (detect.h) ---------------------- */
 
-/* The creator's decay state machine (persisted with it). */
-decay_state *state_creator_decay(state_creator *c);
+/*
+ * The creator's detector states (persisted with it): read-only views, at
+ * rest when the creator has none; a detector evaluates a copy and stores
+ * it back with the setter, which returns 0, or -1 when out of memory (the
+ * state is then unchanged).  Main thread.
+ */
+const decay_state *state_creator_decay(const state_creator *c);
+int state_creator_set_decay(state *st, state_creator *c, const decay_state *v);
 
 /* Asks for the creator to be woken at watermark `at` for a decay
  * evaluation (the earliest request wins). */
@@ -243,10 +249,14 @@ void state_creator_posts(const state *st, const state_creator *c,
 int64_t state_creator_jump_engagements(const state *st,
                                        const state_creator *c);
 
-/* The creator's spike state and follower history (persisted with it). */
-spike_state *state_creator_spike(state_creator *c);
+const spike_state *state_creator_spike(const state_creator *c);
+int state_creator_set_spike(state *st, state_creator *c, const spike_state *v);
+const saturation_state *state_creator_saturation(const state_creator *c);
+int state_creator_set_saturation(state *st, state_creator *c,
+                                 const saturation_state *v);
+
+/* The creator's follower history (in every creator that has a count). */
 jump_state *state_creator_jump(state_creator *c);
-saturation_state *state_creator_saturation(state_creator *c);
 
 /* The creator's kept sponsored posts (for saturation's brands). */
 const conflict_history *state_creator_conflict_history(const state_creator *c);
