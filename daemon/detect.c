@@ -141,19 +141,21 @@ static int jump_check(detect *d, const state *st, state_creator *c,
                       const event *ev)
 {
     const config *cfg = d->cfg;
-    int64_t cur, base, actions[4];
-    state_creator_spike_sums(st, c, &cur, &base, actions);
-    int64_t jw = state_creator_jump_engagements(st, c);
-    /* What the older part of [spike] baseline predicts for a window as
-     * long as [follower_jump] window (validated shorter). */
-    double expected = NAN;
-    if (state_creator_first_event(c) <= ev->ts_ms - cfg->spike_baseline_ms)
-        expected = (double)(base - jw) * (double)cfg->jump_window_ms /
-                   (double)(cfg->spike_baseline_ms - cfg->jump_window_ms);
-    jump_input in = {ev->ts_ms, ev->followers, jw, expected};
+    jump_input in = {ev->ts_ms, ev->followers, 0, NAN};
     jump_verdict v;
     if (!jump_observe(cfg, state_creator_jump(c), &in, &v))
         return 0;
+    /* The engagement figures of the alert, only for a jump: a count comes
+     * with a third of the engagements. */
+    int64_t cur, base, actions[4];
+    state_creator_spike_sums(st, c, &cur, &base, actions);
+    v.engagements = state_creator_jump_engagements(st, c);
+    /* What the older part of [spike] baseline predicts for a window as
+     * long as [follower_jump] window (validated shorter). */
+    if (state_creator_first_event(c) <= ev->ts_ms - cfg->spike_baseline_ms)
+        v.expected = (double)(base - v.engagements) *
+                     (double)cfg->jump_window_ms /
+                     (double)(cfg->spike_baseline_ms - cfg->jump_window_ms);
     size_t len;
     alert a;
     jump_alert(&v, cfg, state_creator_id(st, c, &len),
