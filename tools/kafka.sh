@@ -261,12 +261,17 @@ is_ours() {
     esac
 }
 
-# Whether pid $1 is a live process (a zombie has an empty command line).
-# While a launch waits, the pid may still be the forked shell before its
-# exec of java: alive, not yet ours.
+# Whether pid $1 is a live process: it exists and is not a zombie (state Z
+# or X in /proc/PID/stat, the field after the command's closing
+# parenthesis).  Not from /proc/PID/cmdline, which reads empty for an
+# instant while setsid execs java.  While a launch waits, the pid may still
+# be the forked shell before its exec of java: alive, not yet ours.
 alive() {
-    local cmd
-    cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) && [ -n "$cmd" ]
+    local stat state
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    state=${stat##*) }
+    state=${state%% *}
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
 }
 
 broker_pid() {
@@ -424,9 +429,14 @@ format_log_dir() {
 watchdog() {
     local dir=$1 pid=$2 owner=${ENGAGED_KAFKA_OWNER:-}
     [ -n "$owner" ] || return 0
+    # Only the owner's exit kills.  The broker's own state is read with
+    # kill -0, never from /proc/PID/cmdline: while setsid execs java the
+    # command line reads empty for an instant, and a watchdog that took that
+    # for an exit SIGKILLed a broker in start-up (CI, 2026-12-04).
     (
         exec </dev/null >/dev/null 2>&1
-        while kill -0 "$owner" 2>/dev/null && alive "$pid"; do
+        while kill -0 "$owner" 2>/dev/null; do
+            kill -0 "$pid" 2>/dev/null || exit 0
             sleep 1
         done
         if is_ours "$dir" "$pid"; then kill -KILL "$pid"; fi
