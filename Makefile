@@ -28,7 +28,7 @@ DEB_PKGS := pkg-config gcc make libc6-dev librdkafka-dev libjansson-dev \
             libhiredis-dev libinih-dev libcriterion-dev redis-server kcat \
             python3 python3-jsonschema valgrind libmicrohttpd-dev libsystemd-dev \
             python3-prometheus-client libcurl4-openssl-dev \
-            prometheus-alertmanager
+            prometheus-alertmanager python3-yaml chromium
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2 \
