@@ -50,7 +50,8 @@ TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 DEPFLAGS    = -MMD -MP
 
 CORE_SRC  := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
-CORE_OBJ  := $(CORE_SRC:daemon/%.c=$(BUILD)/obj/%.o)
+# page_assets.o: the campaign page's files (daemon/page.h), generated below.
+CORE_OBJ  := $(CORE_SRC:daemon/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/page_assets.o
 TEST_SRC  := $(wildcard tests/*.c)
 TEST_OBJ  := $(TEST_SRC:tests/%.c=$(BUILD)/obj/tests/%.o)
 TOOL_SRC  := $(wildcard tools/*.c)
@@ -73,6 +74,19 @@ $(BUILD)/obj/tests/%.o: tests/%.c | $(BUILD)/obj/tests $(BUILD)/.pkgs
 $(BUILD)/obj/tools/%.o: tools/%.c | $(BUILD)/obj/tools $(BUILD)/.pkgs
 	@echo "  CC    $<"
 	@$(CC) $(CFLAGS) $(DEPFLAGS) $(PKG_CFLAGS) -Idaemon -c -o $@ $<
+
+# The campaign page: tools/embed.sh turns the files of daemon/page/ into C.
+# The directory is a prerequisite too, so that adding or removing a file
+# regenerates (its empty rule keeps make's built-in rules from linking
+# daemon/page.c into a program called daemon/page).
+daemon/page: ;
+$(BUILD)/gen/page_assets.c: tools/embed.sh daemon/page $(wildcard daemon/page/*) | $(BUILD)/gen
+	@echo "  GEN   $@"
+	@tools/embed.sh daemon/page $@
+
+$(BUILD)/obj/page_assets.o: $(BUILD)/gen/page_assets.c | $(BUILD)/obj $(BUILD)/.pkgs
+	@echo "  CC    $<"
+	@$(CC) $(CFLAGS) $(DEPFLAGS) -Idaemon -c -o $@ $<
 
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/tests/*.d $(BUILD)/obj/tools/*.d)
 # A build directory from before the .d files: its objects are built again
@@ -108,7 +122,7 @@ $(BUILD)/engaged-tests: $(TEST_OBJ) $(CORE_OBJ) | $(BUILD)/.test-pkgs
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $(FAILALLOC) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
-$(BUILD)/obj $(BUILD)/obj/tests $(BUILD)/obj/tools:
+$(BUILD)/obj $(BUILD)/obj/tests $(BUILD)/obj/tools $(BUILD)/gen:
 	mkdir -p $@
 
 $(BUILD)/.test-pkgs: | $(BUILD)/obj
