@@ -169,8 +169,8 @@
       a.dataset.campaign = c.id;
       a.appendChild(el('span', 'id', c.id));
       a.appendChild(el('span', 'meta', num(c.engagements) + ' eng. \u00b7 ' +
-                       num(c.creators) + ' creators \u00b7 ' +
-                       when(c.last_ms).slice(0, 10)));
+                       num(c.creators) + ' creators'));
+      a.appendChild(el('span', 'meta', 'last ' + when(c.last_ms)));
       li.appendChild(a);
       ol.appendChild(li);
     }
@@ -181,7 +181,7 @@
     clear(dl);
     const names = {creators: 'creators', reach: 'reach', posts: 'posts',
                    engagements: 'engagements', er: 'ER', clicks: 'clicks',
-                   conversions: 'conversions', conversion_rate: 'conversion rate'};
+                   conversions: 'conversions', conversion_rate: 'conv. rate'};
     for (const f of TIER_FIELDS) {
       const d = el('div', 'total');
       d.appendChild(el('dt', null, names[f]));
@@ -412,8 +412,9 @@
     const stale = lastOk !== 0 && Date.now() - lastOk > STALE_MS;
     const b = $('banner-stale');
     if (stale)
-      b.textContent = 'STALE: the figures are from ' + new Date(lastOk).toLocaleTimeString() +
-        '; the last ' + Math.floor((Date.now() - lastOk) / INTERVAL_MS) + ' refreshes failed.';
+      b.textContent = 'STALE: no refresh has succeeded for ' +
+        Math.round((Date.now() - lastOk) / 1000) + ' s (since ' +
+        new Date(lastOk).toLocaleTimeString() + '); the figures below are older.';
     show(b, stale);
     document.body.dataset.stale = stale ? 'yes' : 'no';
   }
