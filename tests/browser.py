@@ -210,7 +210,7 @@ class Chromium:
         self.send("Emulation.setDeviceMetricsOverride",
                   {"width": self.width, "height": self.height,
                    "deviceScaleFactor": 1, "mobile": False})
-        for domain in ("Page", "Runtime", "Log"):
+        for domain in ("Page", "Runtime", "Log", "Network"):
             self.send(domain + ".enable")
         self.send("Page.navigate", {"url": url})
 
@@ -221,6 +221,19 @@ class Chromium:
         if "exceptionDetails" in r:
             raise BrowserError("evaluating %r: %s" % (expression, r["exceptionDetails"]))
         return r["result"].get("value")
+
+    def document_error(self):
+        """The status line of the page's own document when it is not 2xx
+        (a 404 will never reach any state), else None."""
+        for e in self.events:
+            if e["method"] != "Network.responseReceived":
+                continue
+            p = e.get("params", {})
+            r = p.get("response", {})
+            if p.get("type") == "Document" and not 200 <= r.get("status", 200) < 300:
+                return "%s answered %s %s" % (r.get("url"), r.get("status"),
+                                              r.get("statusText", ""))
+        return None
 
     def screenshot(self, path):
         r = self.send("Page.captureScreenshot", {"format": "png"})
@@ -308,6 +321,9 @@ def wait_for(b, args, what, done, on_poll=None):
             return last
         if on_poll is not None and last is not None:
             on_poll(last)
+        broken = b.document_error()
+        if broken:
+            raise PageTimeout("%s: %s" % (args.url, broken))
         if time.monotonic() >= deadline:
             try:
                 banners = b.eval(BANNERS_JS)
@@ -353,6 +369,7 @@ def run(args):
 
 
 def main():
+    _die_with_parent()   # and chromium with this script
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("url")
     p.add_argument("--timeout", type=float, default=30, help="seconds (30)")

@@ -638,3 +638,103 @@ int oracle_check_campaigns(const oracle *o, redisContext *rc,
     }
     return m.count;
 }
+
+/* --- one campaign's truth, for readers of it (the page) ------------------- */
+
+static const ocamp *camp_find(const oracle *o, const char *id)
+{
+    for (size_t i = 0; i < o->ncamps; i++)
+        if (strcmp(o->camps[i].id, id) == 0)
+            return &o->camps[i];
+    return NULL;
+}
+
+int oracle_campaign_count(const oracle *o, const char *id, const char *field,
+                          int64_t *value)
+{
+    const ocamp *k = camp_find(o, id);
+    if (k == NULL)
+        return -1;
+    int lo = 0, hi = NT;      /* the rows summed: all, or one tier's */
+    const char *dot = strchr(field, '.');
+    if (dot != NULL) {
+        size_t n = (size_t)(dot - field);
+        if (n == 7 && strncmp(field, "unknown", 7) == 0)
+            lo = hi = 0;
+        else {
+            lo = -1;
+            for (int t = 0; t < NT; t++)
+                if (strlen(tier_name[t]) == n &&
+                    strncmp(field, tier_name[t], n) == 0)
+                    lo = hi = t + 1;
+            if (lo < 0)
+                return -1;
+        }
+        field = dot + 1;
+    }
+    int64_t v = 0;
+    for (int t = lo; t <= hi; t++) {
+        if (strcmp(field, "creators") == 0)
+            v += k->creators[t];
+        else if (strcmp(field, "reach") == 0)
+            v += k->reach[t];
+        else {
+            int x = 0;
+            while (x < NCM && strcmp(cmetric[x], field) != 0)
+                x++;
+            if (x == NCM)
+                return -1;
+            v += k->sum[t][x];
+        }
+    }
+    *value = v;
+    return 0;
+}
+
+int oracle_campaign_day(const oracle *o, const char *id, const char *date,
+                        const char *field, int64_t *value)
+{
+    const ocamp *k = camp_find(o, id);
+    int x = 0;
+    while (x < NCM && strcmp(cmetric[x], field) != 0)
+        x++;
+    if (k == NULL || x == NCM)
+        return -1;
+    *value = 0;   /* a day without event is a day of zeros */
+    for (size_t j = 0; j < k->nd; j++) {
+        char d[64];
+        date_of(k->d[j].day, d, sizeof d);
+        if (strcmp(d, date) == 0)
+            *value = k->d[j].sum[x];
+    }
+    return 0;
+}
+
+/* Most engagements first, ties by id. */
+static int member_cmp(const void *a, const void *b)
+{
+    const omember *x = a, *y = b;
+    if (x->engagements != y->engagements)
+        return x->engagements > y->engagements ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+size_t oracle_campaign_top(const oracle *o, const char *id, size_t max,
+                           char (*ids)[ORACLE_ID_MAX], int64_t *engagements)
+{
+    const ocamp *k = camp_find(o, id);
+    if (k == NULL || k->nm == 0)
+        return 0;
+    omember *m = malloc(k->nm * sizeof *m);
+    if (m == NULL)
+        return 0;
+    memcpy(m, k->m, k->nm * sizeof *m);
+    qsort(m, k->nm, sizeof *m, member_cmp);
+    size_t n = k->nm < max ? k->nm : max;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(ids[i], ORACLE_ID_MAX, "%s", m[i].id);
+        engagements[i] = m[i].engagements;
+    }
+    free(m);
+    return n;
+}

@@ -74,6 +74,32 @@ void oracle_set_campaigns(oracle *o, int64_t post_memory, int max_posts);
 size_t oracle_campaigns(const oracle *o);
 size_t oracle_campaign_events(const oracle *o);
 
+/*
+ * One campaign's truth, for tests of what reads it (the page, the API).
+ * oracle_campaign_count: a count of its hash as schemas/redis.md names it,
+ * all tiers ("engagements", "creators", "reach", "posts", ...) or one
+ * ("micro.clicks", "unknown.creators"), 0 for a tier without any.  Returns
+ * 0 with *value, or -1 for an unknown campaign or field (ratios are not
+ * fields here: divide the counts).
+ */
+int oracle_campaign_count(const oracle *o, const char *id, const char *field,
+                          int64_t *value);
+
+/*
+ * A count of its UTC day `date` ("2026-11-01"), 0 for a day without event.
+ * Returns 0, or -1 for an unknown campaign or field.
+ */
+int oracle_campaign_day(const oracle *o, const char *id, const char *date,
+                        const char *field, int64_t *value);
+
+/*
+ * Its creators by the engagements they brought, most first, ties by id:
+ * the first `max` into ids[] and engagements[] (caller's arrays).  Returns
+ * how many (0 for an unknown campaign).
+ */
+size_t oracle_campaign_top(const oracle *o, const char *id, size_t max,
+                           char (*ids)[ORACLE_ID_MAX], int64_t *engagements);
+
 /* Number of distinct creators seen. */
 size_t oracle_creators(const oracle *o);
 
