@@ -191,9 +191,11 @@ test-kafka: deps-kafka
 
 .PHONY: test-long test-kafka bench-scale
 
+# make demo KEEP=1: engaged keeps running afterwards, with the campaign page
+# at the address printed, until Ctrl-C.
 demo: $(BUILD)/.deps
 	$(MAKE) --no-print-directory all
-	tools/demo.sh $(BUILD)
+	DEMO_KEEP='$(KEEP)' tools/demo.sh $(BUILD)
 
 # make bench [BROKER=kafka] [BENCH_RUNS=3] [BENCH_EVENTS=1000000]
 # [BENCH_OUT=FILE]: engaged against the kcat floor on a broker of its own

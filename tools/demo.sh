@@ -11,7 +11,9 @@
 #   resolves), a micro creator gaining 10,000 followers at once (jump), a
 #   mid creator posting only sponsored posts for 8 days (saturation)
 # each alert printed as it fires, then the per-tier metrics read back from
-# Redis, and everything cleaned up.
+# Redis, and everything cleaned up.  With DEMO_KEEP=1 (make demo KEEP=1)
+# engaged keeps running after that, with the campaign page at the address
+# printed, until Ctrl-C.
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -28,13 +30,19 @@ cleanup() {
     [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null || true
     rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+# A signal exits, and the exit runs cleanup once.
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 http_port=$(free_port)
 say "starting a throwaway redis-server on 127.0.0.1:$port"
-redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+# Both servers in sessions of their own: a Ctrl-C at the terminal reaches
+# this script only, which stops them in order (engaged's final checkpoint
+# needs Redis).
+setsid redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
     --dir "$work" --logfile "$work/redis.log" &
 redis_pid=$!
 for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
@@ -64,7 +72,7 @@ level = notice
 CONF
 
 say "starting engaged with its embedded Kafka broker (log: engaged.log)"
-"$BUILD/engaged" -c "$work/engaged.conf" 2> "$work/engaged.log" &
+setsid "$BUILD/engaged" -c "$work/engaged.conf" 2> "$work/engaged.log" &
 engaged_pid=$!
 
 # Alerts, one readable line each, as engaged logs them.
@@ -182,6 +190,19 @@ for line in text.splitlines():
         print("    " + line)
 PY
 echo
+if [ -n "${DEMO_KEEP:-}" ] && [ "$DEMO_KEEP" != 0 ]; then
+    say "the campaign page: http://127.0.0.1:$http_port/  (engaged keeps running; Ctrl-C stops it)"
+    stop=0
+    trap 'stop=1' INT TERM
+    while [ "$stop" = 0 ] && kill -0 "$engaged_pid" 2>/dev/null; do
+        sleep 1 & wait $! || true
+    done
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    echo
+else
+    say "make demo KEEP=1 keeps engaged running, with the campaign page at http://127.0.0.1:PORT/"
+fi
 say "stopping engaged (SIGTERM: final checkpoint, clean exit)"
 kill -TERM "$engaged_pid"
 wait "$engaged_pid" && rc=0 || rc=$?
