@@ -13,8 +13,9 @@ no websocket library is needed.  Steps:
   1. start chromium (headless, fresh profile in a temporary directory);
   2. open a tab of --width x --height CSS pixels and load URL;
   3. poll, every 100 ms, until document.body.dataset.state equals --state
-     (and dataset.renders reaches --renders); with --token, a page that
-     asks for a token (state "auth") gets it typed into its form once;
+     (and dataset.renders reaches --renders); with --token, first until
+     the page asks for a token (state "auth"), then it is typed into the
+     page's form and submitted;
   4. with --then, run CMD (/bin/sh -c) and, with --until, poll again until
      the JavaScript expression JS is true (each wait up to --timeout);
   5. print one JSON object on stdout:
@@ -306,7 +307,7 @@ BANNERS_JS = """Array.from(document.querySelectorAll('.banner:not([hidden]), #em
   .map(e => e.textContent.replace(/\\s+/g, ' ').trim()).join(' | ')"""
 
 
-def wait_for(b, args, what, done, on_poll=None):
+def wait_for(b, args, what, done):
     """Polls `done(state)` every 100 ms for up to args.timeout seconds,
     state being STATE_JS's answer (None while the page is loading);
     PageTimeout with what the page shows when it does not come true."""
@@ -319,8 +320,6 @@ def wait_for(b, args, what, done, on_poll=None):
             last = None   # navigating: no context yet
         if last is not None and done(last):
             return last
-        if on_poll is not None and last is not None:
-            on_poll(last)
         broken = b.document_error()
         if broken:
             raise PageTimeout("%s: %s" % (args.url, broken))
@@ -342,15 +341,13 @@ def wait_for(b, args, what, done, on_poll=None):
 def run(args):
     with Chromium(args.width, args.height) as b:
         b.open(args.url)
-        typed = []
-
-        def type_token(st):
-            if st["state"] == "auth" and args.token and not typed:
-                typed.append(b.eval(TOKEN_JS % json.dumps(args.token)))
-
+        if args.token is not None:
+            wait_for(b, args, "a request for the token (state 'auth')",
+                     lambda st: st["state"] == "auth")
+            if not b.eval(TOKEN_JS % json.dumps(args.token)):
+                raise BrowserError("the page's token form cannot be filled")
         wait_for(b, args, "state %r with %d render(s)" % (args.state, args.renders),
-                 lambda st: st["state"] == args.state and st["renders"] >= args.renders,
-                 type_token)
+                 lambda st: st["state"] == args.state and st["renders"] >= args.renders)
         if args.then:
             # Its output goes to stderr: stdout is the JSON.
             rc = subprocess.run(["/bin/sh", "-c", args.then],
@@ -377,7 +374,8 @@ def main():
                    help="the body's data-state to wait for (ready)")
     p.add_argument("--renders", type=int, default=1,
                    help="and at least this many renders (1); 0 for any")
-    p.add_argument("--token", help="typed into the page's token form if it asks")
+    p.add_argument("--token", help="wait for the page to ask for a token, "
+                   "then type this one into its form")
     p.add_argument("--then", metavar="CMD",
                    help="a shell command run once the state is reached")
     p.add_argument("--until", metavar="JS",

@@ -81,10 +81,16 @@ static int http_is_up(void *arg)
     return http_port > 0 && harness_http_get(http_port, "/healthz", NULL) > 0;
 }
 
-/* A daemon serving the page on a port of its choosing (http_port). */
-static harness_daemon *start_daemon(void)
+/*
+ * A daemon serving the page on a port of its choosing (http_port), with
+ * `http` (may be NULL) added to its [http] section.
+ */
+static harness_daemon *start_daemon(const char *http)
 {
-    harness_daemon *d = world_daemon("[http]\nlisten = 127.0.0.1:0\n");
+    char extra[1024];
+    snprintf(extra, sizeof extra, "[http]\nlisten = 127.0.0.1:0\n%s",
+             http ? http : "");
+    harness_daemon *d = world_daemon(extra);
     cr_assert_eq(harness_wait(http_is_up, d, 30000), 0,
                  "the daemon serves no HTTP on 127.0.0.1");
     return d;
@@ -148,6 +154,7 @@ static json_t *browse(const char *campaign, const char *args)
     if (json_array_size(errors) > 0) {
         char *s = json_dumps(errors, 0);
         cr_assert_fail("the page logged errors: %s", s);
+        free(s);
     }
     return page;
 }
@@ -588,7 +595,7 @@ Test(browser, the_page_shows_each_campaign_as_redis_and_the_truth_hold_it)
     /* Campaigns camp:0 .. camp:3 and camp:direct over 20 days. */
     world_send_stream(4000, 80, 19, T0, 20 * DAY);
     send_hostile_campaign();
-    harness_daemon *d = start_daemon();
+    harness_daemon *d = start_daemon(NULL);
     world_wait_caught_up(90000);
     world_assert_truth();
     cr_assert_geq(oracle_campaigns(W.truth), 3);
@@ -627,7 +634,7 @@ Test(browser, the_page_says_when_engaged_is_not_ready_and_when_it_is_stale)
 {
     world_up(NULL);
     cr_assert_eq(harness_redis_kill(W.redis), 0);
-    harness_daemon *d = start_daemon();
+    harness_daemon *d = start_daemon(NULL);
     json_t *page = browse(NULL, "--state error --renders 0");
     json_t *b = hook(page, "banner-notready", NULL, NULL, NULL, NULL);
     cr_expect(b && visible(b) && strstr(text(b), "not ready"),
@@ -662,4 +669,50 @@ Test(browser, the_page_says_when_engaged_is_not_ready_and_when_it_is_stale)
     cr_assert_eq(harness_redis_restart(W.redis), 0);
     world_daemon_stop_clean(d);
     world_down();
+}
+
+/*
+ * With [http] token_file, the page asks for the token, says when one is
+ * refused, and with the right one shows the campaign (every request then
+ * carries it: the API answers nothing without).
+ */
+Test(browser, the_page_asks_for_the_token_and_sends_it)
+{
+    world_up(NULL);
+    char *dir = harness_tmpdir();
+    cr_assert_not_null(dir);
+    char path[512], http[600];
+    snprintf(path, sizeof path, "%s/token", dir);
+    cr_assert_eq(harness_write_file(path, "s3cret-t0ken\n", 13), 0);
+    snprintf(http, sizeof http, "token_file = %s\n", path);
+    send_hostile_campaign();
+    harness_daemon *d = start_daemon(http);
+    world_wait_caught_up(60000);
+    world_assert_truth();
+    cr_assert_eq(harness_http_get(http_port, "/v1/tiers", NULL), 401,
+                 "the API answers without the token");
+
+    json_t *page = browse(NULL, "--token wrong --state auth --renders 0 "
+                                "--until 'document.getElementById("
+                                "\"auth-msg\").textContent !== \"\"'");
+    json_t *form = hook(page, "auth", NULL, NULL, NULL, NULL);
+    cr_expect(form && visible(form) && strstr(text(form), "refused"),
+              "no refusal: %s", form ? text(form) : "");
+    cr_expect_eq(json_integer_value(json_object_get(page, "renders")), 0);
+    char *all = json_dumps(page, 0);
+    cr_expect_null(strstr(all, "59,030"), "figures shown without the token");
+    free(all);
+    json_decref(page);
+
+    page = browse(NULL, "--token s3cret-t0ken");
+    expect_campaign(page, HOSTILE);
+    expect_hostile_by_hand(page);
+    form = hook(page, "auth", NULL, NULL, NULL, NULL);
+    cr_expect(form && !visible(form), "the token form stays");
+    json_decref(page);
+
+    world_daemon_stop_clean(d);
+    world_down();
+    harness_rmtree(dir);
+    free(dir);
 }
