@@ -226,13 +226,18 @@
     foot.appendChild(tr);
   }
 
-  /* The smallest 1, 2 or 5 times a power of ten at or above v (v > 0). */
+  /*
+   * The top of an axis of 4 steps that holds v: each step the smallest
+   * whole 1, 2, 2.5 or 5 times a power of ten at or above v / 4, so that
+   * every tick is a whole number.
+   */
   function niceMax(v) {
-    if (v <= 0) return 1;
-    const p = Math.pow(10, Math.floor(Math.log10(v)));
-    for (const m of [1, 2, 5, 10])
-      if (m * p >= v) return m * p;
-    return 10 * p;
+    const x = v / 4;
+    if (x <= 1) return 4;
+    const p = Math.pow(10, Math.floor(Math.log10(x)));
+    for (const m of [1, 2, 2.5, 5, 10])
+      if (m * p >= x && Number.isInteger(m * p)) return 4 * m * p;
+    return 40 * p;
   }
 
   /* Engagements per day as bars (left axis), conversions as a line (right). */
