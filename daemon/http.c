@@ -26,8 +26,11 @@
 #define CONNECTION_LIMIT 64
 #define PER_IP_CONNECTION_LIMIT 16
 #define CONNECTION_TIMEOUT_S 10
-/* Headers and request line of one request, at most. */
-#define CONNECTION_MEMORY 16384
+/* A connection's memory (libmicrohttpd's pool: request line, headers and
+ * the parsed query): room for a request the API refuses with its own
+ * JSON error (a 4 KiB target of a thousand parameters) rather than
+ * libmicrohttpd's. */
+#define CONNECTION_MEMORY (128 * 1024)
 #define THREAD_STACK (256 * 1024)
 
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"

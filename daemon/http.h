@@ -17,7 +17,8 @@
  * table is rendered).  Each connection has a thread of its own, so a slow
  * API answer (Redis, bounded by [redis] timeout_ms) never holds /metrics
  * up; at most 64 connections, 16 from one address, each closed after 10 s
- * of inactivity, requests of at most 16 KiB of headers.
+ * of inactivity, 128 KiB of memory each for the request line and
+ * headers.
  * libmicrohttpd's own error messages go to the log at warning level,
  * rate-limited.
  *
