@@ -211,13 +211,13 @@ bench: $(BUILD)/.deps $(if $(filter kafka,$(BROKER)),deps-kafka)
 	$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) OPT='-O2 -DNDEBUG' all
 	BENCH_BROKER=$(BROKER) tools/bench.sh $(BENCH_BUILD)
 
-# make bench-scale [BENCH_SCALE_ARGS='--runs 3 --instances 1,2 --check']:
-# engaged's throughput with 1 and 2 instances in one consumer group over the
-# same broker and Redis (tools/bench_scale.py --help).
+# make bench-scale [BROKER=kafka] [BENCH_SCALE_ARGS='--runs 3 --instances
+# 1,2 --check']: engaged's throughput with 1 and 2 instances in one consumer
+# group over the same broker and Redis (tools/bench_scale.py --help).
 BENCH_SCALE_ARGS ?= --runs 3 --instances 1,2 --check
-bench-scale: $(BUILD)/.deps
+bench-scale: $(BUILD)/.deps $(if $(filter kafka,$(BROKER)),deps-kafka)
 	$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) OPT='-O2 -DNDEBUG' all
-	tools/bench_scale.py --build $(BENCH_BUILD) $(BENCH_SCALE_ARGS)
+	tools/bench_scale.py --build $(BENCH_BUILD) --broker $(or $(BROKER),mock) $(BENCH_SCALE_ARGS)
 
 # make bench-parse [BENCH_PARSE_EVENTS=200000]: event_parse (the one-pass
 # scanner, jansson for what it declines) against jansson alone

@@ -177,6 +177,7 @@ static const struct key_desc keys[] = {
      1000000000, 0},
 
     {SEC_HTTP, "listen", KIND_LISTEN, 0, 0, 0, 0},
+    {SEC_HTTP, "token_file", KIND_STRING, F(http_token_file), 0, 0, 0},
 
     {SEC_CHECKPOINT, "interval_ms", KIND_I64, F(checkpoint_interval_ms), 10,
      3600000, 0},
@@ -306,6 +307,7 @@ static const config defaults = {
     .alerts_stream_maxlen = 100000,
 
     .http_listen = "127.0.0.1:9187",
+    .http_token_file = "",
     .http_host = "127.0.0.1",
     .http_port = 9187,
 

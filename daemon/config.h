@@ -149,6 +149,9 @@ typedef struct config {
     char *http_listen;              /* as written, for http_start() */
     char *http_host;
     int http_port;
+    /* The read API's bearer token: this file, else the credential
+     * http-token (secret.h); none: no token asked. */
+    char *http_token_file;          /* "" when unset */
 
     /* [checkpoint] */
     int64_t checkpoint_interval_ms;

@@ -51,6 +51,7 @@ static void restart_only(const config *old, const config *n)
              str_differs(old->am_basic_auth_password_file, n->am_basic_auth_password_file)},
         {"[alertmanager] generator_url", str_differs(old->am_generator_url, n->am_generator_url)},
         {"[http] listen", str_differs(old->http_listen, n->http_listen)},
+        {"[http] token_file", str_differs(old->http_token_file, n->http_token_file)},
     };
     for (size_t i = 0; i < old->ntopics && i < n->ntopics; i++)
         keys[2].differs |= str_differs(old->topics[i], n->topics[i]);

@@ -671,6 +671,35 @@ static size_t fast_utf8_len(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
+bool event_check_id(const char *name, const char *s, size_t len,
+                    char *detail, size_t detail_size)
+{
+    detail_buf d = {detail, detail_size};
+    if (len == 0) {
+        fail(&d, "%s is empty", name);
+        return false;
+    }
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        if (*p == 0) {
+            fail(&d, "%s contains a NUL byte", name);
+            return false;
+        }
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        size_t n = fast_utf8_len(p, end);
+        if (n == 0) {
+            fail(&d, "%s is not valid UTF-8 (byte %zu)", name,
+                 (size_t)(p - (const unsigned char *)s) + 1);
+            return false;
+        }
+        p += n;
+    }
+    return check_text(name, s, len, &d) == 0;
+}
+
 /*
  * Scans a string from p, just after its opening quote.  Returns the address
  * of its closing quote, or NULL to decline: an escape (its value would not

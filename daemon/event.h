@@ -161,6 +161,17 @@ event_error event_parse_slow(const void *payload, size_t len, const void *key,
 bool event_parse_fast(const void *payload, size_t len,
                       const event_limits *limits, int64_t now_ms, event *ev);
 
+/*
+ * Whether the len bytes at s (NUL bytes included, which fail) make an id
+ * as events carry them: well-formed UTF-8, 1 to EVENT_ID_MAX_CHARS code
+ * points, no control character.  For ids that come from elsewhere than an
+ * event (the read API's paths).  On failure, a sentence naming `name`
+ * goes to detail (truncated to detail_size; may be NULL when 0).  Pure;
+ * any thread.
+ */
+bool event_check_id(const char *name, const char *s, size_t len,
+                    char *detail, size_t detail_size);
+
 /* "invalid_json", "invalid_event", ...; "ok" for EVENT_OK, "out_of_memory"
  * for EVENT_ERR_NOMEM.  Static string. */
 const char *event_error_name(event_error err);

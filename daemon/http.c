@@ -17,18 +17,32 @@
 
 #include <microhttpd.h>
 
+#include "api.h"
 #include "buf.h"
 #include "log.h"
+#include "reader.h"
+#include "secret.h"
 
 #define CONNECTION_LIMIT 64
+#define PER_IP_CONNECTION_LIMIT 16
 #define CONNECTION_TIMEOUT_S 10
+/* A connection's memory (libmicrohttpd's pool: request line, headers and
+ * the parsed query): room for a request the API refuses with its own
+ * JSON error (a 4 KiB target of a thousand parameters) rather than
+ * libmicrohttpd's. */
+#define CONNECTION_MEMORY (128 * 1024)
+#define THREAD_STACK (256 * 1024)
 
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
 #define CONTENT_TYPE_TEXT "text/plain; charset=utf-8"
+#define CONTENT_TYPE_JSON "application/json"
 
 struct http {
     struct MHD_Daemon *daemon;
     metrics *m;
+    reader *api;              /* NULL: no /v1 */
+    char token[SECRET_MAX];   /* "" : /v1 asks for none */
+    size_t token_len;
     unsigned port;
     /* While MHD_start_daemon() runs, libmicrohttpd's messages go into
      * start_error for http_start()'s errstr instead of the log. */
@@ -141,10 +155,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_limited("http-server", LOG_LEVEL_WARNING, "http server: %s", msg);
 }
 
-/* Queues `body` (taken over: freed by libmicrohttpd) with `status`. */
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
-                             buf *body, const char *content_type,
-                             bool allow_header)
+/* Queues `body` (taken over: freed by libmicrohttpd) with `status`;
+ * allow_header adds Allow (405), bearer WWW-Authenticate (401). */
+static enum MHD_Result reply_full(struct MHD_Connection *c, unsigned status,
+                                  buf *body, const char *content_type,
+                                  bool allow_header, bool bearer)
 {
     if (buf_failed(body) || body->len == 0) {
         buf_free(body);
@@ -160,9 +175,98 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (allow_header)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    if (bearer)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                "Bearer realm=\"engaged\"");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     enum MHD_Result ok = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ok;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
+                             buf *body, const char *content_type,
+                             bool allow_header)
+{
+    return reply_full(c, status, body, content_type, allow_header, false);
+}
+
+/* A JSON error of the API (api_error_body()). */
+static enum MHD_Result reply_api_error(struct MHD_Connection *c,
+                                       unsigned status, const char *msg)
+{
+    buf body = BUF_INIT;
+    if (api_error_body(&body, status, msg) < 0) {
+        buf_free(&body);
+        return MHD_NO;
+    }
+    return reply_full(c, status, &body, CONTENT_TYPE_JSON, status == 405,
+                      status == 401);
+}
+
+/* The query parameters, as they came (the unescape callback is a no-op). */
+typedef struct arg_list {
+    api_arg args[API_ARGS_MAX + 1];
+    size_t n;       /* all of them, counted beyond the array */
+    size_t bytes;   /* their keys' and values' lengths */
+} arg_list;
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind,
+                                   const char *key, const char *value)
+{
+    arg_list *l = cls;
+    (void)kind;
+    if (l->n < sizeof l->args / sizeof l->args[0])
+        l->args[l->n] = (api_arg){key, value ? value : ""};
+    l->n++;
+    l->bytes += strlen(key) + (value ? strlen(value) + 1 : 0) + 1;
+    return MHD_YES;
+}
+
+/* Whether the request carries "Authorization: Bearer <h's token>",
+ * compared in constant time (as long as the token). */
+static bool authorized(const http *h, struct MHD_Connection *c)
+{
+    if (h->token_len == 0)
+        return true;
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_AUTHORIZATION);
+    if (v == NULL || strncasecmp(v, "Bearer ", 7) != 0)
+        return false;
+    v += 7;
+    while (*v == ' ')
+        v++;
+    size_t n = strlen(v);
+    unsigned char diff = n != h->token_len;
+    for (size_t i = 0; i < h->token_len; i++)
+        diff |= (unsigned char)(h->token[i] ^ (i < n ? v[i] : 0));
+    return diff == 0;
+}
+
+static enum MHD_Result serve_api(http *h, struct MHD_Connection *c,
+                                 const char *url)
+{
+    if (h->api == NULL)
+        return reply_api_error(c, 404, "the read API is off");
+    if (!authorized(h, c))
+        return reply_api_error(c, 401,
+                               "this API needs \"Authorization: Bearer "
+                               "<token>\" with the token of [http] "
+                               "token_file");
+    arg_list l;
+    memset(&l, 0, sizeof l);
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &l);
+    if (strlen(url) + l.bytes > API_TARGET_MAX)
+        return reply_api_error(c, 414, "the request target is longer than "
+                                       "4096 bytes");
+    api_request req;
+    char msg[256];
+    int rc = api_parse(url, l.args, l.n, &req, msg, sizeof msg);
+    if (rc != 0)
+        return reply_api_error(c, (unsigned)rc, msg);
+    buf body = BUF_INIT;
+    unsigned status = reader_answer(h->api, &req, &body);
+    return reply(c, status, &body, CONTENT_TYPE_JSON, false);
 }
 
 static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status,
@@ -186,9 +290,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
     /* Answered on the first call, before any request body is read: no
      * endpoint takes one, and libmicrohttpd then discards it and closes. */
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
-        strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+        strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+        if (api_is_api_path(url))
+            return reply_api_error(c, 405, "only GET and HEAD are served");
         return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
                           "method not allowed\n", true);
+    }
+    if (api_is_api_path(url))
+        return serve_api(h, c, url);
     if (strcmp(url, "/metrics") == 0) {
         buf body = BUF_INIT;
         if (metrics_render(h->m, &body) < 0) {
@@ -217,8 +326,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
     return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n", false);
 }
 
-http *http_start(const char *listen, metrics *m, char *errstr,
-                 size_t errstr_size)
+/* Leaves URLs and query parameters as they came: the API decodes its
+ * ids itself, refusing bad escapes, and keeps "%2F" inside one segment. */
+static size_t unescape_none(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return strlen(s);
+}
+
+http *http_start(const char *listen, metrics *m, const config *api,
+                 char *errstr, size_t errstr_size)
 {
     struct sockaddr_storage ss;
     socklen_t sslen = 0;
@@ -231,7 +349,24 @@ http *http_start(const char *listen, metrics *m, char *errstr,
         return NULL;
     }
     h->m = m;
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    if (api != NULL) {
+        secret_result has = secret_read(api->http_token_file, "http-token",
+                                        h->token, sizeof h->token, errstr,
+                                        errstr_size);
+        if (has == SECRET_ERROR) {
+            free(h);
+            return NULL;
+        }
+        h->token_len = has == SECRET_FOUND ? strlen(h->token) : 0;
+        h->api = reader_new(api, errstr, errstr_size);
+        if (h->api == NULL) {
+            memset(h->token, 0, sizeof h->token);
+            free(h);
+            return NULL;
+        }
+    }
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     uint16_t port = ss.ss_family == AF_INET6
@@ -252,7 +387,11 @@ http *http_start(const char *listen, metrics *m, char *errstr,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_CONNECTION_LIMIT,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
         MHD_OPTION_END);
     atomic_store(&h->starting, false);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -260,6 +399,8 @@ http *http_start(const char *listen, metrics *m, char *errstr,
         snprintf(errstr, errstr_size, "[http] listen = \"%s\": %s", listen,
                  h->start_error[0] ? h->start_error
                                    : "cannot start the http server");
+        reader_free(h->api);
+        memset(h->token, 0, sizeof h->token);
         free(h);
         return NULL;
     }
@@ -279,5 +420,7 @@ void http_stop(http *h)
     if (h == NULL)
         return;
     MHD_stop_daemon(h->daemon);
+    reader_free(h->api);
+    memset(h->token, 0, sizeof h->token);
     free(h);
 }

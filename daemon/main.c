@@ -92,15 +92,15 @@ int main(int argc, char **argv)
     metrics_set_watchdog_interval(m, notify_watchdog_interval_ms());
     http *h = NULL;
     if (cfg->http_listen[0]) {
-        h = http_start(cfg->http_listen, m, errstr, sizeof errstr);
+        h = http_start(cfg->http_listen, m, cfg, errstr, sizeof errstr);
         if (h == NULL) {
             log_error("%s", errstr);
             config_free(cfg);
             metrics_free(m);
             return 1;
         }
-        log_notice("serving /metrics, /healthz and /readyz listen=%s",
-                   cfg->http_listen);
+        log_notice("serving /metrics, /healthz, /readyz and the read API "
+                   "/v1 listen=%s", cfg->http_listen);
     }
     engine *e = engine_new(cfg, m, errstr, sizeof errstr);
     if (e == NULL) {

@@ -128,7 +128,7 @@ static void start_server(void)
     char err[256];
     m = metrics_new("9.9.9", err, sizeof err);
     cr_assert_not_null(m, "%s", err);
-    srv = http_start("127.0.0.1:0", m, err, sizeof err);
+    srv = http_start("127.0.0.1:0", m, NULL, err, sizeof err);
     cr_assert_not_null(srv, "%s", err);
     cr_assert_neq(http_port(srv), 0);
 }
@@ -271,7 +271,7 @@ Test(http, ipv6_addresses_go_in_brackets)
     close(probe);
     char err[256];
     metrics *mm = metrics_new("x", err, sizeof err);
-    http *h = http_start("[::1]:0", mm, err, sizeof err);
+    http *h = http_start("[::1]:0", mm, NULL, err, sizeof err);
     cr_assert_not_null(h, "%s", err);
     reply r = raw_fetch(AF_INET6, http_port(h),
                         "GET /healthz HTTP/1.0\r\n\r\n");
@@ -285,7 +285,7 @@ static void expect_error(const char *listen, const char *want)
 {
     char err[256] = "";
     metrics *mm = metrics_new("x", err, sizeof err);
-    http *h = http_start(listen, mm, err, sizeof err);
+    http *h = http_start(listen, mm, NULL, err, sizeof err);
     cr_assert_null(h, "%s started", listen);
     cr_assert_str_eq(err, want);
     metrics_free(mm);
@@ -316,7 +316,7 @@ Test(http, a_port_in_use_is_reported, .init = start_server,
 {
     char listen[64], err[256] = "";
     snprintf(listen, sizeof listen, "127.0.0.1:%u", http_port(srv));
-    http *h = http_start(listen, m, err, sizeof err);
+    http *h = http_start(listen, m, NULL, err, sizeof err);
     cr_assert_null(h);
     char want[128];
     snprintf(want, sizeof want, "[http] listen = \"%s\": ", listen);

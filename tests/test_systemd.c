@@ -158,10 +158,12 @@ Test(systemd, unit_declares_what_engaged_relies_on)
         "ConfigurationDirectory=engaged",
         "LoadCredential=redis-password:/etc/engaged/redis-password",
         "LoadCredential=kafka-sasl-password:/etc/engaged/kafka-sasl-password",
+        "LoadCredential=http-token:/etc/engaged/http-token",
         /* systemd 252 fails the start when a LoadCredential= file is
          * missing, unless SetCredential= gives the same id a default. */
         "SetCredential=redis-password:\\n",
         "SetCredential=kafka-sasl-password:\\n",
+        "SetCredential=http-token:\\n",
         "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
         "SystemCallFilter=@system-service",
         "CapabilityBoundingSet=",

@@ -2,7 +2,9 @@
 """bench_scale.py: how throughput grows with instances (`make bench-scale`).
 
 For each run and each instance count in --instances: a fresh throwaway
-redis-server and engaged-broker (32 partitions), --events events from
+redis-server and broker (32 partitions: engaged-broker, librdkafka's mock
+cluster, or with --broker kafka a real Apache Kafka from tools/kafka.sh),
+--events events from
 engaged-gen (100,000 creators, Zipf 1.1), then that many engaged processes
 in one consumer group, started together and timed until the sum of their
 offsets in Redis reaches --events.  Prints, per instance count, the median
@@ -30,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 
 PARTITIONS = 32
+KAFKA_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kafka.sh")
 
 
 def free_port():
@@ -58,7 +61,7 @@ def one_run(a, work, ninst, ndjson):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     port = free_port()
-    procs = []
+    procs, stops = [], []
     try:
         procs.append(subprocess.Popen(
             ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
@@ -66,14 +69,28 @@ def one_run(a, work, ninst, ndjson):
              "--logfile", os.path.join(work, "redis.log")]))
         wait_for(lambda: redis_up(port), "redis-server answering")
         boot = os.path.join(work, "bootstrap")
-        procs.append(subprocess.Popen(
-            [os.path.join(a.build, "engaged-broker"),
-             "-t", "engagement.events:%d" % PARTITIONS, "-t", "engagement.dlq:4",
-             "-t", "engagement.alerts:4", "-f", boot],
-            stdout=subprocess.DEVNULL,
-            stderr=open(os.path.join(work, "broker.log"), "w")))
+        topics = [("engagement.events", PARTITIONS), ("engagement.dlq", 4),
+                  ("engagement.alerts", 4)]
+        if a.broker == "kafka":
+            kafka_dir = os.path.join(work, "kafka")
+            log = open(os.path.join(work, "broker.log"), "w")
+            env = dict(os.environ, ENGAGED_KAFKA_OWNER=str(os.getpid()))
+            subprocess.run([KAFKA_SH, "start", kafka_dir], check=True,
+                           stdout=log, stderr=log, env=env)
+            stops.append(kafka_dir)
+            for name, parts in topics:
+                subprocess.run([KAFKA_SH, "create-topic", kafka_dir, name,
+                                str(parts)], check=True, stdout=log, stderr=log)
+            shutil.copy(os.path.join(kafka_dir, "bootstrap"), boot)
+        else:
+            args = [os.path.join(a.build, "engaged-broker"), "-f", boot]
+            for name, parts in topics:
+                args += ["-t", "%s:%d" % (name, parts)]
+            procs.append(subprocess.Popen(
+                args, stdout=subprocess.DEVNULL,
+                stderr=open(os.path.join(work, "broker.log"), "w")))
         wait_for(lambda: os.path.exists(boot) and os.path.getsize(boot) > 0,
-                 "engaged-broker writing its address")
+                 "the broker writing its address")
         with open(boot) as f:
             addr = f.read().strip()
         start_ms = (int(time.time()) // 3600 - 24) * 3600000
@@ -129,11 +146,16 @@ def one_run(a, work, ninst, ndjson):
             p.terminate()
         for p in procs:
             p.wait()
+        for d in stops:
+            subprocess.run([KAFKA_SH, "stop", d], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--build", default="build-bench")
+    p.add_argument("--broker", choices=["mock", "kafka"], default="mock",
+                   help="mock: engaged-broker; kafka: Apache Kafka (tools/kafka.sh)")
     p.add_argument("--events", type=int, default=1000000)
     p.add_argument("--instances", default="1,2")
     p.add_argument("--runs", type=int, default=3)
