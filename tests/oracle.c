@@ -710,13 +710,14 @@ int oracle_campaign_day(const oracle *o, const char *id, const char *date,
     return 0;
 }
 
-/* Most engagements first, ties by id. */
+/* Most engagements first, ties as ZREVRANGE has them: the greater id
+ * (byte order) first. */
 static int member_cmp(const void *a, const void *b)
 {
     const omember *x = a, *y = b;
     if (x->engagements != y->engagements)
         return x->engagements > y->engagements ? -1 : 1;
-    return strcmp(x->id, y->id);
+    return strcmp(y->id, x->id);
 }
 
 size_t oracle_campaign_top(const oracle *o, const char *id, size_t max,

@@ -93,7 +93,8 @@ int oracle_campaign_day(const oracle *o, const char *id, const char *date,
                         const char *field, int64_t *value);
 
 /*
- * Its creators by the engagements they brought, most first, ties by id:
+ * Its creators by the engagements they brought, most first, ties in
+ * Redis's order (the greater id first, as schemas/api.openapi.yaml says):
  * the first `max` into ids[] and engagements[] (caller's arrays).  Returns
  * how many (0 for an unknown campaign).
  */

@@ -390,7 +390,7 @@ static void expect_campaign(json_t *page, const char *id)
                      "%s: the chart's days sum to %" PRId64, id, chart_sum);
     }
 
-    /* The top creators, most engagements first, ties by id. */
+    /* The top creators, most engagements first, ties the greater id first. */
     char ids[20][ORACLE_ID_MAX];
     int64_t eng[20];
     size_t n = oracle_campaign_top(W.truth, id, 20, ids, eng);
