@@ -169,7 +169,7 @@
       a.dataset.campaign = c.id;
       a.appendChild(el('span', 'id', c.id));
       a.appendChild(el('span', 'meta', num(c.engagements) + ' eng. \u00b7 ' +
-                       num(c.creators) + ' creators'));
+                       num(c.creators) + (c.creators === 1 ? ' creator' : ' creators')));
       a.appendChild(el('span', 'meta', 'last ' + when(c.last_ms)));
       li.appendChild(a);
       ol.appendChild(li);
