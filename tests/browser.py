@@ -20,6 +20,7 @@ no websocket library is needed.  Steps:
      the JavaScript expression JS is true (each wait up to --timeout);
   5. print one JSON object on stdout:
        {"url", "state", "renders", "title", "campaign",
+        "document": {"status", "headers": {lower-case name: value}},
         "hooks": [{"testid", "data": {...}, "text", "visible"}...],
         "errors": [...],   # exceptions and CSP violations
         "console": [...]}  # any other console or log line
@@ -236,6 +237,18 @@ class Chromium:
                                               r.get("statusText", ""))
         return None
 
+    def document(self):
+        """The status and headers (names in lower case) of the page's own
+        document, the last one loaded, or None."""
+        doc = None
+        for e in self.events:
+            p = e.get("params", {})
+            if e["method"] == "Network.responseReceived" and p.get("type") == "Document":
+                r = p.get("response", {})
+                doc = {"status": r.get("status"),
+                       "headers": {k.lower(): v for k, v in r.get("headers", {}).items()}}
+        return doc
+
     def screenshot(self, path):
         r = self.send("Page.captureScreenshot", {"format": "png"})
         with open(path, "wb") as f:
@@ -362,6 +375,7 @@ def run(args):
         if args.screenshot:
             b.screenshot(args.screenshot)
         out["errors"], out["console"] = b.diagnostics()
+        out["document"] = b.document()
         return out
 
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "page.h"
 #include "world.h"
 
 TestSuite(browser, .timeout = 240);
@@ -93,6 +94,20 @@ static harness_daemon *start_daemon(const char *http)
     harness_daemon *d = world_daemon(extra);
     cr_assert_eq(harness_wait(http_is_up, d, 30000), 0,
                  "the daemon serves no HTTP on 127.0.0.1");
+    static const char *const files[] = {"/", "/index.html", "/app.js",
+                                        "/app.css"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char *body = NULL;
+        int status = harness_http_get(http_port, files[i], &body);
+        const page_asset *a = page_find(files[i]);
+        cr_assert_eq(status, 200, "GET %s answered %d: the HTTP server must "
+                     "serve page_find()'s files (daemon/page.h)", files[i],
+                     status);
+        cr_assert(body && strlen(body) == a->len &&
+                  memcmp(body, a->data, a->len) == 0,
+                  "GET %s: not the embedded file", files[i]);
+        free(body);
+    }
     return d;
 }
 
@@ -148,7 +163,18 @@ static json_t *browse(const char *campaign, const char *args)
     cr_assert_not_null(page, "browser.py's output: %s", err.text);
     harness_rmtree(dir);
     free(dir);
-    /* No exception and no Content-Security-Policy violation. */
+    /* Served under the policy the page is written for (docs/page.md),
+     * which Chromium enforced: */
+    json_t *headers = json_object_get(json_object_get(page, "document"),
+                                      "headers");
+    const char *csp = json_string_value(
+        json_object_get(headers, "content-security-policy"));
+    cr_assert(csp && strstr(csp, "default-src 'none'") &&
+                  strstr(csp, "script-src 'self'") &&
+                  strstr(csp, "style-src 'self'") &&
+                  strstr(csp, "connect-src 'self'"),
+              "the page's Content-Security-Policy: %s", csp ? csp : "none");
+    /* and it caused no exception and no violation. */
     json_t *errors = json_object_get(page, "errors");
     cr_assert(json_is_array(errors));
     if (json_array_size(errors) > 0) {
