@@ -84,6 +84,8 @@ typedef struct ttable {
     int64_t cells[METRICS_TIERS_MAX * (2 + METRICS_WINDOWS_MAX)];
 } ttable;
 
+#define API_STATUSES 8
+
 struct metrics {
     char *version;
     double start_time;       /* Unix seconds */
@@ -109,6 +111,9 @@ struct metrics {
     /* the Alertmanager sink (alertmanager.h) */
     atomic_uint_fast64_t am_sent, am_failed, am_dropped;
     atomic_int_fast64_t am_queue;
+    /* the read API: answers by route and status, and their time */
+    atomic_uint_fast64_t api_answers[METRICS_API_ROUTES + 1][API_STATUSES];
+    atomic_uint_fast64_t api_us[METRICS_API_ROUTES + 1];
     atomic_bool ready;
     atomic_int_fast64_t heartbeat_ms;
     atomic_int_fast64_t health_timeout_ms;
@@ -340,6 +345,28 @@ void metrics_checkpoint_backpressure(metrics *m, int64_t ms)
 void metrics_am_sent(metrics *m, uint64_t alerts)
 {
     atomic_fetch_add_explicit(&m->am_sent, alerts, memory_order_relaxed);
+}
+
+/* The statuses the read API answers, in the order of api_answers. */
+static const unsigned api_statuses[API_STATUSES] = {200, 400, 401, 404,
+                                                    405, 414, 500, 503};
+static const char *const api_route_names[METRICS_API_ROUTES + 1] = {
+    "campaigns", "campaign", "creator", "tiers", "alerts", "none"};
+
+void metrics_api_request(metrics *m, int route, unsigned status,
+                         int64_t duration_us)
+{
+    if (route < 0 || route > METRICS_API_NONE)
+        route = METRICS_API_NONE;
+    for (size_t i = 0; i < API_STATUSES; i++) {
+        if (api_statuses[i] == status) {
+            INC(m->api_answers[route][i]);
+            break;
+        }
+    }
+    atomic_fetch_add_explicit(&m->api_us[route],
+                              (uint64_t)(duration_us > 0 ? duration_us : 0),
+                              memory_order_relaxed);
 }
 
 void metrics_am_failed(metrics *m)
@@ -686,6 +713,28 @@ int metrics_render(const metrics *m, buf *b)
            "Alerts waiting to be posted to Alertmanager.");
     buf_append_str(b, "engaged_alertmanager_queue_length");
     value_u64(b, (uint64_t)LOAD(m->am_queue));
+    family(b, "engaged_api_requests_total", "counter",
+           "Answers of the read API (/v1) by route (none: refused before "
+           "routing) and HTTP status.");
+    for (size_t r = 0; r <= METRICS_API_ROUTES; r++) {
+        for (size_t i = 0; i < API_STATUSES; i++) {
+            uint64_t n = LOAD(m->api_answers[r][i]);
+            if (n == 0)
+                continue;
+            char code[8];
+            snprintf(code, sizeof code, "%u", api_statuses[i]);
+            sample_name(b, "engaged_api_requests_total", "route",
+                        api_route_names[r], "code", code);
+            value_u64(b, n);
+        }
+    }
+    family(b, "engaged_api_request_seconds_total", "counter",
+           "Time the read API spent answering, by route.");
+    for (size_t r = 0; r <= METRICS_API_ROUTES; r++) {
+        sample_name(b, "engaged_api_request_seconds_total", "route",
+                    api_route_names[r], NULL, NULL);
+        value_double(b, "%.6f", (double)LOAD(m->api_us[r]) / 1e6);
+    }
 
     family(b, "engaged_build_info", "gauge",
            "Always 1; the version is in the label.");

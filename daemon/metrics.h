@@ -217,6 +217,19 @@ void metrics_am_failed(metrics *m);
 void metrics_am_dropped(metrics *m, uint64_t alerts);
 void metrics_am_set_queue(metrics *m, int64_t alerts);
 
+/* Routes of the read API (api.h's api_route values, in order), and
+ * METRICS_API_NONE for a /v1 request refused before it had one (401, 404,
+ * 405, 414, a parameter). */
+#define METRICS_API_ROUTES 5
+#define METRICS_API_NONE METRICS_API_ROUTES
+/*
+ * One answer of the read API: its route (0..METRICS_API_ROUTES-1 or
+ * METRICS_API_NONE), HTTP status and time taken.  Any thread (the HTTP
+ * server's).
+ */
+void metrics_api_request(metrics *m, int route, unsigned status,
+                         int64_t duration_us);
+
 /*
  * Readiness for /readyz: true once partitions are assigned (claimed) and
  * Redis answers; set it false again while Redis is unreachable or no
