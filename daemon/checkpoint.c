@@ -103,6 +103,11 @@ size_t checkpoint_payload_creators(const checkpoint *ck)
     return payload_creators(ck->pl);
 }
 
+const payload *checkpoint_payload(const checkpoint *ck)
+{
+    return ck->pl;
+}
+
 /* --- the writer ------------------------------------------------------------- */
 
 static bool reply_is(const redisReply *r, const char *word)

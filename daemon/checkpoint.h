@@ -82,6 +82,14 @@ void checkpoint_send(checkpoint *ck, payload_part *parts, size_t nparts);
 size_t checkpoint_payload_bytes(const checkpoint *ck);
 size_t checkpoint_payload_creators(const checkpoint *ck);
 
+/*
+ * The payload last built (or kept in doubt), owned by the handle: for its
+ * share deltas (payload_share_delta) once checkpoint_wait() answered
+ * CHECKPOINT_OK, its parts[i] being the parts given to checkpoint_send().
+ * Not while a send is in flight (the writer reads it).  Main thread.
+ */
+const payload *checkpoint_payload(const checkpoint *ck);
+
 /* True from checkpoint_send() until checkpoint_wait() gives its answer. */
 bool checkpoint_busy(const checkpoint *ck);
 

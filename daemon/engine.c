@@ -439,6 +439,7 @@ static void after_commit(engine *e, int64_t answered_ms)
     e->ninflight_at = 0;
     rd_kafka_topic_partition_list_t *l =
         rd_kafka_topic_partition_list_new((int)e->nck_parts);
+    const payload *pl = checkpoint_payload(e->ck);
     for (size_t i = 0; i < e->nck_parts; i++) {
         payload_part *c = &e->ck_parts[i];
         int k = partitions_find(e->ps, c->topic, c->partition);
@@ -446,12 +447,19 @@ static void after_commit(engine *e, int64_t answered_ms)
         if (p == NULL || !p->claimed || p->epoch != c->epoch)
             continue;
         p->seq = c->seq + 1;
+        /* Issue 18: the per-tier gauges move with what Redis committed,
+         * under the claim this share was read with (a partition claimed
+         * again since read its share back with this checkpoint in it). */
+        partitions_share_commit(e->ps, (size_t)k, payload_share_tiers(pl),
+                                payload_share_rows(pl),
+                                payload_share_delta(pl, i));
         if (c->offset >= 0) {
             p->written_offset = c->offset;
             rd_kafka_topic_partition_list_add(l, c->topic, c->partition)
                 ->offset = c->offset;
         }
     }
+    partitions_share_publish(e->ps);
     source_commit(e->src, l);
     rd_kafka_topic_partition_list_destroy(l);
     free_ck_parts(e);

@@ -243,29 +243,47 @@ static bool authorized(const http *h, struct MHD_Connection *c)
     return diff == 0;
 }
 
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* A refusal before routing, counted under the route "none". */
+static enum MHD_Result refuse_api(http *h, struct MHD_Connection *c,
+                                  unsigned status, const char *msg,
+                                  int64_t t0)
+{
+    metrics_api_request(h->m, METRICS_API_NONE, status, mono_us() - t0);
+    return reply_api_error(c, status, msg);
+}
+
 static enum MHD_Result serve_api(http *h, struct MHD_Connection *c,
                                  const char *url)
 {
+    int64_t t0 = mono_us();
     if (h->api == NULL)
-        return reply_api_error(c, 404, "the read API is off");
+        return refuse_api(h, c, 404, "the read API is off", t0);
     if (!authorized(h, c))
-        return reply_api_error(c, 401,
-                               "this API needs \"Authorization: Bearer "
-                               "<token>\" with the token of [http] "
-                               "token_file");
+        return refuse_api(h, c, 401,
+                          "this API needs \"Authorization: Bearer <token>\" "
+                          "with the token of [http] token_file",
+                          t0);
     arg_list l;
     memset(&l, 0, sizeof l);
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &l);
     if (strlen(url) + l.bytes > API_TARGET_MAX)
-        return reply_api_error(c, 414, "the request target is longer than "
-                                       "4096 bytes");
+        return refuse_api(h, c, 414,
+                          "the request target is longer than 4096 bytes", t0);
     api_request req;
     char msg[256];
     int rc = api_parse(url, l.args, l.n, &req, msg, sizeof msg);
     if (rc != 0)
-        return reply_api_error(c, (unsigned)rc, msg);
+        return refuse_api(h, c, (unsigned)rc, msg, t0);
     buf body = BUF_INIT;
     unsigned status = reader_answer(h->api, &req, &body);
+    metrics_api_request(h->m, (int)req.route, status, mono_us() - t0);
     return reply(c, status, &body, CONTENT_TYPE_JSON, false);
 }
 
@@ -292,7 +310,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
         strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
         if (api_is_api_path(url))
-            return reply_api_error(c, 405, "only GET and HEAD are served");
+            return refuse_api(h, c, 405, "only GET and HEAD are served",
+                              mono_us());
         return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
                           "method not allowed\n", true);
     }

@@ -20,6 +20,11 @@ void keys_partition(buf *out, const char *topic, int32_t partition);
 void keys_wake(buf *out, const config *cfg, const char *topic,
                int32_t partition);
 
+/* out = "<prefix>tier_share:<group>:TOPIC:PARTITION", a partition's share
+ * of the tier hashes (share.h). */
+void keys_share(buf *out, const config *cfg, const char *topic,
+                int32_t partition);
+
 /* out = "<prefix>state:<id>", a creator's state blob. */
 void keys_state(buf *out, const config *cfg, const char *id, size_t len);
 

@@ -75,6 +75,17 @@ typedef struct ptable {
     pslot slots[METRICS_PARTITIONS_MAX];
 } ptable;
 
+/* This instance's share of the tier hashes (metrics_set_tiers). */
+typedef struct ttable {
+    pthread_mutex_t lock;
+    size_t ntiers, nwindows;          /* ntiers 0: never set */
+    char tier[METRICS_TIERS_MAX][METRICS_NAME_MAX + 1];
+    char window[METRICS_WINDOWS_MAX][METRICS_NAME_MAX + 1];
+    int64_t cells[METRICS_TIERS_MAX * (2 + METRICS_WINDOWS_MAX)];
+} ttable;
+
+#define API_STATUSES 8
+
 struct metrics {
     char *version;
     double start_time;       /* Unix seconds */
@@ -100,10 +111,14 @@ struct metrics {
     /* the Alertmanager sink (alertmanager.h) */
     atomic_uint_fast64_t am_sent, am_failed, am_dropped;
     atomic_int_fast64_t am_queue;
+    /* the read API: answers by route and status, and their time */
+    atomic_uint_fast64_t api_answers[METRICS_API_ROUTES + 1][API_STATUSES];
+    atomic_uint_fast64_t api_us[METRICS_API_ROUTES + 1];
     atomic_bool ready;
     atomic_int_fast64_t heartbeat_ms;
     atomic_int_fast64_t health_timeout_ms;
     ptable *parts;
+    ttable *tiers;
 };
 
 #define INC(counter) atomic_fetch_add_explicit(&(counter), 1, memory_order_relaxed)
@@ -116,13 +131,16 @@ metrics *metrics_new(const char *version, char *errstr, size_t errstr_size)
     if (m != NULL) {
         m->version = strdup(version);
         m->parts = calloc(1, sizeof *m->parts);
+        m->tiers = calloc(1, sizeof *m->tiers);
     }
-    if (m == NULL || m->version == NULL || m->parts == NULL) {
+    if (m == NULL || m->version == NULL || m->parts == NULL ||
+        m->tiers == NULL) {
         snprintf(errstr, errstr_size, "out of memory creating the metrics");
         metrics_free(m);
         return NULL;
     }
     pthread_mutex_init(&m->parts->lock, NULL);
+    pthread_mutex_init(&m->tiers->lock, NULL);
     m->start_time = (double)now_wall_ms() / 1000.0;
     /* calloc's zero bytes are zero atomics on every platform engaged builds
      * on; the values that are not zero are stored explicitly. */
@@ -136,9 +154,14 @@ void metrics_free(metrics *m)
 {
     if (m == NULL)
         return;
-    if (m->parts != NULL)
+    if (m->parts != NULL && m->tiers != NULL) {
+        /* Both exist once metrics_new() got past its allocations: only
+         * then were the locks made. */
         pthread_mutex_destroy(&m->parts->lock);
+        pthread_mutex_destroy(&m->tiers->lock);
+    }
     free(m->parts);
+    free(m->tiers);
     free(m->version);
     free(m);
 }
@@ -262,6 +285,31 @@ void metrics_partition_remove(metrics *m, const char *topic,
     pthread_mutex_unlock(&t->lock);
 }
 
+int metrics_set_tiers(metrics *m, const char *const *tiers, size_t ntiers,
+                      const char *const *windows, size_t nwindows,
+                      const int64_t *cells)
+{
+    if (ntiers > METRICS_TIERS_MAX || nwindows > METRICS_WINDOWS_MAX)
+        return -1;
+    for (size_t r = 0; r < ntiers; r++)
+        if (strlen(tiers[r]) > METRICS_NAME_MAX)
+            return -1;
+    for (size_t w = 0; w < nwindows; w++)
+        if (strlen(windows[w]) > METRICS_NAME_MAX)
+            return -1;
+    ttable *t = m->tiers;
+    pthread_mutex_lock(&t->lock);
+    t->ntiers = ntiers;
+    t->nwindows = nwindows;
+    for (size_t r = 0; r < ntiers; r++)
+        snprintf(t->tier[r], sizeof t->tier[r], "%s", tiers[r]);
+    for (size_t w = 0; w < nwindows; w++)
+        snprintf(t->window[w], sizeof t->window[w], "%s", windows[w]);
+    memcpy(t->cells, cells, ntiers * (2 + nwindows) * sizeof *cells);
+    pthread_mutex_unlock(&t->lock);
+    return 0;
+}
+
 void metrics_set_creators(metrics *m, int64_t creators)
 {
     STORE(m->creators, creators);
@@ -297,6 +345,28 @@ void metrics_checkpoint_backpressure(metrics *m, int64_t ms)
 void metrics_am_sent(metrics *m, uint64_t alerts)
 {
     atomic_fetch_add_explicit(&m->am_sent, alerts, memory_order_relaxed);
+}
+
+/* The statuses the read API answers, in the order of api_answers. */
+static const unsigned api_statuses[API_STATUSES] = {200, 400, 401, 404,
+                                                    405, 414, 500, 503};
+static const char *const api_route_names[METRICS_API_ROUTES + 1] = {
+    "campaigns", "campaign", "creator", "tiers", "alerts", "none"};
+
+void metrics_api_request(metrics *m, int route, unsigned status,
+                         int64_t duration_us)
+{
+    if (route < 0 || route > METRICS_API_NONE)
+        route = METRICS_API_NONE;
+    for (size_t i = 0; i < API_STATUSES; i++) {
+        if (api_statuses[i] == status) {
+            INC(m->api_answers[route][i]);
+            break;
+        }
+    }
+    atomic_fetch_add_explicit(&m->api_us[route],
+                              (uint64_t)(duration_us > 0 ? duration_us : 0),
+                              memory_order_relaxed);
 }
 
 void metrics_am_failed(metrics *m)
@@ -475,6 +545,42 @@ static void render_partitions(const metrics *m, buf *b)
     pthread_mutex_unlock(&t->lock);
 }
 
+static void render_tiers(const metrics *m, buf *b)
+{
+    /* The families are declared before the first metrics_set_tiers(), with
+     * no sample, as the per-partition ones are. */
+    ttable *t = m->tiers;
+    pthread_mutex_lock(&t->lock);
+    size_t ncols = 2 + t->nwindows;
+    family(b, "engaged_tier_creators", "gauge",
+           "This instance's share of the tier's creators: those of the "
+           "partitions it holds, as of their last committed checkpoint "
+           "(sum by tier over the instances: the tier hash's creators).");
+    for (size_t r = 0; r < t->ntiers; r++) {
+        sample_name(b, "engaged_tier_creators", "tier", t->tier[r], NULL,
+                    NULL);
+        value_i64(b, t->cells[r * ncols]);
+    }
+    family(b, "engaged_tier_followers", "gauge",
+           "This instance's share of the sum of the tier's follower counts "
+           "(as engaged_tier_creators).");
+    for (size_t r = 0; r < t->ntiers; r++) {
+        sample_name(b, "engaged_tier_followers", "tier", t->tier[r], NULL,
+                    NULL);
+        value_i64(b, t->cells[r * ncols + 1]);
+    }
+    family(b, "engaged_tier_engagements", "gauge",
+           "This instance's share of the tier's engagements over the window "
+           "(as engaged_tier_creators).");
+    for (size_t r = 0; r < t->ntiers; r++)
+        for (size_t w = 0; w < t->nwindows; w++) {
+            sample_name(b, "engaged_tier_engagements", "tier", t->tier[r],
+                        "window", t->window[w]);
+            value_i64(b, t->cells[r * ncols + 2 + w]);
+        }
+    pthread_mutex_unlock(&t->lock);
+}
+
 static void render_histogram(buf *b, const char *name, const char *help,
                              const atomic_uint_fast64_t *buckets,
                              const char *const *le, size_t nbounds,
@@ -565,6 +671,7 @@ int metrics_render(const metrics *m, buf *b)
            "Memory held by the creators' state, in bytes.");
     buf_append_str(b, "engaged_state_bytes");
     value_i64(b, LOAD(m->state_bytes));
+    render_tiers(m, b);
 
     family(b, "engaged_redis_errors_total", "counter",
            "Failed Redis commands and connections.");
@@ -606,6 +713,28 @@ int metrics_render(const metrics *m, buf *b)
            "Alerts waiting to be posted to Alertmanager.");
     buf_append_str(b, "engaged_alertmanager_queue_length");
     value_u64(b, (uint64_t)LOAD(m->am_queue));
+    family(b, "engaged_api_requests_total", "counter",
+           "Answers of the read API (/v1) by route (none: refused before "
+           "routing) and HTTP status.");
+    for (size_t r = 0; r <= METRICS_API_ROUTES; r++) {
+        for (size_t i = 0; i < API_STATUSES; i++) {
+            uint64_t n = LOAD(m->api_answers[r][i]);
+            if (n == 0)
+                continue;
+            char code[8];
+            snprintf(code, sizeof code, "%u", api_statuses[i]);
+            sample_name(b, "engaged_api_requests_total", "route",
+                        api_route_names[r], "code", code);
+            value_u64(b, n);
+        }
+    }
+    family(b, "engaged_api_request_seconds_total", "counter",
+           "Time the read API spent answering, by route.");
+    for (size_t r = 0; r <= METRICS_API_ROUTES; r++) {
+        sample_name(b, "engaged_api_request_seconds_total", "route",
+                    api_route_names[r], NULL, NULL);
+        value_double(b, "%.6f", (double)LOAD(m->api_us[r]) / 1e6);
+    }
 
     family(b, "engaged_build_info", "gauge",
            "Always 1; the version is in the label.");

@@ -29,6 +29,9 @@
  *   engaged_consumer_lag{topic,partition}    gauge    messages
  *   engaged_watermark_seconds{topic,partition} gauge  event time, Unix seconds
  *   engaged_creators                         gauge    creators in memory
+ *   engaged_tier_creators{tier}              gauge    this instance's share
+ *   engaged_tier_followers{tier}             gauge    of each tier hash
+ *   engaged_tier_engagements{tier,window}    gauge    (metrics_set_tiers)
  *   engaged_state_bytes                      gauge    memory held by the state
  *   engaged_redis_errors_total               counter
  *   engaged_redis_reconnects_total           counter
@@ -45,7 +48,8 @@
  * metrics_event() per message) costs next to nothing.  The partition table
  * alone is guarded by a mutex, taken by metrics_partition_set()/_remove()
  * and by the renderer (the main thread updates it once a second, status.h,
- * not per event).
+ * not per event); so is the tier table, set at claims, revocations and
+ * committed checkpoints.
  * A scrape is not a snapshot: counters read while the main thread runs can
  * be from slightly different instants, which Prometheus tolerates.  The
  * histogram's +Inf bucket and _count are computed from the same reads, so
@@ -67,6 +71,12 @@ typedef struct metrics metrics;
 
 /* Kafka allows topic names of up to 249 characters. */
 #define METRICS_TOPIC_MAX 249
+
+/* Capacity of the tier table (metrics_set_tiers()): the tiers and
+ * "unknown", the windows, the bytes of a name. */
+#define METRICS_TIERS_MAX 17
+#define METRICS_WINDOWS_MAX 8
+#define METRICS_NAME_MAX 32
 
 /* metrics_event() type for a message that could not be parsed. */
 #define METRICS_EVENT_UNKNOWN (-1)
@@ -168,6 +178,23 @@ int metrics_partition_set(metrics *m, const char *topic, int32_t partition,
 void metrics_partition_remove(metrics *m, const char *topic,
                               int32_t partition);
 
+/*
+ * Sets this instance's share of the tier hashes (share.h), as of the last
+ * committed checkpoint of each partition it holds, so that `sum by (tier)`
+ * over the instances of a group is each `<prefix>tier:<tier>` hash:
+ *   engaged_tier_creators{tier}, engaged_tier_followers{tier},
+ *   engaged_tier_engagements{tier,window}.
+ * ntiers rows, row r for tier tiers[r], each of 2 + nwindows cells:
+ * creators, followers, then the engagements over window windows[w] (named
+ * as the hashes name it: "24h").  Names and cells are copied; before the
+ * first call the families have no sample.
+ * Returns 0, or -1 when a count or a name is over the table's capacity
+ * (nothing changes).  Main thread.
+ */
+int metrics_set_tiers(metrics *m, const char *const *tiers, size_t ntiers,
+                      const char *const *windows, size_t nwindows,
+                      const int64_t *cells);
+
 /* Creators held in memory, and the state's memory in bytes. */
 void metrics_set_creators(metrics *m, int64_t creators);
 void metrics_set_state_bytes(metrics *m, int64_t bytes);
@@ -189,6 +216,19 @@ void metrics_am_sent(metrics *m, uint64_t alerts);
 void metrics_am_failed(metrics *m);
 void metrics_am_dropped(metrics *m, uint64_t alerts);
 void metrics_am_set_queue(metrics *m, int64_t alerts);
+
+/* Routes of the read API (api.h's api_route values, in order), and
+ * METRICS_API_NONE for a /v1 request refused before it had one (401, 404,
+ * 405, 414, a parameter). */
+#define METRICS_API_ROUTES 5
+#define METRICS_API_NONE METRICS_API_ROUTES
+/*
+ * One answer of the read API: its route (0..METRICS_API_ROUTES-1 or
+ * METRICS_API_NONE), HTTP status and time taken.  Any thread (the HTTP
+ * server's).
+ */
+void metrics_api_request(metrics *m, int route, unsigned status,
+                         int64_t duration_us);
 
 /*
  * Readiness for /readyz: true once partitions are assigned (claimed) and

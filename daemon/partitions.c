@@ -21,6 +21,10 @@ struct partitions {
      * it has never been told of is made at once, without asking Redis;
      * the checkpoint that first writes it checks that it was right. */
     bloom *known;
+    /* This instance's share of the tier hashes: every claimed partition's
+     * (share.h), for the per-tier gauges of /metrics. */
+    share *sh;
+    int64_t *sum;            /* share_rows x share_cols, for publishing */
 };
 
 partitions *partitions_new(const config *cfg, source *src, store *db,
@@ -37,6 +41,13 @@ partitions *partitions_new(const config *cfg, source *src, store *db,
     ps->db = db;
     ps->st = st;
     ps->m = m;
+    if ((ps->sh = share_new(cfg, errstr, errstr_size)) == NULL ||
+        (ps->sum = calloc(share_rows(ps->sh) * share_cols(ps->sh),
+                          sizeof *ps->sum)) == NULL) {
+        snprintf(errstr, errstr_size, "out of memory");
+        partitions_free(ps);
+        return NULL;
+    }
     return ps;
 }
 
@@ -48,7 +59,40 @@ void partitions_free(partitions *ps)
         free(ps->parts[i].topic);
     free(ps->parts);
     bloom_free(ps->known);
+    share_free(ps->sh);
+    free(ps->sum);
     free(ps);
+}
+
+void partitions_share_publish(partitions *ps)
+{
+    const char *tiers[SHARE_MAX_ROWS], *windows[CONFIG_MAX_WINDOWS];
+    size_t nrows = share_rows(ps->sh);
+    size_t nw = share_cols(ps->sh) - SHARE_COL_ENGAGEMENTS;
+    for (size_t r = 0; r < nrows; r++)
+        tiers[r] = share_tier(ps->sh, r);
+    for (size_t w = 0; w < nw; w++)
+        windows[w] = share_window(ps->sh, w);
+    share_sum(ps->sh, ps->sum);
+    metrics_set_tiers(ps->m, tiers, nrows, windows, nw, ps->sum);
+}
+
+void partitions_share_commit(partitions *ps, size_t k,
+                             const char *const *tiers, size_t nrows,
+                             const int64_t *cells)
+{
+    partitions_entry *p = &ps->parts[k];
+    if (p->used && p->claimed)
+        share_add(ps->sh, p->topic, p->partition, tiers, nrows, cells);
+}
+
+/* A partition leaves: its share leaves the gauges. */
+static void drop_share(partitions *ps, const partitions_entry *p)
+{
+    if (share_get(ps->sh, p->topic, p->partition) == NULL)
+        return;
+    share_drop(ps->sh, p->topic, p->partition);
+    partitions_share_publish(ps);
 }
 
 size_t partitions_count(const partitions *ps)
@@ -172,11 +216,14 @@ int partitions_claim(partitions *ps, bool paused, char *errstr,
         n += ps->parts[i].used && !ps->parts[i].claimed;
     if (n == 0)
         return 0;
+    size_t ncells = share_rows(ps->sh) * share_cols(ps->sh);
     store_claim *claims = calloc(n, sizeof *claims);
     int *idx = calloc(n, sizeof *idx);
-    if (claims == NULL || idx == NULL) {
+    int64_t *cells = calloc(n * ncells, sizeof *cells);
+    if (claims == NULL || idx == NULL || cells == NULL) {
         free(claims);
         free(idx);
+        free(cells);
         snprintf(errstr, errstr_size, "out of memory claiming partitions");
         return -1;
     }
@@ -185,27 +232,50 @@ int partitions_claim(partitions *ps, bool paused, char *errstr,
         if (ps->parts[i].used && !ps->parts[i].claimed) {
             claims[k].topic = ps->parts[i].topic;
             claims[k].partition = ps->parts[i].partition;
+            claims[k].share = cells + k * ncells;
             idx[k++] = (int)i;
         }
-    int rc = store_claim_parts(ps->db, claims, n, errstr, errstr_size);
+    int rc = store_claim_parts(ps->db, ps->sh, claims, n, errstr,
+                               errstr_size);
     if (rc == 0 && learn_known(ps, claims, n) < 0) {
         snprintf(errstr, errstr_size,
                  "out of memory for the filter of known creators");
         rc = -1;
     }
+    /* A share an engaged without shares left behind is rebuilt from the
+     * partition's creators before the partition is read: nobody writes
+     * them meanwhile (issue 18, the per-tier gauges). */
+    for (size_t j = 0; rc == 0 && j < n; j++) {
+        if (!claims[j].share_stale)
+            continue;
+        log_notice("rebuilding the partition's share of the tier hashes "
+                   "from its creators partition=%s:%d creators=%" PRId64,
+                   claims[j].topic, (int)claims[j].partition,
+                   claims[j].indexed);
+        rc = store_share_rebuild(ps->db, ps->sh, claims[j].topic,
+                                 claims[j].partition, claims[j].indexed,
+                                 claims[j].epoch, claims[j].share, errstr,
+                                 errstr_size);
+    }
     if (rc < 0) {
         free(claims);
         free(idx);
+        free(cells);
         return -1;
     }
     for (size_t j = 0; j < n; j++) {
         partitions_entry *p = &ps->parts[idx[j]];
         char err[512];
+        if (share_set(ps->sh, p->topic, p->partition, claims[j].share) < 0) {
+            log_error("out of memory adding a partition");
+            continue;
+        }
         int slot = state_partition_add(ps->st, p->topic, p->partition,
                                        claims[j].watermark);
         if (slot < 0) {
             /* Stays pending: claimed again at the next turn. */
             log_error("out of memory adding a partition");
+            share_drop(ps->sh, p->topic, p->partition);
             continue;
         }
         p->slot = slot;
@@ -225,6 +295,7 @@ int partitions_claim(partitions *ps, bool paused, char *errstr,
                                  p->next_offset, err, sizeof err) < 0) {
             log_error("%s", err);
             state_partition_drop(ps->st, slot);
+            share_drop(ps->sh, p->topic, p->partition);
             continue;
         }
         p->assigned = true;
@@ -245,6 +316,8 @@ int partitions_claim(partitions *ps, bool paused, char *errstr,
     }
     free(claims);
     free(idx);
+    free(cells);
+    partitions_share_publish(ps);
     return 0;
 }
 
@@ -277,6 +350,7 @@ void partitions_forget(partitions *ps, size_t k)
     if (p->claimed)
         state_partition_drop(ps->st, p->slot);
     metrics_partition_remove(ps->m, p->topic, p->partition);
+    drop_share(ps, p);
     free(p->topic);
     memset(p, 0, sizeof *p);
 }
@@ -287,6 +361,7 @@ void partitions_rewind(partitions *ps, size_t k, const char *why)
     log_notice("%s; reading this partition back from Redis partition=%s:%d",
                why, p->topic, (int)p->partition);
     state_partition_drop(ps->st, p->slot);
+    drop_share(ps, p);
     if (!p->paused)
         source_pause(ps->src, p->topic, p->partition);
     p->paused = true;
@@ -300,6 +375,7 @@ void partitions_fenced(partitions *ps, size_t k)
                 "its state partition=%s:%d", p->topic, (int)p->partition);
     metrics_partition_remove(ps->m, p->topic, p->partition);
     state_partition_drop(ps->st, p->slot);
+    drop_share(ps, p);
     source_pause(ps->src, p->topic, p->partition);
     /* Claimed again only if Kafka assigns it to us again. */
     free(p->topic);

@@ -7,6 +7,9 @@
  * back from Redis when a checkpoint was refused or memory ran out
  * (partitions_rewind), and forgotten when revoked, lost or fenced.
  *
+ * It keeps this instance's share of the tier hashes (share.h), the
+ * partitions' own, for the per-tier gauges of /metrics.
+ *
  * It also keeps the filter of the creators Redis holds a state blob of
  * (bloom.h), learnt from the wake indexes of the partitions claimed: a
  * creator it was never told of is made at once without asking Redis.
@@ -25,6 +28,7 @@
 #include "bloom.h"
 #include "config.h"
 #include "metrics.h"
+#include "share.h"
 #include "source.h"
 #include "state.h"
 #include "store.h"
@@ -129,5 +133,21 @@ void partitions_fenced(partitions *ps, size_t k);
 /* Marks every partition as possibly holding creators not in memory
  * (after an eviction). */
 void partitions_nonresident(partitions *ps);
+
+/*
+ * This instance's share of the tier hashes (share.h), for the per-tier
+ * gauges of /metrics: a claim reads each partition's from Redis (or
+ * rebuilds it, when an engaged without shares left it stale), and a
+ * partition forgotten, read back or fenced leaves with its share, which
+ * updates the gauges.  partitions_share_commit() adds a committed
+ * checkpoint's deltas for entry k (payload_share_delta: nrows rows, row r
+ * for tier tiers[r]); call it only for a checkpoint written under the
+ * entry's current claim (its epoch), then partitions_share_publish() once,
+ * which sets the gauges to the sum of the shares held.
+ */
+void partitions_share_commit(partitions *ps, size_t k,
+                             const char *const *tiers, size_t nrows,
+                             const int64_t *cells);
+void partitions_share_publish(partitions *ps);
 
 #endif

@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "keys.h"
 #include "resp.h"
+#include "share.h"
 #include "tally.h"
 #include "tier.h"
 #include "timefmt.h"
@@ -208,12 +209,18 @@ static const char lua_campaigns[] =
 
 /* ARGV: p g np (tp expect new offset watermark)*np nw window_labels*nw
  *       ntiers then per tier: name nfields field delta ...
- *       maxlen nalerts alert_json ... */
+ *       then per partition (np): nfields field delta ... (its share)
+ *       maxlen nalerts alert_json ...
+ * A partition's share (`tier_share`, share.h) moves only when its stamp is
+ * the fence this checkpoint expects: one an engaged without shares left
+ * behind stays stale, and the next claim rebuilds it. */
 static const char lua_finish[] =
     "local PARTARGS = 5\n" LUA_FENCE_CHECK LUA_RATIO
     "i = 4\n"
+    "local tps, exp, new = {}, {}, {}\n"
     "for k = 1, np do\n"
     "  local tp = ARGV[i]\n"
+    "  tps[k], exp[k], new[k] = tp, ARGV[i + 1], ARGV[i + 2]\n"
     "  redis.call('HSET', fence, tp, ARGV[i + 2])\n"
     "  if ARGV[i + 3] ~= '' then\n"
     "    redis.call('HSET', p .. 'offsets:' .. g, tp, ARGV[i + 3]) end\n"
@@ -240,6 +247,16 @@ static const char lua_finish[] =
     "    else redis.call('HDEL', key, 'er_' .. wl[k]) end\n"
     "  end\n"
     "end\n"
+    "for k = 1, np do\n"
+    "  local sk = p .. 'tier_share:' .. g .. ':' .. tps[k]\n"
+    "  local nf = tonumber(ARGV[i]) i = i + 1\n"
+    "  if redis.call('HGET', sk, 'fence') == exp[k] then\n"
+    "    redis.call('HSET', sk, 'fence', new[k])\n"
+    "    for f = 1, nf do\n"
+    "      redis.call('HINCRBY', sk, ARGV[i], ARGV[i + 1]) i = i + 2\n"
+    "    end\n"
+    "  else i = i + 2 * nf end\n"
+    "end\n"
     "local maxlen = ARGV[i]\n"
     "local na = tonumber(ARGV[i + 1]) i = i + 2\n"
     "for k = 1, na do\n"
@@ -263,6 +280,14 @@ struct payload {
     resp_cmd scratch;        /* the command being built */
     buf tmp;
     campaign_merge *merge;   /* the campaign sums of one checkpoint */
+    /* The share deltas (share.h) of the last build: per part, share_rows
+     * rows of share_cols, row 0 "unknown" then tier t at row t + 1, named
+     * in tname as the tiers were at that build. */
+    int64_t *share;
+    size_t share_cap;        /* cells allocated */
+    size_t share_rows, share_cols;
+    char tname[CONFIG_MAX_TIERS + 1][CONFIG_TIER_NAME_MAX + 1];
+    const char *tnames[CONFIG_MAX_TIERS + 1];
 };
 
 payload *payload_new(const config *cfg, char *errstr, size_t errstr_size)
@@ -300,6 +325,7 @@ void payload_free(payload *pl)
     resp_free(&pl->scratch);
     buf_free(&pl->tmp);
     campaign_merge_free(pl->merge);
+    free(pl->share);
     free(pl);
 }
 
@@ -328,6 +354,21 @@ size_t payload_precheck_commands(const payload *pl)
 size_t payload_creators(const payload *pl)
 {
     return pl->ncreators;
+}
+
+size_t payload_share_rows(const payload *pl)
+{
+    return pl->share_rows;
+}
+
+const char *const *payload_share_tiers(const payload *pl)
+{
+    return pl->tnames;
+}
+
+const int64_t *payload_share_delta(const payload *pl, size_t i)
+{
+    return pl->share + i * pl->share_rows * pl->share_cols;
 }
 
 /* Ends the command in pl->scratch: into the transaction. */
@@ -622,6 +663,74 @@ static size_t tier_row(int tier)
     return (size_t)(tier + 1);
 }
 
+/*
+ * The share deltas' table for nparts parts, zeroed, with the tiers named
+ * as they are now.  Returns -1 when out of memory.
+ */
+static int share_reset(payload *pl, size_t nparts)
+{
+    const config *cfg = pl->cfg;
+    pl->share_rows = cfg->ntiers + 1;
+    pl->share_cols = SHARE_COL_ENGAGEMENTS + cfg->nwindows;
+    size_t n = nparts * pl->share_rows * pl->share_cols;
+    if (n > pl->share_cap) {
+        int64_t *c = realloc(pl->share, n * sizeof *c);
+        if (c == NULL)
+            return -1;
+        pl->share = c;
+        pl->share_cap = n;
+    }
+    if (n > 0)
+        memset(pl->share, 0, n * sizeof *pl->share);
+    for (size_t r = 0; r < pl->share_rows; r++) {
+        snprintf(pl->tname[r], sizeof pl->tname[r], "%s",
+                 r == 0 ? "unknown" : cfg->tiers[r - 1].name);
+        pl->tnames[r] = pl->tname[r];
+    }
+    return 0;
+}
+
+/* Adds sign times one creator (followers, window-major values) to part
+ * i's share deltas, row `row`. */
+static void share_delta(payload *pl, size_t i, size_t row, int sign,
+                        int64_t followers, const int64_t *values)
+{
+    int64_t *r = pl->share + (i * pl->share_rows + row) * pl->share_cols;
+    r[SHARE_COL_CREATORS] += sign;
+    r[SHARE_COL_FOLLOWERS] += sign * (followers > 0 ? followers : 0);
+    for (size_t w = 0; w + SHARE_COL_ENGAGEMENTS < pl->share_cols; w++)
+        r[SHARE_COL_ENGAGEMENTS + w] +=
+            sign * values[w * STATE_METRICS + STATE_ENGAGEMENTS];
+}
+
+/* Appends part i's share deltas to the finish script: the count of cells
+ * not 0, then field and delta of each. */
+static void share_args(payload *pl, resp_cmd *fin, size_t i)
+{
+    const int64_t *d = payload_share_delta(pl, i);
+    size_t n = pl->share_rows * pl->share_cols, nz = 0;
+    for (size_t k = 0; k < n; k++)
+        nz += d[k] != 0;
+    resp_int(fin, (int64_t)nz);
+    for (size_t k = 0; k < n; k++) {
+        if (d[k] == 0)
+            continue;
+        size_t r = k / pl->share_cols, c = k % pl->share_cols;
+        buf_reset(&pl->tmp);
+        buf_append_str(&pl->tmp, pl->tname[r]);
+        buf_append_byte(&pl->tmp, '.');
+        buf_append_str(&pl->tmp,
+                       c == SHARE_COL_CREATORS    ? "creators"
+                       : c == SHARE_COL_FOLLOWERS ? "followers"
+                           : pl->fname[c - SHARE_COL_ENGAGEMENTS]
+                                      [STATE_ENGAGEMENTS]);
+        if (buf_failed(&pl->tmp))
+            pl->data.failed = true;
+        resp_arg(fin, pl->tmp.data, pl->tmp.len);
+        resp_int(fin, d[k]);
+    }
+}
+
 int payload_build(payload *pl, const state *st, const outbox *ob,
                   const payload_part *parts,
                   size_t nparts, char *errstr, size_t errstr_size)
@@ -630,7 +739,8 @@ int payload_build(payload *pl, const state *st, const outbox *ob,
     size_t nvalues = cfg->nwindows * STATE_METRICS;
     tally delta;
     int64_t *cur = malloc(nvalues * sizeof *cur);
-    if (cur == NULL || tally_init(&delta, cfg->ntiers + 1, nvalues) < 0) {
+    if (cur == NULL || share_reset(pl, nparts) < 0 ||
+        tally_init(&delta, cfg->ntiers + 1, nvalues) < 0) {
         free(cur);
         snprintf(errstr, errstr_size, "out of memory building a checkpoint");
         return -1;
@@ -666,14 +776,21 @@ int payload_build(payload *pl, const state *st, const outbox *ob,
         int wtier;
         int64_t wfollowers;
         const int64_t *wvalues;
-        if (state_creator_written(st, cr, &wtier, &wfollowers, &wvalues))
+        /* The same deltas move the tier hashes and the partition's share
+         * of them (share.h). */
+        size_t pi = (size_t)(p - parts);
+        if (state_creator_written(st, cr, &wtier, &wfollowers, &wvalues)) {
             tally_add(&delta, tier_row(wtier), -1, wfollowers, wvalues);
-        else
+            share_delta(pl, pi, tier_row(wtier), -1, wfollowers, wvalues);
+        } else {
             precheck_key(pl, st, cr);
+        }
         for (size_t w = 0; w < cfg->nwindows; w++)
             state_creator_values(st, cr, w, cur + w * STATE_METRICS);
-        tally_add(&delta, tier_row(state_creator_tier(cr)), 1,
-                  state_creator_followers(cr), cur);
+        int64_t followers = state_creator_followers(cr);
+        size_t row = tier_row(state_creator_tier(cr));
+        tally_add(&delta, row, 1, followers, cur);
+        share_delta(pl, pi, row, 1, followers, cur);
     }
 
     if (script != NULL)
@@ -718,6 +835,8 @@ int payload_build(payload *pl, const state *st, const outbox *ob,
             resp_int(fin, row[k]);
         }
     }
+    for (size_t i = 0; i < nparts; i++)
+        share_args(pl, fin, i);
     /* The alerts join the Redis stream in this same transaction: each
      * exactly once, whatever crashes and replays. */
     resp_int(fin, cfg->alerts_stream_maxlen);

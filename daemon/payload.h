@@ -5,8 +5,9 @@
  * A checkpoint is one MULTI/EXEC holding Lua scripts (schemas/redis.md):
  * chunks that write the changed creators (their hash, their state blob,
  * their wake time), then one that moves the partitions' fences, offsets
- * and watermarks, applies the per-tier deltas (tally.h) and adds the
- * alerts to the Redis stream.  Every script first checks each partition's
+ * and watermarks, applies the per-tier deltas (tally.h) to the tier hashes
+ * and to each partition's share of them (share.h), and adds the alerts to
+ * the Redis stream.  Every script first checks each partition's
  * fence ("epoch:seq"): a stale owner is refused (FENCED) and a checkpoint
  * that was already applied, retried after a lost reply, is recognised
  * (DUP), so that nothing is ever written twice.
@@ -69,6 +70,20 @@ size_t payload_precheck_commands(const payload *pl);
 
 /* Creators the payload writes. */
 size_t payload_creators(const payload *pl);
+
+/*
+ * The deltas the last payload_build() adds to each partition's share of
+ * the tier hashes (share.h; the `tier_share` hashes it writes), for the
+ * caller to add to its own once the checkpoint is committed.
+ * payload_share_rows() rows, named payload_share_tiers()[r] ("unknown",
+ * then the tiers as they were at that build: a reload may reorder them
+ * since), of share.h's columns (creators, followers, engagements over
+ * each window); payload_share_delta(pl, i) is parts[i]'s table.  Valid,
+ * and owned by the payload, until its next build.  Main thread.
+ */
+size_t payload_share_rows(const payload *pl);
+const char *const *payload_share_tiers(const payload *pl);
+const int64_t *payload_share_delta(const payload *pl, size_t i);
 
 /*
  * a / b as the creator and tier hashes write ratios (b != 0): "0", else

@@ -1,9 +1,10 @@
 /*
  * store: everything engaged reads back from Redis, on the main thread's
  * connection of its own (the checkpoint writes on another, checkpoint.h):
- *   - claiming partitions (the one write here: it moves the partitions'
- *     fences, so that an instance that lost them can no longer write
- *     them), with their offsets, watermarks and indexed creators;
+ *   - claiming partitions (it moves the partitions' fences, so that an
+ *     instance that lost them can no longer write them), with their
+ *     offsets, watermarks, indexed creators and shares of the tier hashes
+ *     (rebuilt and written here when stale: the other write);
  *   - the creators of a partition whose wake time has come (the wake
  *     index), and every creator a partition holds (at claim);
  *   - creators' state blobs, for the events of a batch.
@@ -15,10 +16,12 @@
 #ifndef ENGAGED_STORE_H
 #define ENGAGED_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
+#include "share.h"
 
 typedef struct store store;
 
@@ -30,6 +33,11 @@ typedef struct store_claim {
     int64_t offset;         /* out: next offset, or -1 when none stored */
     int64_t watermark;      /* out: or STATE_NO_WATERMARK */
     int64_t indexed;        /* out: creators of it in the wake index */
+    int64_t *share;         /* in: share_rows x share_cols cells (share.h);
+                             * out: the partition's share of the tier
+                             * hashes, unless share_stale */
+    bool share_stale;       /* out: Redis holds no current share of it:
+                             * store_share_rebuild() makes one */
 } store_claim;
 
 /* The creators of a partition with a wake time in (from, to]. */
@@ -54,12 +62,30 @@ int store_ping(store *s, char *errstr, size_t errstr_size);
 
 /*
  * Claims n partitions in one script: bumps each one's fence epoch (seq 0)
- * and reads back its offset, watermark and the size of its wake index.
+ * and reads back its offset, watermark, the size of its wake index and
+ * its share of the tier hashes (read with sh's tiers and windows; stamped
+ * with the new fence when current, all zeros for a partition never
+ * claimed).
  * Returns 0 with claims[].out filled, or -1 with errstr (nothing is known
  * of what Redis did: claim again).
  */
-int store_claim_parts(store *s, store_claim *claims, size_t n, char *errstr,
-                      size_t errstr_size);
+int store_claim_parts(store *s, const share *sh, store_claim *claims,
+                      size_t n, char *errstr, size_t errstr_size);
+
+/*
+ * Rebuilds the share of the tier hashes of a partition just claimed whose
+ * share is stale (store_claim's share_stale: an engaged without shares
+ * wrote it): the sum of the hashes of the n creators of its wake index
+ * (store_claim's indexed), read by rank in slices with one pipelined HMGET
+ * per creator, into cells (share_rows x share_cols of sh, zeroed first).
+ * Then writes it as the partition's `tier_share` hash stamped with the
+ * claim's fence ("epoch:0"), unless the fence moved since (another
+ * instance claimed the partition: nothing is written).
+ * Returns 0, or -1 with errstr (cells then partial: claim again).
+ */
+int store_share_rebuild(store *s, const share *sh, const char *topic,
+                        int32_t partition, int64_t n, uint64_t epoch,
+                        int64_t *cells, char *errstr, size_t errstr_size);
 
 /*
  * For each of the n ranges, calls fn(arg, i, id, len) for every creator

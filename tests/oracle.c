@@ -533,6 +533,26 @@ int oracle_check_redis(const oracle *o, redisContext *rc, const char *prefix,
     return m.count;
 }
 
+void oracle_tier(const oracle *o, int tier, int64_t *creators,
+                 int64_t *followers, int64_t *engagements)
+{
+    *creators = 0;
+    *followers = 0;
+    memset(engagements, 0, o->nwin * sizeof *engagements);
+    for (size_t i = 0; i < o->n; i++) {
+        const ocreator *c = &o->c[i];
+        if (c->tier != tier)
+            continue;
+        (*creators)++;
+        *followers += c->followers > 0 ? c->followers : 0;
+        for (size_t w = 0; w < o->nwin; w++) {
+            int64_t v[10];
+            values(o, c, w, v);
+            engagements[w] += v[7];
+        }
+    }
+}
+
 /* A count: its value, or absent (or "0") when it is 0. */
 static void expect_count(mismatch *m, redisContext *rc, const char *key,
                          const char *field, int64_t v)

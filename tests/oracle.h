@@ -75,6 +75,15 @@ size_t oracle_campaigns(const oracle *o);
 size_t oracle_campaign_events(const oracle *o);
 
 /*
+ * The truth of one tier hash, worked out as oracle_check_redis() does:
+ * tier 0 nano .. 4 mega, -1 unknown; its creators, the sum of their
+ * follower counts, and their engagements over each window (one value per
+ * window given to oracle_new, in its order).
+ */
+void oracle_tier(const oracle *o, int tier, int64_t *creators,
+                 int64_t *followers, int64_t *engagements);
+
+/*
  * One campaign's truth, for tests of what reads it (the page, the API).
  * oracle_campaign_count: a count of its hash as schemas/redis.md names it,
  * all tiers ("engagements", "creators", "reach", "posts", ...) or one

@@ -4,7 +4,7 @@
 
 #include "keys.h"
 
-Test(keys, partitions_wake_indexes_and_state_blobs)
+Test(keys, partitions_wake_indexes_shares_and_state_blobs)
 {
     config *cfg = config_default(NULL);
     buf b = BUF_INIT;
@@ -15,6 +15,10 @@ Test(keys, partitions_wake_indexes_and_state_blobs)
     const char *w = "eng:wake:engaged:events:7";
     cr_assert_eq(b.len, strlen(w));
     cr_assert_eq(memcmp(b.data, w, b.len), 0);
+    keys_share(&b, cfg, "events", 7);
+    const char *sh = "eng:tier_share:engaged:events:7";
+    cr_assert_eq(b.len, strlen(sh));
+    cr_assert_eq(memcmp(b.data, sh, b.len), 0);
     keys_state(&b, cfg, "a:b", 3);
     cr_assert_eq(b.len, strlen("eng:state:a:b"));
     cr_assert_eq(memcmp(b.data, "eng:state:a:b", b.len), 0);

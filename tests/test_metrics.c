@@ -429,3 +429,63 @@ Test(metrics, the_grafana_dashboard_queries_only_exported_series)
     metrics_free(m);
     json_decref(dash);
 }
+
+Test(metrics, the_tier_share_is_exported_as_set_and_replaced_whole)
+{
+    metrics *m = new_metrics();
+    buf text = BUF_INIT;
+    char *l = scrape(m, &text);
+    HAS(l, "TYPE engaged_tier_creators gauge");
+    HAS(l, "TYPE engaged_tier_followers gauge");
+    HAS(l, "TYPE engaged_tier_engagements gauge");
+    cr_assert_null(strstr(l, "engaged_tier_creators{"), "no sample yet:\n%s",
+                   l);
+    free(l);
+
+    const char *tiers[3] = {"unknown", "micro", "mega"};
+    const char *windows[2] = {"1h", "7d"};
+    int64_t cells[3 * 4] = {4, 0, 12, 340,
+                            2, 35000, -1, 9007199254740993,
+                            0, 0, 0, 0};
+    cr_assert_eq(metrics_set_tiers(m, tiers, 3, windows, 2, cells), 0);
+    l = scrape(m, &text);
+    HAS(l, "engaged_tier_creators{tier=\"unknown\"} 4");
+    HAS(l, "engaged_tier_creators{tier=\"micro\"} 2");
+    HAS(l, "engaged_tier_creators{tier=\"mega\"} 0");
+    HAS(l, "engaged_tier_followers{tier=\"micro\"} 35000");
+    HAS(l, "engaged_tier_followers{tier=\"unknown\"} 0");
+    HAS(l, "engaged_tier_engagements{tier=\"unknown\",window=\"1h\"} 12");
+    HAS(l, "engaged_tier_engagements{tier=\"unknown\",window=\"7d\"} 340");
+    HAS(l, "engaged_tier_engagements{tier=\"micro\",window=\"1h\"} -1");
+    HAS(l, "engaged_tier_engagements{tier=\"mega\",window=\"7d\"} 0");
+    /* Beyond a double's 2^53 the parser rounds; the text is exact. */
+    cr_assert_not_null(strstr(text.data, "engaged_tier_engagements{tier=\"micro\","
+                                         "window=\"7d\"} 9007199254740993\n"));
+    free(l);
+
+    /* Replaced whole: fewer tiers, one window; the old rows are gone. */
+    int64_t less[1 * 3] = {7, 70, 700};
+    cr_assert_eq(metrics_set_tiers(m, tiers + 1, 1, windows + 1, 1, less), 0);
+    l = scrape(m, &text);
+    HAS(l, "engaged_tier_creators{tier=\"micro\"} 7");
+    HAS(l, "engaged_tier_followers{tier=\"micro\"} 70");
+    HAS(l, "engaged_tier_engagements{tier=\"micro\",window=\"7d\"} 700");
+    cr_assert_null(strstr(l, "tier=\"unknown\""), "%s", l);
+    cr_assert_null(strstr(l, "window=\"1h\""), "%s", l);
+    free(l);
+
+    /* Over the capacity: refused, nothing changes. */
+    const char *many[METRICS_TIERS_MAX + 1];
+    for (size_t i = 0; i <= METRICS_TIERS_MAX; i++)
+        many[i] = "t";
+    int64_t big[(METRICS_TIERS_MAX + 1) * 3] = {0};
+    cr_assert_eq(metrics_set_tiers(m, many, METRICS_TIERS_MAX + 1, windows, 1,
+                                   big), -1);
+    const char *longname[1] = {"a_tier_name_of_thirty_three_bytes"};
+    cr_assert_eq(metrics_set_tiers(m, longname, 1, windows, 1, big), -1);
+    l = scrape(m, &text);
+    HAS(l, "engaged_tier_creators{tier=\"micro\"} 7");
+    free(l);
+    buf_free(&text);
+    metrics_free(m);
+}

@@ -236,3 +236,84 @@ Test(payload, ratios_as_the_hashes_write_them)
     cr_assert_str_eq(payload_format_ratio(200, 100, b, sizeof b), "2");
     cr_assert_str_eq(payload_format_ratio(3, 20000, b, sizeof b), "0.00015");
 }
+
+/* The share deltas of one part's table: row r (0 unknown, 1 nano, 2 micro,
+ * ...), column c (creators, followers, engagements 1h, 24h, 7d). */
+static int64_t share_cell(const payload *pl, size_t part, size_t r, size_t c)
+{
+    return payload_share_delta(pl, part)[r * 5 + c];
+}
+
+Test(payload, each_partition_gets_its_own_share_of_the_tier_deltas)
+{
+    int other = state_partition_add(st, "events", 5, STATE_NO_WATERMARK);
+    cr_assert_geq(other, 0);
+    /* a (slot) is micro and gets written; b (other) is new and unknown. */
+    apply("a", EVENT_FOLLOWERS, EVENT_LIKE, 0, 20000, T0);
+    apply("a", EVENT_ENGAGEMENT, EVENT_LIKE, 3, -1, T0 + 1000);
+    state_checkpoint_done(st);
+    /* a moves to mid and gets 4 shares; b on the other partition. */
+    apply("a", EVENT_FOLLOWERS, EVENT_LIKE, 0, 60000, T0 + 2000);
+    apply("a", EVENT_ENGAGEMENT, EVENT_SHARE, 4, -1, T0 + 3000);
+    event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = EVENT_ENGAGEMENT;
+    ev.action = EVENT_COMMENT;
+    ev.count = 2;
+    ev.followers = -1;
+    ev.ts_ms = T0 + 4000;
+    ev.creator_id_len = 1;
+    ev.creator_id[0] = 'b';
+    state_creator *b = state_creator_new(st, other, "b", 1);
+    char detail[256];
+    cr_assert_eq(state_apply(st, other, b, &ev, detail, sizeof detail),
+                 EVENT_OK);
+
+    payload_part parts[2] = {{"events", 3, slot, 7, 3, 120, T0 + 3000, false},
+                             {"events", 5, other, 2, 0, 9, T0 + 4000, false}};
+    char err[256];
+    payload *pl = payload_new(cfg, err, sizeof err);
+    cr_assert_eq(payload_build(pl, st, ob, parts, 2, err, sizeof err), 0);
+    cr_assert_eq(payload_share_rows(pl), 6);
+    cr_assert_str_eq(payload_share_tiers(pl)[0], "unknown");
+    cr_assert_str_eq(payload_share_tiers(pl)[2], "micro");
+    cr_assert_str_eq(payload_share_tiers(pl)[3], "mid");
+    /* Part 0: a leaves micro (1, 20000, 3 engagements) and joins mid
+     * (1, 60000, 7 engagements in every window). */
+    int64_t micro[5] = {-1, -20000, -3, -3, -3}, mid[5] = {1, 60000, 7, 7, 7};
+    for (size_t c = 0; c < 5; c++) {
+        cr_assert_eq(share_cell(pl, 0, 2, c), micro[c], "micro column %zu", c);
+        cr_assert_eq(share_cell(pl, 0, 3, c), mid[c], "mid column %zu", c);
+        cr_assert_eq(share_cell(pl, 0, 0, c), 0, "nothing unknown on part 0");
+        /* Part 1: b, unknown, 2 comments. */
+        cr_assert_eq(share_cell(pl, 1, 0, c), c == 0 ? 1 : c == 1 ? 0 : 2);
+        cr_assert_eq(share_cell(pl, 1, 2, c), 0);
+        cr_assert_eq(share_cell(pl, 1, 3, c), 0);
+    }
+
+    /* In the finish script, after the tier hashes' deltas: part 0's
+     * cells that are not 0 (10), then part 1's (4), each field and delta. */
+    size_t len, n = payload_commands(pl);
+    const char *data = payload_data(pl, &len);
+    command *c = parse(data, len, n);
+    command *fin = &c[n - 2];
+    long p0 = find(fin, 16, "micro.creators");
+    cr_assert_gt(p0, 0);
+    cr_assert_str_eq(fin->argv[p0 - 1], "10");
+    cr_assert_str_eq(field(fin, (size_t)p0 - 1, "micro.creators"), "-1");
+    cr_assert_str_eq(field(fin, (size_t)p0 - 1, "micro.followers"), "-20000");
+    cr_assert_str_eq(field(fin, (size_t)p0 - 1, "micro.engagements_7d"), "-3");
+    cr_assert_str_eq(field(fin, (size_t)p0 - 1, "mid.followers"), "60000");
+    cr_assert_str_eq(field(fin, (size_t)p0 - 1, "mid.engagements_1h"), "7");
+    long p1 = (long)p0 + 20;
+    cr_assert_str_eq(fin->argv[p1], "4");
+    cr_assert_str_eq(fin->argv[p1 + 1], "unknown.creators");
+    cr_assert_str_eq(fin->argv[p1 + 2], "1");
+    cr_assert_str_eq(fin->argv[p1 + 7], "unknown.engagements_7d");
+    cr_assert_str_eq(fin->argv[p1 + 8], "2");
+    /* Then the alerts: maxlen and none. */
+    cr_assert_str_eq(fin->argv[p1 + 10], "0");
+    cr_assert_eq(fin->argc, (size_t)p1 + 11);
+    free_cmds(c, n);
+    payload_free(pl);
+}

@@ -510,6 +510,22 @@ Test(readapi, routes_answer_what_the_events_made, .timeout = 120)
     cr_assert_str_empty(a.body);
     answer_free(&a);
 
+    /* /metrics counted every answer above by route and status. */
+    char *metrics = NULL;
+    cr_assert_eq(harness_http_get(port, "/metrics", &metrics), 200);
+    const char *counted[] = {
+        "engaged_api_requests_total{route=\"campaigns\",code=\"200\"} 2\n",
+        "engaged_api_requests_total{route=\"campaign\",code=\"200\"} 3\n",
+        "engaged_api_requests_total{route=\"creator\",code=\"200\"} 2\n",
+        "engaged_api_requests_total{route=\"tiers\",code=\"200\"} 2\n",
+        "engaged_api_requests_total{route=\"alerts\",code=\"200\"} 5\n",
+    };
+    for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++)
+        cr_expect(strstr(metrics, counted[i]) != NULL, "no %s", counted[i]);
+    cr_expect(strstr(metrics, "engaged_api_requests_total{route=\"none\"") == NULL,
+              "a refusal counted");
+    free(metrics);
+
     validate_kept();
     harness_daemon_stop(d);
     world_down();

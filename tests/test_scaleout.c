@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "prom.h"
 #include "world.h"
 
 #define ALL(n) ((1u << (n)) - 1)
@@ -189,6 +190,197 @@ static void assert_tier_alerts(const world_stream *s)
     freeReplyObject(r);
 }
 
+/* --- the per-tier gauges (issue 18) ------------------------------------------ */
+
+/* A daemon with /metrics on a port of its own; `extra` may be NULL. */
+static harness_daemon *daemon_http(const char *extra, int *port)
+{
+    *port = harness_free_port();
+    char conf[1024];
+    snprintf(conf, sizeof conf, "%s[http]\nlisten = 127.0.0.1:%d\n",
+             extra ? extra : "", *port);
+    return world_daemon(conf);
+}
+
+#define GT 6          /* unknown, then nano .. mega: oracle tier t - 1 */
+#define GC 5          /* creators, followers, engagements 1h 24h 7d */
+static const char *const gtier[GT] = {"unknown", "nano", "micro", "mid",
+                                      "macro", "mega"};
+static const char *const gwindow[3] = {"1h", "24h", "7d"};
+
+typedef struct tiers {
+    int64_t v[GT][GC];
+} tiers;
+
+/* The family and labels of cell (t, c), as /metrics writes them. */
+static void gauge_name(int t, int c, char *out, size_t size)
+{
+    if (c == 0)
+        snprintf(out, size, "engaged_tier_creators{tier=\"%s\"}", gtier[t]);
+    else if (c == 1)
+        snprintf(out, size, "engaged_tier_followers{tier=\"%s\"}", gtier[t]);
+    else
+        snprintf(out, size,
+                 "engaged_tier_engagements{tier=\"%s\",window=\"%s\"}",
+                 gtier[t], gwindow[c - 2]);
+}
+
+/* A tier_share or tier hash field of cell (t, c) (tier_share: "<tier>."). */
+static void field_name(int c, char *out, size_t size)
+{
+    snprintf(out, size, "%s%s", c == 0 ? "creators" : c == 1 ? "followers"
+                                                             : "engagements_",
+             c >= 2 ? gwindow[c - 2] : "");
+}
+
+/*
+ * Adds one instance's gauges, scraped from /metrics, to *sum; the text is
+ * kept in *body (malloc'd) when body is not NULL.  Returns -1 when the
+ * instance did not answer or a gauge is missing.
+ */
+static int scrape_tiers(int port, tiers *sum, char **body)
+{
+    char *text = NULL;
+    if (harness_http_get(port, "/metrics", &text) != 200 || text == NULL) {
+        free(text);
+        return -1;
+    }
+    int rc = 0;
+    for (int t = 0; t < GT && rc == 0; t++)
+        for (int c = 0; c < GC && rc == 0; c++) {
+            char needle[160];
+            needle[0] = '\n';
+            gauge_name(t, c, needle + 1, sizeof needle - 2);
+            strcat(needle, " ");
+            const char *at = strstr(text, needle);
+            if (at == NULL)
+                rc = -1;
+            else
+                sum->v[t][c] += strtoll(at + strlen(needle), NULL, 10);
+        }
+    if (body != NULL)
+        *body = text;
+    else
+        free(text);
+    return rc;
+}
+
+/* HGET as an integer, 0 when absent. */
+static int64_t hget_or_0(const char *key, const char *field)
+{
+    char *v = harness_redis_hget(W.redis, key, field);
+    int64_t x = v ? strtoll(v, NULL, 10) : 0;
+    free(v);
+    return x;
+}
+
+/* The tier hashes in Redis. */
+static void redis_tiers(tiers *r)
+{
+    for (int t = 0; t < GT; t++)
+        for (int c = 0; c < GC; c++) {
+            char key[64], f[64];
+            snprintf(key, sizeof key, "eng:tier:%s", gtier[t]);
+            field_name(c, f, sizeof f);
+            r->v[t][c] = hget_or_0(key, f);
+        }
+}
+
+/* The ground truth's tier hashes. */
+static void truth_tiers(tiers *o)
+{
+    for (int t = 0; t < GT; t++)
+        oracle_tier(W.truth, t - 1, &o->v[t][0], &o->v[t][1], &o->v[t][2]);
+}
+
+typedef struct members {
+    const int *ports;
+    size_t n;
+    bool truth;           /* the ground truth too: everything checkpointed */
+} members;
+
+/* Nonzero when the members' gauges add up to the Redis tier hashes (and,
+ * with truth, to the ground truth). */
+static int tiers_add_up(void *arg)
+{
+    const members *m = arg;
+    tiers sum, r, o;
+    memset(&sum, 0, sizeof sum);
+    for (size_t i = 0; i < m->n; i++)
+        if (scrape_tiers(m->ports[i], &sum, NULL) < 0)
+            return 0;
+    redis_tiers(&r);
+    if (memcmp(&sum, &r, sizeof sum) != 0)
+        return 0;
+    if (!m->truth)
+        return 1;
+    truth_tiers(&o);
+    return memcmp(&sum, &o, sizeof sum) == 0;
+}
+
+/*
+ * Asserts that `sum by (tier)` of the members' per-tier gauges is each
+ * tier hash in Redis (and, with truth, the ground truth), waiting for the
+ * last checkpoints' answers to reach the gauges; that each member's
+ * exposition parses; and that the partitions' shares in Redis add up to
+ * the tier hashes too.
+ */
+static void assert_tier_gauges(const int *ports, size_t n, bool truth)
+{
+    members m = {ports, n, truth};
+    int rc = harness_wait(tiers_add_up, &m, 30000);
+    tiers sum, r, o, shares;
+    memset(&sum, 0, sizeof sum);
+    for (size_t i = 0; i < n; i++) {
+        char *text = NULL;
+        cr_assert_eq(scrape_tiers(ports[i], &sum, &text), 0,
+                     "member %zu: no tier gauges:\n%s", i, text);
+        char *listing = prom_parse(text, strlen(text));
+        cr_assert_not_null(listing, "member %zu's exposition does not parse", i);
+        /* The parser reads what the text says. */
+        char line[200], name[160];
+        gauge_name(2, 1, name, sizeof name);
+        const char *at = strstr(text, name);
+        cr_assert_not_null(at);
+        snprintf(line, sizeof line, "%.*s", (int)strcspn(at, "\n"), at);
+        cr_assert(prom_has_line(listing, line), "%s not in\n%s", line,
+                  listing);
+        free(listing);
+        free(text);
+    }
+    redis_tiers(&r);
+    truth_tiers(&o);
+    memset(&shares, 0, sizeof shares);
+    for (int p = 0; p < W.nparts; p++)
+        for (int t = 0; t < GT; t++)
+            for (int c = 0; c < GC; c++) {
+                char key[96], f[64], tf[96];
+                snprintf(key, sizeof key,
+                         "eng:tier_share:engaged:" TOPIC ":%d", p);
+                field_name(c, f, sizeof f);
+                snprintf(tf, sizeof tf, "%s.%s", gtier[t], f);
+                shares.v[t][c] += hget_or_0(key, tf);
+            }
+    for (int t = 0; t < GT; t++)
+        for (int c = 0; c < GC; c++) {
+            char name[160];
+            gauge_name(t, c, name, sizeof name);
+            cr_assert_eq(sum.v[t][c], r.v[t][c],
+                         "sum of %s over %zu instances: %" PRId64
+                         ", the tier hash in Redis: %" PRId64
+                         " (waited: %d)", name, n, sum.v[t][c], r.v[t][c], rc);
+            cr_assert_eq(shares.v[t][c], r.v[t][c],
+                         "%s: the partitions' shares in Redis add up to %" PRId64
+                         ", the tier hash is %" PRId64, name, shares.v[t][c],
+                         r.v[t][c]);
+            if (truth)
+                cr_assert_eq(sum.v[t][c], o.v[t][c],
+                             "sum of %s: %" PRId64 ", the ground truth: %" PRId64,
+                             name, sum.v[t][c], o.v[t][c]);
+        }
+    cr_assert_eq(rc, 0);
+}
+
 /* --- three instances, a few hundred thousand events ------------------------ */
 
 #define SCALE_EVENTS 300000
@@ -205,7 +397,9 @@ Test(long_scaleout, three_instances_with_kill_term_and_restart_are_exact,
      .timeout = 600)
 {
     world_up_cluster(SCALE_CONFIG, 1, 8);
-    harness_daemon *a = world_daemon(NULL), *b = world_daemon(NULL), *c = world_daemon(NULL);
+    int pa, pb, pc;
+    harness_daemon *a = daemon_http(NULL, &pa), *b = daemon_http(NULL, &pb),
+                   *c = daemon_http(NULL, &pc);
     wait_settled((group){{a, b, c}, 3, ALL(8), true}, 60000,
                  "three instances share the 8 partitions");
 
@@ -248,7 +442,7 @@ Test(long_scaleout, three_instances_with_kill_term_and_restart_are_exact,
                          "c takes b's partitions after its SIGTERM");
         } else if (sent == 10 * SCALE_PART) {
             /* a comes back and gets some of c's partitions. */
-            a = world_daemon(NULL);
+            a = daemon_http(NULL, &pa);
             wait_settled((group){{a, c}, 2, ALL(8), true}, 60000,
                          "the restarted instance gets partitions back");
         }
@@ -265,6 +459,9 @@ Test(long_scaleout, three_instances_with_kill_term_and_restart_are_exact,
                 sent, oracle_creators(W.truth), written_at_kill,
                 in_flight_at_kill, s.nchanges);
     world_assert_truth();
+    /* After the kill, the clean leave and the return: the gauges of the
+     * two left add up to every tier (issue 18). */
+    assert_tier_gauges((int[]){pa, pc}, 2, true);
     assert_tier_alerts(&s);
     cr_assert_gt(s.nchanges, 50, "the stream changes tiers often enough");
     world_daemon_stop_clean(a);
@@ -282,9 +479,10 @@ Test(scaleout, a_frozen_instance_is_fenced_and_drops_its_state,
      .timeout = 240)
 {
     world_up_cluster(WORLD_FAST_GROUP, 1, 4);
-    harness_daemon *a = world_daemon(LAZY);
+    int pa, pb;
+    harness_daemon *a = daemon_http(LAZY, &pa);
     wait_settled((group){{a}, 1, ALL(4), true}, 30000, "a alone");
-    harness_daemon *b = world_daemon(NULL);
+    harness_daemon *b = daemon_http(NULL, &pb);
     wait_settled((group){{a, b}, 2, ALL(4), true}, 60000, "a and b");
     unsigned a_held = world_held(a), b_held = world_held(b);
 
@@ -310,6 +508,8 @@ Test(scaleout, a_frozen_instance_is_fenced_and_drops_its_state,
     world_stream_send(&s, 4000);
     world_wait_caught_up(60000);
     world_assert_truth();
+    /* b's per-tier gauges: every tier, whole (issue 18). */
+    assert_tier_gauges((int[]){pb}, 1, true);
 
     /* Resumed, a tries to write what it held: refused. */
     cr_assert_eq(harness_daemon_signal(a, SIGCONT), 0);
@@ -328,10 +528,18 @@ Test(scaleout, a_frozen_instance_is_fenced_and_drops_its_state,
                  "a gets partitions again after rejoining");
     world_stream_send(&s, 4000);
     cr_assert_eq(harness_kafka_flush(W.kafka, 10000), 0);
+    /* a writes nothing before it stops: its gauges stay at the shares its
+     * claim read back, b's follow its checkpoints, and together they are
+     * what Redis holds, not what a has in memory. */
+    b_held = world_held(b);
+    cr_assert_eq(harness_wait(world_caught_up_on, &b_held, 60000), 0);
+    assert_tier_gauges((int[]){pa, pb}, 2, false);
     /* Its final checkpoint makes its partitions current. */
     world_daemon_stop_clean(a);
+    wait_settled((group){{b}, 1, ALL(4), true}, 60000, "b alone again");
     world_wait_caught_up(60000);
     world_assert_truth();
+    assert_tier_gauges((int[]){pb}, 1, true);
     /* The fenced instance's alerts were dropped with its state. */
     cr_assert_gt(s.nchanges, 0);
     assert_tier_alerts(&s);
@@ -385,6 +593,63 @@ Test(scaleout, a_partly_fenced_checkpoint_reads_the_other_partitions_back,
     harness_daemon *b = world_daemon(NULL);
     world_wait_caught_up(60000);
     world_assert_truth();
+    world_daemon_stop_clean(b);
+    world_stream_free(&s);
+    world_down();
+}
+
+/* --- shares an older engaged left behind ------------------------------------ */
+
+static void redis_do(const char *cmd)
+{
+    redisReply *r = redisCommand(harness_redis_ctx(W.redis), cmd);
+    cr_assert(r != NULL && r->type != REDIS_REPLY_ERROR, "%s", cmd);
+    freeReplyObject(r);
+}
+
+/*
+ * Partitions written by an engaged without per-partition shares (as it
+ * leaves them: no tier_share hash, or one whose stamp no checkpoint moved
+ * since): the claim rebuilds each one from its creators' hashes, and the
+ * gauges and the shares are exact, and stay so as checkpoints move them.
+ */
+Test(scaleout, stale_shares_are_rebuilt_from_the_creators_at_claim,
+     .timeout = 180)
+{
+    world_up_cluster(WORLD_FAST_GROUP, 1, 4);
+    int pa, pb;
+    harness_daemon *a = daemon_http(NULL, &pa);
+    wait_settled((group){{a}, 1, ALL(4), true}, 30000, "a alone");
+    world_stream s;
+    world_stream_init(&s, 100000, 150, 17, T0, 10 * DAY);
+    world_stream_send(&s, 3000);
+    world_wait_caught_up(60000);
+    assert_tier_gauges((int[]){pa}, 1, true);
+    world_daemon_stop_clean(a);
+
+    redis_do("DEL eng:tier_share:engaged:" TOPIC ":0 "
+             "eng:tier_share:engaged:" TOPIC ":1");
+    /* Epochs start at 1: no claim ever stamped "0:0".  The count it holds
+     * is wrong, as a share nobody moved for a while would be. */
+    redis_do("HSET eng:tier_share:engaged:" TOPIC ":2 fence 0:0");
+    redis_do("HINCRBY eng:tier_share:engaged:" TOPIC ":2 nano.creators 1000");
+    harness_daemon *b = daemon_http(NULL, &pb);
+    wait_settled((group){{b}, 1, ALL(4), true}, 30000, "b alone");
+    for (int p = 0; p < 3; p++) {
+        char needle[160];
+        snprintf(needle, sizeof needle, "from its creators partition=" TOPIC
+                 ":%d ", p);
+        cr_assert_eq(harness_daemon_wait_log(b, needle, 10000), 0, "%s",
+                     needle);
+    }
+    cr_assert_eq(harness_daemon_log_count(b, "rebuilding the partition's "
+                                             "share"), 3,
+                 "partition 3's share was current");
+    assert_tier_gauges((int[]){pb}, 1, true);
+    world_stream_send(&s, 3000);
+    world_wait_caught_up(60000);
+    world_assert_truth();
+    assert_tier_gauges((int[]){pb}, 1, true);
     world_daemon_stop_clean(b);
     world_stream_free(&s);
     world_down();

@@ -374,6 +374,59 @@ def cmd_latency(a):
         json.dump(run, f, indent=1)
 
 
+def cmd_api(a):
+    """The read API's cost (issue 19): one client on one keep-alive
+    connection asks each route for a.seconds; per route, answers/s and the
+    p50 and p99 of the answer time.  engaged is idle (caught up) meanwhile,
+    Redis holds the run's creators and campaigns."""
+    import http.client
+    import urllib.parse
+    with open(a.out) as f:
+        run = json.load(f)
+    r = Redis(a.port)
+    camp = (r.call("ZREVRANGE", "eng:campaigns", "0", "0") or [None])[0]
+    creator = None
+    as_str = (lambda v: v.decode() if isinstance(v, bytes) else v)
+    if camp is not None:
+        camp = as_str(camp)
+        top = r.call("ZREVRANGE", "eng:campaign_creators:" + camp, "0", "0")
+        creator = as_str(top[0]) if top else None
+    routes = [("campaigns", "/v1/campaigns?limit=50"), ("tiers", "/v1/tiers"),
+              ("alerts", "/v1/alerts?limit=100")]
+    if camp is not None:
+        routes.append(("campaign", "/v1/campaigns/%s?days=31&top=20"
+                       % urllib.parse.quote(camp, safe="")))
+    if creator is not None:
+        routes.append(("creator", "/v1/creators/%s"
+                       % urllib.parse.quote(creator, safe="")))
+    out = {}
+    conn = http.client.HTTPConnection("127.0.0.1", a.http_port, timeout=10)
+    for name, path in routes:
+        times, size = [], 0
+        end = time.time() + a.seconds
+        while time.time() < end:
+            t = time.perf_counter()
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            body = resp.read()
+            times.append(time.perf_counter() - t)
+            if resp.status != 200:
+                sys.exit("bench api: %s answered %d: %s" % (path, resp.status,
+                                                           body[:200]))
+            size = len(body)
+        times.sort()
+        out[name] = {"path": path, "answers": len(times),
+                     "per_s": len(times) / sum(times),
+                     "p50_ms": 1000 * times[len(times) // 2],
+                     "p99_ms": 1000 * times[min(len(times) - 1,
+                                                int(len(times) * 0.99))],
+                     "bytes": size}
+    conn.close()
+    run["api"] = out
+    with open(a.out, "w") as f:
+        json.dump(run, f, indent=1)
+
+
 # --------------------------------------------------------------------------
 # summary
 # --------------------------------------------------------------------------
@@ -605,6 +658,15 @@ def cmd_summary(a):
         "%s %.2f" % (k, 1000 * stats[k] / n) for k in client))
     print("  inside its Lua:   " + ", ".join(
         "%s %.1f" % (k, 1000 * stats[k] / n) for k in inner))
+    api = runs[-1].get("api")
+    if api:
+        print()
+        print("read API of the last run (one client, keep-alive, engaged idle):")
+        print("  %-10s %9s %9s %9s %9s" % ("route", "answers/s", "p50 ms",
+                                            "p99 ms", "bytes"))
+        for name, v in api.items():
+            print("  %-10s %9.0f %9.2f %9.2f %9d" % (
+                name, v["per_s"], v["p50_ms"], v["p99_ms"], v["bytes"]))
     if a.check:
         c = result["check"]
         print()
@@ -891,6 +953,14 @@ def main():
     common(p)
     p.add_argument("--rate", type=float)
     p.set_defaults(fn=cmd_latency)
+
+    p = sub.add_parser("api")
+    p.add_argument("--port", type=int, required=True, help="Redis port")
+    p.add_argument("--http-port", type=int, required=True)
+    p.add_argument("--seconds", type=float, default=2.0,
+                   help="per route")
+    p.add_argument("--out", required=True)
+    p.set_defaults(fn=cmd_api)
 
     p = sub.add_parser("summary")
     p.add_argument("--out", required=True)

@@ -253,6 +253,12 @@ CONF
     wait "$live_pid" || { cat "$work/live.log" >&2; exit 1; }
     live_pid=
 
+    if [ "$run" = "$RUNS" ]; then
+        say "read API: each route for 2 s, one client"
+        $BENCHPY api --port "$port" --http-port "$http_port" --seconds 2 \
+            --out "$work/run-$run.json" || fail_log "the read API phase failed"
+    fi
+
     if [ "$run" = "$RUNS" ] && [ "$SAMPLE" -gt 0 ]; then
         say "exactness: tier hashes and $SAMPLE creator hashes against the generator's events"
         $BENCHPY check --port "$port" --sample "$SAMPLE" --out "$work/check.json" \
