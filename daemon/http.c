@@ -20,6 +20,7 @@
 #include "api.h"
 #include "buf.h"
 #include "log.h"
+#include "page.h"
 #include "reader.h"
 #include "secret.h"
 
@@ -295,6 +296,32 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status,
     return reply(c, status, &body, CONTENT_TYPE_TEXT, allow_header);
 }
 
+/*
+ * The campaign page's file `a` (daemon/page.h), served from the binary's
+ * static data, under a Content-Security-Policy that lets it run its own
+ * script and style and fetch from this server only.  No token: the files
+ * hold no data, and the page asks for the token when /v1 answers 401.
+ */
+static enum MHD_Result reply_page(struct MHD_Connection *c,
+                                  const page_asset *a)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        a->len, (void *)(uintptr_t)a->data, MHD_RESPMEM_PERSISTENT);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, a->content_type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'none'; script-src 'self'; "
+                            "style-src 'self'; connect-src 'self'; "
+                            "img-src 'self' data:; frame-ancestors 'none'");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
                               const char *url, const char *method,
                               const char *version, const char *upload_data,
@@ -342,6 +369,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
         return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready\n",
                           false);
     }
+    const page_asset *a = page_find(url);
+    if (a != NULL)
+        return reply_page(c, a);
     return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n", false);
 }
 

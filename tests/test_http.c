@@ -231,9 +231,24 @@ Test(http, readyz_turns_200_once_ready, .init = start_server,
 Test(http, unknown_paths_are_404_and_other_methods_405,
      .init = start_server, .fini = stop_server)
 {
-    reply r = fetch(http_port(srv), "GET", "/");
+    reply r = fetch(http_port(srv), "GET", "/nope");
     cr_assert_eq(r.status, 404);
     cr_assert_str_eq(r.body, "not found\n");
+    free(r.body);
+    /* The campaign page is there, under its Content-Security-Policy. */
+    r = fetch(http_port(srv), "GET", "/");
+    cr_assert_eq(r.status, 200);
+    char ct[64], csp[256];
+    cr_assert_str_eq(header(&r, "Content-Type", ct, sizeof ct),
+                     "text/html; charset=utf-8");
+    cr_assert(strstr(header(&r, "Content-Security-Policy", csp, sizeof csp),
+                     "default-src 'none'") != NULL, "%s", csp);
+    free(r.body);
+    /* Without a reader, /v1 is a JSON 404. */
+    r = fetch(http_port(srv), "GET", "/v1/tiers");
+    cr_assert_eq(r.status, 404);
+    cr_assert(strstr(r.body, "\"errorType\":\"not_found\"") != NULL, "%s",
+              r.body);
     free(r.body);
     r = fetch(http_port(srv), "GET", "/metrics/");
     cr_assert_eq(r.status, 404);
