@@ -309,10 +309,14 @@ static int dump(buf *out, json_t *v)
     int rc = json_dump_callback(v, dump_to_buf, out,
                                 JSON_COMPACT | JSON_REAL_PRECISION(10));
     json_decref(v);
-    if (rc < 0 || buf_failed(out))
+    if (rc == 0)
+        buf_append_byte(out, '\n');
+    if (rc < 0 || buf_failed(out)) {
+        /* Never half an answer. */
+        buf_reset(out);
         return -1;
-    buf_append_byte(out, '\n');
-    return buf_failed(out) ? -1 : 0;
+    }
+    return 0;
 }
 
 int api_error_body(buf *out, unsigned status, const char *msg)

@@ -116,7 +116,7 @@ int api_error_body(buf *out, unsigned status, const char *msg);
 /*
  * out = {"status":"success","data":data}, compact; takes data over
  * (freed, even on failure).  Returns 0, or -1 when out of memory (data is
- * NULL counts as out of memory).
+ * NULL counts as out of memory), out then empty: never half an answer.
  */
 int api_success_body(buf *out, json_t *data);
 

@@ -429,3 +429,59 @@ Test(api, error_bodies)
     cr_assert_str_eq(api_error_type(503), "unavailable");
     cr_assert_str_eq(api_error_type(500), "internal");
 }
+
+/* jansson's allocations, failing from the nth on (n < 0: never). */
+static long fail_from = -1, allocations;
+
+static void *failing_malloc(size_t size)
+{
+    if (fail_from >= 0 && allocations++ >= fail_from)
+        return NULL;
+    return malloc(size);
+}
+
+Test(api, out_of_memory_anywhere_in_an_answer_is_reported_not_a_partial_answer)
+{
+    json_set_alloc_funcs(failing_malloc, free);
+    config *cfg = test_config();
+    api_view v;
+    api_view_init(&v, cfg);
+    config_free(cfg);
+    api_request q = {.route = API_CAMPAIGN, .id = "x", .id_len = 1, .days = 31,
+                     .top = 20};
+    redisReply *h = resp(resp_array("creators", "2", "reach", "30000",
+                                    "engagements", "15", "er", "0.0005",
+                                    "last_ms", "1793577600001",
+                                    "micro.engagements", "12", NULL));
+    redisReply *d1 = resp(resp_array("posts", "2", NULL));
+    redisReply *top = resp(resp_array("c1", "12", NULL));
+    redisReply *c1 = resp(resp_array("micro", "20000", NULL));
+    const redisReply *days[] = {d1};
+    const redisReply *creators[] = {c1};
+    /* Fail the 0th, 1st, ... allocation until the answer needs no more:
+     * each time, no answer at all (never a partial one), and nothing
+     * leaked (the sanitized run's LeakSanitizer). */
+    bool done = false;
+    long n;
+    for (n = 0; !done && n < 100000; n++) {
+        fail_from = n;
+        allocations = 0;
+        buf b = BUF_INIT;
+        int rc = api_success_body(&b, api_campaign(&v, &q, h, 20758, days, 1,
+                                                   top, creators));
+        if (rc == 0) {
+            /* Only once every allocation it needs succeeded. */
+            cr_assert_lt(allocations, n + 1);
+            done = true;
+        } else {
+            cr_assert_eq(b.len, 0);
+        }
+        buf_free(&b);
+    }
+    cr_assert(done && n > 50, "done %d after %ld failures", done, n);
+    fail_from = -1;
+    freeReplyObject(h);
+    freeReplyObject(d1);
+    freeReplyObject(top);
+    freeReplyObject(c1);
+}
