@@ -424,7 +424,7 @@ static void expect_campaign(json_t *page, const char *id)
     cr_expect_eq(count_hooks(page, "top-creator"), n, "%s: %zu top rows", id,
                  count_hooks(page, "top-creator"));
     for (size_t r = 0; r < n; r++) {
-        char rank[8], zkey[300];
+        char rank[24], zkey[300];
         snprintf(rank, sizeof rank, "%zu", r + 1);
         snprintf(zkey, sizeof zkey, "eng:campaign_creators:%s", id);
         redisReply *z = redisCommand(harness_redis_ctx(W.redis), "ZSCORE %s %s",
