@@ -181,12 +181,12 @@ static int write_web_config(amharness *h)
             return -1;
         hash[strcspn(hash, "\n")] = '\0';
         bool ok = strncmp(hash, "$2b$", 4) == 0;
-        if (ok && n < sizeof yml)
+        if (!ok)
+            fprintf(stderr, "amharness: no bcrypt hash: %s\n", hash);
+        else if (n < sizeof yml)
             n += (size_t)snprintf(yml + n, sizeof yml - n,
                                   "basic_auth_users:\n  %s: \"%s\"\n",
                                   h->user, hash);
-        else
-            fprintf(stderr, "amharness: no bcrypt hash: %s\n", hash);
         free(hash);
         if (!ok)
             return -1;
