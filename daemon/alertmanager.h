@@ -3,6 +3,8 @@
  * sends to Kafka is pushed here too, and a thread of this module posts it
  * to each [alertmanager] url (POST <url>/api/v2/alerts, a JSON array of
  * postable alerts: amalert.h) with libcurl, TLS and credentials included.
+ * TLS certificates are always verified (ca_file, else the system's CAs):
+ * a failed verification is a failed POST, retried like any other.
  *
  *   - alertmanager_push() only copies the alert into a bounded queue
  *     (queue_max alerts) and never blocks on the network: when the queue is
@@ -37,11 +39,14 @@
 typedef struct alertmanager alertmanager;
 
 /*
- * Reads the credentials cfg names, and starts the thread posting to
- * cfg->am_url (which must not be "").  cfg is read only here (what is
- * needed is copied).  m: the counters (not owned, must outlive the sink;
- * NULL for none).  Returns the sink, or NULL with errstr (a credential
- * file unreadable, out of memory, no thread).
+ * Reads the credentials cfg names, checks that cfg->am_ca_file (when set)
+ * is a readable file with a PEM certificate (libcurl reads it again at
+ * every POST, CURLOPT_CAINFO, instead of the system's store), and starts
+ * the thread posting to cfg->am_url (which must not be "").  cfg is read
+ * only here (what is needed is copied).  m: the counters (not owned, must
+ * outlive the sink; NULL for none).  Returns the sink, or NULL with errstr
+ * (a credential file unreadable, `[alertmanager] ca_file = "PATH": why`,
+ * out of memory, no thread).
  */
 alertmanager *alertmanager_new(const config *cfg, metrics *m, char *errstr,
                                size_t errstr_size);

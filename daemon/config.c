@@ -244,6 +244,7 @@ static const struct key_desc keys[] = {
      F(am_basic_auth_password_file), 0, 0, 0},
     {SEC_ALERTMANAGER, "generator_url", KIND_STRING, F(am_generator_url), 0,
      0, STR_NOSPACE},
+    {SEC_ALERTMANAGER, "ca_file", KIND_STRING, F(am_ca_file), 0, 0, 0},
 };
 
 #undef F
@@ -359,6 +360,7 @@ static const config defaults = {
     .am_basic_auth_user = "",
     .am_basic_auth_password_file = "",
     .am_generator_url = "",
+    .am_ca_file = "",
 };
 
 static char **string_field(config *cfg, const struct key_desc *k)

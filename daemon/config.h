@@ -129,7 +129,8 @@ typedef struct config {
     /* [alertmanager] the Alertmanager sink (issue 18, alertmanager.h).
      * am_url: one or more base URLs (http:// or https://) separated by
      * spaces or commas, as written; "" turns the sink off.  Credentials
-     * are read from their files when the sink starts (secret.h);
+     * are read from their files when the sink starts (secret.h), and so is
+     * am_ca_file (the CAs that verify https URLs, instead of the system's);
      * am_basic_auth_password_file is set exactly when am_basic_auth_user
      * is, and not with am_bearer_token_file. */
     char *am_url;
@@ -140,6 +141,7 @@ typedef struct config {
     char *am_basic_auth_user;       /* "" when unset */
     char *am_basic_auth_password_file; /* "" when unset */
     char *am_generator_url;         /* "" : http://<[http] listen>/ */
+    char *am_ca_file;               /* PEM CAs for https; "": system store */
 
     /* [http] Prometheus endpoint: disabled exactly when http_listen is
      * "".  http_host and http_port are its parts, for callers that want

@@ -50,6 +50,7 @@ static void restart_only(const config *old, const config *n)
              str_differs(old->am_basic_auth_user, n->am_basic_auth_user) ||
              str_differs(old->am_basic_auth_password_file, n->am_basic_auth_password_file)},
         {"[alertmanager] generator_url", str_differs(old->am_generator_url, n->am_generator_url)},
+        {"[alertmanager] ca_file", str_differs(old->am_ca_file, n->am_ca_file)},
         {"[http] listen", str_differs(old->http_listen, n->http_listen)},
         {"[http] token_file", str_differs(old->http_token_file, n->http_token_file)},
     };

@@ -24,6 +24,9 @@ struct amharness {
     int port;
     pid_t pid;
     char url[64];
+    bool tls;
+    char *ca_file;              /* <dir>/cert.pem with tls, else NULL */
+    char *user, *password;      /* basic auth, or NULL */
 };
 
 static const char am_config[] = "route:\n"
@@ -52,6 +55,15 @@ static long get(const amharness *h, const char *path, char **body)
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    if (h->ca_file != NULL) {
+        curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+        curl_easy_setopt(c, CURLOPT_CAPATH, (char *)NULL);
+    }
+    if (h->user != NULL) {
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(c, CURLOPT_USERNAME, h->user);
+        curl_easy_setopt(c, CURLOPT_PASSWORD, h->password);
+    }
     long status = 0;
     if (curl_easy_perform(c) == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -76,13 +88,17 @@ static int ready(void *arg)
 
 static int spawn(amharness *h)
 {
-    snprintf(h->url, sizeof h->url, "http://127.0.0.1:%d", h->port);
-    char listen[64], storage[512], cfgfile[512], logfile[512];
+    snprintf(h->url, sizeof h->url, "%s://127.0.0.1:%d",
+             h->tls ? "https" : "http", h->port);
+    char listen[64], storage[512], cfgfile[512], logfile[512], web[512];
     snprintf(listen, sizeof listen, "--web.listen-address=127.0.0.1:%d",
              h->port);
     snprintf(storage, sizeof storage, "--storage.path=%s", h->dir);
     snprintf(cfgfile, sizeof cfgfile, "--config.file=%s/am.yml", h->dir);
     snprintf(logfile, sizeof logfile, "%s/alertmanager.log", h->dir);
+    /* Without TLS or auth, no web config: as before the options came. */
+    bool webcfg = h->tls || h->user != NULL;
+    snprintf(web, sizeof web, "--web.config.file=%s/web.yml", h->dir);
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -93,7 +109,7 @@ static int spawn(amharness *h)
             dup2(fd, 2);
         }
         execl(AM_BIN, AM_BIN, listen, "--cluster.listen-address=", storage,
-              cfgfile, (char *)NULL);
+              cfgfile, webcfg ? web : (char *)NULL, (char *)NULL);
         _exit(127);
     }
     h->pid = pid;
@@ -110,7 +126,83 @@ static int spawn(amharness *h)
     return 0;
 }
 
+/* Runs cmd; 0, or -1 with its output on stderr. */
+static int run_quiet(const char *what, const char *cmd, char **out)
+{
+    char *o = NULL;
+    int rc = harness_run(cmd, &o);
+    if (rc != 0) {
+        fprintf(stderr, "amharness: %s failed (%d): %s\n", what, rc,
+                o ? o : "");
+        free(o);
+        return -1;
+    }
+    if (out != NULL)
+        *out = o;
+    else
+        free(o);
+    return 0;
+}
+
+/* The certificate, the password's hash and web.yml in h->dir. */
+static int write_web_config(amharness *h)
+{
+    char cmd[2048], path[512], yml[2048] = "";
+    size_t n = 0;
+    if (h->tls) {
+        snprintf(cmd, sizeof cmd,
+                 "cd '%s' && openssl req -x509 -newkey rsa:2048 -nodes "
+                 "-days 2 -subj /CN=127.0.0.1 "
+                 "-addext subjectAltName=IP:127.0.0.1 "
+                 "-keyout key.pem -out cert.pem 2>&1", h->dir);
+        if (run_quiet("openssl", cmd, NULL) < 0)
+            return -1;
+        snprintf(path, sizeof path, "%s/cert.pem", h->dir);
+        if ((h->ca_file = strdup(path)) == NULL)
+            return -1;
+        n += (size_t)snprintf(yml + n, sizeof yml - n,
+                              "tls_server_config:\n"
+                              "  cert_file: %s/cert.pem\n"
+                              "  key_file: %s/key.pem\n", h->dir, h->dir);
+    }
+    if (h->user != NULL) {
+        /* bcrypt at its lowest cost (4): Alertmanager checks it on every
+         * request the tests make, and the tests poll. */
+        snprintf(path, sizeof path, "%s/password", h->dir);
+        if (harness_write_file(path, h->password, strlen(h->password)) < 0)
+            return -1;
+        snprintf(cmd, sizeof cmd,
+                 "/usr/bin/python3 -W ignore -c \"import crypt, sys; "
+                 "print(crypt.crypt(open(sys.argv[1]).read(), "
+                 "crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))\" '%s'",
+                 path);
+        char *hash = NULL;
+        if (run_quiet("bcrypt", cmd, &hash) < 0)
+            return -1;
+        hash[strcspn(hash, "\n")] = '\0';
+        bool ok = strncmp(hash, "$2b$", 4) == 0;
+        if (!ok)
+            fprintf(stderr, "amharness: no bcrypt hash: %s\n", hash);
+        else if (n < sizeof yml)
+            n += (size_t)snprintf(yml + n, sizeof yml - n,
+                                  "basic_auth_users:\n  %s: \"%s\"\n",
+                                  h->user, hash);
+        free(hash);
+        if (!ok)
+            return -1;
+    }
+    snprintf(path, sizeof path, "%s/web.yml", h->dir);
+    if (n >= sizeof yml)
+        return -1;
+    return harness_write_file(path, yml, n);
+}
+
 amharness *amharness_start(void)
+{
+    return amharness_start_opts(NULL);
+}
+
+amharness *amharness_start_opts(const amharness_opts *o)
 {
     if (access(AM_BIN, X_OK) != 0) {
         fprintf(stderr, "amharness: %s is missing: run make deps\n", AM_BIN);
@@ -123,9 +215,20 @@ amharness *amharness_start(void)
         return NULL;
     }
     h->pid = -1;
+    if (o != NULL) {
+        h->tls = o->tls;
+        if (o->user != NULL &&
+            ((h->user = strdup(o->user)) == NULL ||
+             (h->password = strdup(o->password ? o->password : "")) ==
+                 NULL)) {
+            amharness_free(h);
+            return NULL;
+        }
+    }
     char path[512];
     snprintf(path, sizeof path, "%s/am.yml", h->dir);
-    if (harness_write_file(path, am_config, strlen(am_config)) < 0) {
+    if (harness_write_file(path, am_config, strlen(am_config)) < 0 ||
+        ((h->tls || h->user != NULL) && write_web_config(h) < 0)) {
         amharness_free(h);
         return NULL;
     }
@@ -141,6 +244,11 @@ amharness *amharness_start(void)
 const char *amharness_url(const amharness *h)
 {
     return h->url;
+}
+
+const char *amharness_ca_file(const amharness *h)
+{
+    return h->ca_file;
 }
 
 int amharness_stop(amharness *h)
@@ -170,6 +278,9 @@ void amharness_free(amharness *h)
         harness_rmtree(h->dir);
         free(h->dir);
     }
+    free(h->ca_file);
+    free(h->user);
+    free(h->password);
     free(h);
 }
 

@@ -11,8 +11,21 @@
 #define ENGAGED_AMHARNESS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 typedef struct amharness amharness;
+
+/* How amharness_start_opts() protects Alertmanager's web endpoint, through
+ * its --web.config.file (Prometheus's exporter-toolkit format). */
+typedef struct amharness_opts {
+    /* https only, with a self-signed certificate for IP 127.0.0.1 made by
+     * openssl (amharness_ca_file() is its PEM file, the CA to trust). */
+    bool tls;
+    /* Basic auth: this user and password (bcrypt-hashed into the web
+     * config) on every route; NULL user for none.  Copied. */
+    const char *user;
+    const char *password;
+} amharness_opts;
 
 /*
  * Starts Alertmanager and waits (up to 20 s) until GET /api/v2/status
@@ -22,7 +35,19 @@ typedef struct amharness amharness;
  */
 amharness *amharness_start(void);
 
-/* "http://127.0.0.1:PORT", owned by h. */
+/*
+ * amharness_start() with TLS and/or basic auth as o says (o NULL: none).
+ * The harness's own requests (readiness, amharness_alerts) then use https
+ * with the certificate as their only CA and the credentials.  Returns the
+ * handle, or NULL (the reason on stderr).
+ */
+amharness *amharness_start_opts(const amharness_opts *o);
+
+/* The PEM file of the server's self-signed certificate (the CA a client
+ * must trust), owned by h; NULL without opts.tls. */
+const char *amharness_ca_file(const amharness *h);
+
+/* "http://127.0.0.1:PORT" ("https://" with opts.tls), owned by h. */
 const char *amharness_url(const amharness *h);
 
 /* Stops the server (SIGTERM, waited for), keeping its port and directory.

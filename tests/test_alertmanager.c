@@ -3,7 +3,9 @@
  * against a real Alertmanager (tests/amharness.h): alerts pushed are read
  * back from its API v2 with their labels and times, queued alerts arrive
  * after an outage, firing alerts are re-sent, a full queue drops the
- * oldest.
+ * oldest; over https with a private CA and basic auth (Alertmanager's
+ * --web.config.file), a wrong password or an untrusted certificate
+ * delivers nothing; a bearer token is sent (to a listener of the test's).
  */
 #include "alert.h"
 #include "alertmanager.h"
@@ -14,9 +16,13 @@
 #include "metrics.h"
 #include "now.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define MIN INT64_C(60000)
@@ -43,22 +49,68 @@ static void teardown(void)
 
 TestSuite(alertmanager, .init = setup, .fini = teardown, .timeout = 120);
 
+/* TLS and credentials of a sink; NULL members are left unset. */
+typedef struct sink_auth {
+    const char *ca_file;
+    const char *user, *password_file;
+    const char *bearer_token_file;
+} sink_auth;
+
+static void set_str(char **field, const char *v)
+{
+    if (v != NULL) {
+        free(*field);
+        *field = strdup(v);
+        cr_assert_not_null(*field);
+    }
+}
+
+/* alertmanager_new() on url with these settings: the sink, or NULL with
+ * its error in err. */
+static alertmanager *new_sink(const char *url, int64_t resend_ms,
+                              int64_t queue_max, const sink_auth *auth,
+                              char *err, size_t err_size)
+{
+    config *cfg = config_default(NULL);
+    cr_assert_not_null(cfg);
+    set_str(&cfg->am_url, url);
+    cfg->am_resend_interval_ms = resend_ms;
+    cfg->am_queue_max = queue_max;
+    cfg->am_timeout_ms = 2000;
+    if (auth != NULL) {
+        set_str(&cfg->am_ca_file, auth->ca_file);
+        set_str(&cfg->am_basic_auth_user, auth->user);
+        set_str(&cfg->am_basic_auth_password_file, auth->password_file);
+        set_str(&cfg->am_bearer_token_file, auth->bearer_token_file);
+    }
+    alertmanager *am = alertmanager_new(cfg, m, err, err_size);
+    config_free(cfg);
+    return am;
+}
+
 /* The sink, posting to url with these settings. */
 static alertmanager *start_sink(const char *url, int64_t resend_ms,
                                 int64_t queue_max)
 {
-    config *cfg = config_default(NULL);
-    cr_assert_not_null(cfg);
-    free(cfg->am_url);
-    cfg->am_url = strdup(url);
-    cfg->am_resend_interval_ms = resend_ms;
-    cfg->am_queue_max = queue_max;
-    cfg->am_timeout_ms = 2000;
     char err[256];
-    alertmanager *am = alertmanager_new(cfg, m, err, sizeof err);
+    alertmanager *am = new_sink(url, resend_ms, queue_max, NULL, err,
+                                sizeof err);
     cr_assert_not_null(am, "%s", err);
-    config_free(cfg);
     return am;
+}
+
+/* A file of the test's holding text; the path is malloc'd. */
+static char *test_file(const char *name, const char *text)
+{
+    char *dir = harness_tmpdir();
+    cr_assert_not_null(dir);
+    size_t size = strlen(dir) + strlen(name) + 2;
+    char *path = malloc(size);
+    cr_assert_not_null(path);
+    snprintf(path, size, "%s/%s", dir, name);
+    free(dir);
+    cr_assert_eq(harness_write_file(path, text, strlen(text)), 0);
+    return path;
 }
 
 /* An engagement_decay alert of creator `creator`, as engaged writes it. */
@@ -178,6 +230,18 @@ static int failed_once(void *arg)
 {
     (void)arg;
     return metric("engaged_alertmanager_failed_total") >= 1;
+}
+
+static int failed_twice(void *arg)
+{
+    (void)arg;
+    return metric("engaged_alertmanager_failed_total") >= 2;
+}
+
+static int dropped_once(void *arg)
+{
+    (void)arg;
+    return metric("engaged_alertmanager_dropped_total") >= 1;
 }
 
 /* --- tests ---------------------------------------------------------------- */
@@ -315,4 +379,175 @@ Test(alertmanager, a_full_queue_drops_the_oldest)
     alertmanager_stop(sink, 100);
     cr_assert_eq(metric("engaged_alertmanager_dropped_total"), 5);
     cr_assert_eq(metric("engaged_alertmanager_queue_length"), 0);
+}
+
+/* --- TLS and credentials (Alertmanager's --web.config.file) --------------- */
+
+static const amharness_opts tls_auth = {true, "eng", "s3cret pass"};
+
+Test(alertmanager, https_with_its_ca_and_basic_auth_delivers)
+{
+    amh = amharness_start_opts(&tls_auth);
+    cr_assert_not_null(amh);
+    cr_assert_eq(strncmp(amharness_url(amh), "https://127.0.0.1:", 18), 0);
+    char *pw = test_file("am-password", "s3cret pass\n");
+    sink_auth auth = {amharness_ca_file(amh), "eng", pw, NULL};
+    char err[256];
+    sink = new_sink(amharness_url(amh), 60000, 100, &auth, err, sizeof err);
+    cr_assert_not_null(sink, "%s", err);
+    int64_t starts = now_wall_ms() / 1000 * 1000 - 10 * MIN;
+    uint64_t fp = 0x7777u;
+    push(decay_json("c7", fp, ALERT_FIRING, starts, 0));
+    wait_alert(id_of(fp), 0, 0, 10000);
+    json_t *a = amharness_find(amh, id_of(fp));
+    json_t *l = json_object_get(a, "labels");
+    cr_assert_str_eq(json_string_value(json_object_get(l, "alertname")),
+                     "engagement_decay");
+    cr_assert_str_eq(json_string_value(json_object_get(l, "creator_id")),
+                     "c7");
+    cr_assert_eq(amharness_time_ms(
+                     json_string_value(json_object_get(a, "startsAt"))),
+                 starts);
+    json_decref(a);
+    cr_assert_eq(harness_wait(drained, NULL, 10000), 0);
+    cr_assert_eq(metric("engaged_alertmanager_sent_total"), 1);
+    cr_assert_eq(metric("engaged_alertmanager_failed_total"), 0);
+    cr_assert_eq(metric("engaged_alertmanager_dropped_total"), 0);
+    free(pw);
+}
+
+Test(alertmanager, a_wrong_password_is_refused_and_dropped)
+{
+    amh = amharness_start_opts(&tls_auth);
+    cr_assert_not_null(amh);
+    char *pw = test_file("am-password", "not the password\n");
+    sink_auth auth = {amharness_ca_file(amh), "eng", pw, NULL};
+    char err[256];
+    sink = new_sink(amharness_url(amh), 60000, 100, &auth, err, sizeof err);
+    cr_assert_not_null(sink, "%s", err);
+    push(tier_change_json("c8", now_wall_ms() - MIN));
+    /* 401 is a 4xx: Alertmanager would refuse the batch again, so the
+     * sink drops it (counted) rather than retrying it for ever. */
+    cr_assert_eq(harness_wait(dropped_once, NULL, 10000), 0);
+    cr_assert_eq(harness_wait(drained, NULL, 10000), 0);
+    cr_assert_eq(metric("engaged_alertmanager_dropped_total"), 1);
+    cr_assert_eq(metric("engaged_alertmanager_sent_total"), 0);
+    cr_assert_eq(metric("engaged_alertmanager_failed_total"), 0);
+    json_t *all = amharness_alerts(amh);
+    cr_assert_not_null(all, "the harness reads with the right password");
+    cr_assert_eq(json_array_size(all), 0);
+    json_decref(all);
+    free(pw);
+}
+
+Test(alertmanager, an_untrusted_certificate_fails_and_is_retried)
+{
+    amh = amharness_start_opts(&tls_auth);
+    cr_assert_not_null(amh);
+    char *pw = test_file("am-password", "s3cret pass\n");
+    /* No ca_file: the system's store, which does not hold the harness's
+     * self-signed certificate. */
+    sink_auth auth = {NULL, "eng", pw, NULL};
+    char err[256];
+    sink = new_sink(amharness_url(amh), 60000, 100, &auth, err, sizeof err);
+    cr_assert_not_null(sink, "%s", err);
+    push(tier_change_json("c9", now_wall_ms() - MIN));
+    /* A failed verification is a failed POST: retried with backoff, the
+     * alert kept. */
+    cr_assert_eq(harness_wait(failed_twice, NULL, 10000), 0);
+    cr_assert_eq(alertmanager_pending(sink), 1);
+    cr_assert_eq(metric("engaged_alertmanager_sent_total"), 0);
+    cr_assert_eq(metric("engaged_alertmanager_dropped_total"), 0);
+    json_t *all = amharness_alerts(amh);
+    cr_assert_not_null(all);
+    cr_assert_eq(json_array_size(all), 0);
+    json_decref(all);
+    free(pw);
+}
+
+Test(alertmanager, a_ca_file_that_cannot_be_used_stops_the_start)
+{
+    char err[256];
+    sink_auth missing = {"/nonexistent/ca.pem", NULL, NULL, NULL};
+    cr_assert_null(new_sink("https://127.0.0.1:1", 60000, 100, &missing, err,
+                            sizeof err));
+    cr_assert_str_eq(err, "[alertmanager] ca_file = \"/nonexistent/ca.pem\": "
+                          "No such file or directory");
+    char *notpem = test_file("ca.pem", "not a certificate\n");
+    sink_auth bad = {notpem, NULL, NULL, NULL};
+    cr_assert_null(new_sink("https://127.0.0.1:1", 60000, 100, &bad, err,
+                            sizeof err));
+    char want[512];
+    snprintf(want, sizeof want, "[alertmanager] ca_file = \"%s\": no PEM "
+             "certificate (-----BEGIN CERTIFICATE-----) in it", notpem);
+    cr_assert_str_eq(err, want);
+    free(notpem);
+}
+
+/* A listening socket of the test's on 127.0.0.1; its port in *port. */
+static int listen_local(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(listen(fd, 4), 0);
+    socklen_t len = sizeof a;
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* Accepts one request on lfd, answers it 200 and returns its head (the
+ * request line and headers), malloc'd. */
+static char *answer_one(int lfd, int timeout_ms)
+{
+    struct pollfd p = {lfd, POLLIN, 0};
+    cr_assert_eq(poll(&p, 1, timeout_ms), 1, "no request came");
+    int fd = accept(lfd, NULL, NULL);
+    cr_assert_geq(fd, 0);
+    char *head = calloc(1, 8192);
+    cr_assert_not_null(head);
+    size_t n = 0;
+    while (n < 8191 && strstr(head, "\r\n\r\n") == NULL) {
+        p = (struct pollfd){fd, POLLIN, 0};
+        cr_assert_eq(poll(&p, 1, timeout_ms), 1, "request cut short");
+        ssize_t r = read(fd, head + n, 8191 - n);
+        cr_assert_gt(r, 0);
+        n += (size_t)r;
+    }
+    static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+                             "Connection: close\r\n\r\n";
+    cr_assert_eq(write(fd, ok, sizeof ok - 1), (ssize_t)(sizeof ok - 1));
+    close(fd);
+    return head;
+}
+
+Test(alertmanager, a_bearer_token_is_sent_in_the_authorization_header)
+{
+    /* Alertmanager has no bearer tokens of its own (a proxy in front of it
+     * checks them): a listener of the test's reads the header. */
+    int port;
+    int lfd = listen_local(&port);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    char *tok = test_file("am-token", "tok-123.abc\n");
+    sink_auth auth = {NULL, NULL, NULL, tok};
+    char err[256];
+    sink = new_sink(url, 60000, 100, &auth, err, sizeof err);
+    cr_assert_not_null(sink, "%s", err);
+    push(tier_change_json("c10", now_wall_ms() - MIN));
+    char *head = answer_one(lfd, 10000);
+    cr_assert_eq(strncmp(head, "POST /api/v2/alerts HTTP/1.1\r\n", 30), 0,
+                 "%s", head);
+    cr_assert_not_null(strstr(head, "\r\nAuthorization: Bearer tok-123.abc"
+                                    "\r\n"), "%s", head);
+    cr_assert_not_null(strstr(head, "\r\nContent-Type: application/json"
+                                    "\r\n"), "%s", head);
+    free(head);
+    cr_assert_eq(harness_wait(drained, NULL, 10000), 0);
+    cr_assert_eq(metric("engaged_alertmanager_sent_total"), 1);
+    close(lfd);
+    free(tok);
 }

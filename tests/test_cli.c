@@ -1,4 +1,5 @@
-/* The command line of the real binary: --version, --help, --check-config. */
+/* The command line of the real binary: --version, --help, --check-config,
+ * errors at start. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,5 +125,20 @@ Test(cli, a_bad_config_stops_the_daemon_at_start)
     char *out = NULL;
     cr_assert_eq(run("-c bad.conf", &out), 1);
     cr_assert(strstr(out, "bad.conf:2: level must be one of") != NULL, "%s", out);
+    free(out);
+}
+
+Test(cli, an_unreadable_alertmanager_ca_file_stops_the_daemon_at_start)
+{
+    /* Nothing listens on port 1: the sink is set up before anything is
+     * reached, and its CA file is checked then. */
+    write_conf("am.conf", "[kafka]\nbootstrap.servers = 127.0.0.1:1\n"
+                          "[redis]\nport = 1\n[http]\nlisten =\n"
+                          "[alertmanager]\nurl = https://127.0.0.1:1\n"
+                          "ca_file = no-such-ca.pem\n");
+    char *out = NULL;
+    cr_assert_eq(run("-c am.conf", &out), 1);
+    cr_assert(strstr(out, "[alertmanager] ca_file = \"no-such-ca.pem\": No "
+                          "such file or directory") != NULL, "%s", out);
     free(out);
 }

@@ -54,6 +54,7 @@ Test(config_alertmanager, defaults_turn_the_sink_off)
     cr_assert_str_eq(cfg->am_basic_auth_user, "");
     cr_assert_str_eq(cfg->am_basic_auth_password_file, "");
     cr_assert_str_eq(cfg->am_generator_url, "");
+    cr_assert_str_eq(cfg->am_ca_file, "");
     config_free(cfg);
 }
 
@@ -66,8 +67,10 @@ Test(config_alertmanager, every_key_is_applied)
                        "queue_max = 5\n"
                        "basic_auth_user = eng\n"
                        "basic_auth_password_file = /etc/engaged/am-pw\n"
-                       "generator_url = https://engaged.example/\n");
+                       "generator_url = https://engaged.example/\n"
+                       "ca_file = /etc/engaged/am-ca.pem\n");
     cr_assert_not_null(cfg, "%s", errbuf);
+    cr_assert_str_eq(cfg->am_ca_file, "/etc/engaged/am-ca.pem");
     cr_assert_str_eq(cfg->am_url, "http://a:9093, https://b:9093/am");
     cr_assert_eq(cfg->am_resend_interval_ms, 10000);
     cr_assert_eq(cfg->am_timeout_ms, 250);

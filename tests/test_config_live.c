@@ -48,6 +48,18 @@ Test(config_live, live_keys_change_and_restart_keys_stay)
     config_free(run);
 }
 
+Test(config_live, the_alertmanager_ca_file_waits_for_a_restart)
+{
+    config *run = load("[alertmanager]\nca_file = /a.pem\n");
+    config *next = load("[alertmanager]\nca_file = /b.pem\n");
+    int map[CONFIG_MAX_TIERS];
+    size_t n;
+    cr_assert(config_live_apply(run, next, map, &n));
+    cr_assert_str_eq(run->am_ca_file, "/a.pem");
+    config_free(next);
+    config_free(run);
+}
+
 Test(config_live, tiers_moved_are_mapped_by_name)
 {
     config *run = load("[tiers]\nsmall = 0\nbig = 1000\n");
