@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -99,10 +100,16 @@ static int spawn(amharness *h)
     /* Without TLS or auth, no web config: as before the options came. */
     bool webcfg = h->tls || h->user != NULL;
     snprintf(web, sizeof web, "--web.config.file=%s/web.yml", h->dir);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        /* A test that fails an assertion never reaches amharness_free:
+         * Alertmanager dies with the test process, not after it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
         int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (fd >= 0) {
             dup2(fd, 1);
