@@ -486,15 +486,24 @@ static void creator_args(payload *pl, resp_cmd *c, const state *st,
     bool has_ratio = !isnan(ratio);
     /* Only what changed since the last write goes to Redis: a creator
      * touched by one event changes a handful of its 30-odd fields, and the
-     * written values are exactly what Redis holds. */
+     * written values are exactly what Redis holds.  A sum that is 0 is not
+     * stored (most of a creator's sums are 0 at any time: half its Redis
+     * memory went to zeros): one that falls to 0 is deleted.  A creator
+     * never written has no hash yet, so all its sums count as 0 there. */
     int64_t v[CONFIG_MAX_WINDOWS][STATE_METRICS];
     bool er_changed[CONFIG_MAX_WINDOWS];
-    size_t nfields = 3 + (followers >= 0) + has_ratio;
+    size_t nfields = 3 + (followers >= 0) + has_ratio, nzero = 0;
     for (size_t w = 0; w < cfg->nwindows; w++) {
         state_creator_values(st, cr, w, v[w]);
         const int64_t *old = was ? wvalues + w * STATE_METRICS : NULL;
-        for (int m = 0; m < STATE_METRICS; m++)
-            nfields += old == NULL || old[m] != v[w][m];
+        for (int m = 0; m < STATE_METRICS; m++) {
+            if ((old != NULL ? old[m] : 0) == v[w][m])
+                continue;
+            if (v[w][m] == 0)
+                nzero++;
+            else
+                nfields++;
+        }
         er_changed[w] = er && (old == NULL || wfollowers != followers ||
                                old[STATE_ENGAGEMENTS] != v[w][STATE_ENGAGEMENTS]);
         nfields += er_changed[w];
@@ -503,7 +512,7 @@ static void creator_args(payload *pl, resp_cmd *c, const state *st,
     bool del_er = was && wfollowers > 0 && !er;
     bool del_ratio = !has_ratio && state_creator_written_ratio(cr);
     resp_int(c, (int64_t)nfields);
-    resp_int(c, (int64_t)((del_er ? cfg->nwindows : 0) + del_ratio));
+    resp_int(c, (int64_t)(nzero + (del_er ? cfg->nwindows : 0) + del_ratio));
     resp_str(c, "tier");
     resp_str(c, tier == TIER_UNKNOWN ? "unknown" : cfg->tiers[tier].name);
     if (followers >= 0) {
@@ -523,7 +532,7 @@ static void creator_args(payload *pl, resp_cmd *c, const state *st,
     for (size_t w = 0; w < cfg->nwindows; w++) {
         const int64_t *old = was ? wvalues + w * STATE_METRICS : NULL;
         for (int m = 0; m < STATE_METRICS; m++) {
-            if (old != NULL && old[m] == v[w][m])
+            if ((old != NULL ? old[m] : 0) == v[w][m] || v[w][m] == 0)
                 continue;
             resp_str(c, pl->fname[w][m]);
             resp_int(c, v[w][m]);
@@ -534,6 +543,12 @@ static void creator_args(payload *pl, resp_cmd *c, const state *st,
             resp_str(c, payload_format_ratio(v[w][STATE_ENGAGEMENTS],
                                                followers, r, sizeof r));
         }
+    }
+    for (size_t w = 0; nzero > 0 && w < cfg->nwindows; w++) {
+        const int64_t *old = was ? wvalues + w * STATE_METRICS : NULL;
+        for (int m = 0; old != NULL && m < STATE_METRICS; m++)
+            if (old[m] != 0 && v[w][m] == 0)
+                resp_str(c, pl->fname[w][m]);
     }
     for (size_t w = 0; del_er && w < cfg->nwindows; w++)
         resp_str(c, pl->ername[w]);

@@ -227,6 +227,90 @@ Test(payload, a_written_creator_sends_what_changed_and_its_delta)
     payload_free(pl);
 }
 
+/* One creator's record in a creators script, from its id at argv[at]:
+ * nfields (field value) pairs, then ndel deleted fields. */
+typedef struct record {
+    size_t nf, nd;
+    char **pairs, **dels;
+} record;
+
+static record record_at(const command *c, long at)
+{
+    cr_assert_geq(at, 0);
+    record r;
+    r.nf = strtoul(c->argv[at + 4], NULL, 10);
+    r.nd = strtoul(c->argv[at + 5], NULL, 10);
+    r.pairs = &c->argv[at + 6];
+    r.dels = r.pairs + 2 * r.nf;
+    cr_assert_leq((size_t)at + 6 + 2 * r.nf + r.nd, c->argc);
+    return r;
+}
+
+static const char *pair(const record *r, const char *f)
+{
+    for (size_t i = 0; i < r->nf; i++)
+        if (strcmp(r->pairs[2 * i], f) == 0)
+            return r->pairs[2 * i + 1];
+    return NULL;
+}
+
+static bool deleted(const record *r, const char *f)
+{
+    for (size_t i = 0; i < r->nd; i++)
+        if (strcmp(r->dels[i], f) == 0)
+            return true;
+    return false;
+}
+
+Test(payload, sums_that_are_zero_are_not_stored)
+{
+    /* a: 3 likes and 2 clicks at T0, 20,000 followers. */
+    apply("a", EVENT_FOLLOWERS, EVENT_LIKE, 0, 20000, T0);
+    apply("a", EVENT_ENGAGEMENT, EVENT_LIKE, 3, -1, T0 + 1000);
+    apply("a", EVENT_ENGAGEMENT, EVENT_CLICK, 2, -1, T0 + 2000);
+    payload_part part = {"events", 3, slot, 7, 2, 100, T0 + 2000, false};
+    char err[256];
+    payload *pl = payload_new(cfg, err, sizeof err);
+    cr_assert_eq(payload_build(pl, st, ob, &part, 1, err, sizeof err), 0);
+    size_t len, n = payload_commands(pl);
+    const char *data = payload_data(pl, &len);
+    command *c = parse(data, len, n);
+    record r = record_at(&c[1], 9);
+    /* tier, followers, last_event_ms, decay_state; likes, clicks and
+     * engagements in each of the 3 windows; er per window. */
+    cr_assert_eq(r.nf, 4 + 3 * 3 + 3, "fields sent: %zu", r.nf);
+    cr_assert_eq(r.nd, 0, "never written: nothing to delete");
+    cr_assert_str_eq(pair(&r, "likes_1h"), "3");
+    cr_assert_str_eq(pair(&r, "clicks_7d"), "2");
+    cr_assert_null(pair(&r, "views_1h"), "a sum of 0 is not sent");
+    cr_assert_null(pair(&r, "comments_7d"));
+    cr_assert_str_eq(pair(&r, "er_1h"), "0.00015");
+    free_cmds(c, n);
+    state_checkpoint_done(st);
+
+    /* b's event 2 h later moves the watermark: a's 1 h window empties. */
+    apply("b", EVENT_ENGAGEMENT, EVENT_SHARE, 1, -1, T0 + 2 * 3600000);
+    payload_part later = {"events", 3, slot, 7, 3, 101, T0 + 2 * 3600000,
+                          false};
+    cr_assert_eq(payload_build(pl, st, ob, &later, 1, err, sizeof err), 0);
+    n = payload_commands(pl);
+    data = payload_data(pl, &len);
+    c = parse(data, len, n);
+    r = record_at(&c[1], find(&c[1], 9, "a"));
+    cr_assert_eq(r.nd, 3, "likes_1h, clicks_1h, engagements_1h: %zu", r.nd);
+    cr_assert(deleted(&r, "likes_1h") && deleted(&r, "clicks_1h") &&
+              deleted(&r, "engagements_1h"));
+    cr_assert_null(pair(&r, "likes_1h"));
+    cr_assert_null(pair(&r, "likes_24h"), "unchanged: not sent");
+    cr_assert_str_eq(pair(&r, "er_1h"), "0", "er stays while followers do");
+    record rb = record_at(&c[1], find(&c[1], 9, "b"));
+    cr_assert_eq(rb.nd, 0);
+    cr_assert_str_eq(pair(&rb, "shares_1h"), "1");
+    cr_assert_null(pair(&rb, "likes_1h"));
+    free_cmds(c, n);
+    payload_free(pl);
+}
+
 Test(payload, ratios_as_the_hashes_write_them)
 {
     char b[64];

@@ -884,11 +884,11 @@ def cmd_check(a):
         for field, v in want.items():
             creator_fields += 1
             got = h.get(field)
-            if got is None and field.endswith(tuple("_" + w
-                                                    for w in windows)):
-                got = "0"
+            # A creator's sum of 0 is not stored: absent is the only 0.
+            if v == "0" and field.endswith(tuple("_" + w for w in windows)):
+                v = None
             if got != v:
-                mismatch(where, field, v, got)
+                mismatch(where, field, "(absent)" if v is None else v, got)
         if t.followers is None and "followers" in h:
             mismatch(where, "followers", "absent", h["followers"])
         for w in windows:
