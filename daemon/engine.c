@@ -63,6 +63,7 @@ struct engine {
     int64_t events_since_ckpt;
     int64_t first_pending_ms;    /* when the first of those was applied */
     int64_t first_pending_lag;   /* and how long after it was produced */
+    bool idle;                   /* the last wait for messages found none */
     double ck_ms_avg;            /* recent checkpoints' send-to-answer time */
     payload_part *ck_parts;      /* the payload's partitions, kept in doubt */
     size_t nck_parts;
@@ -621,7 +622,8 @@ static int64_t checkpoint_due_ms(const engine *e)
 {
     return pacing_due_ms(e->next_ckpt_ms, e->events_since_ckpt,
                          e->first_pending_ms, e->first_pending_lag,
-                         e->cfg->checkpoint_interval_ms, e->ck_ms_avg);
+                         e->cfg->checkpoint_interval_ms, e->ck_ms_avg,
+                         e->idle);
 }
 
 /*
@@ -800,6 +802,7 @@ int engine_run(engine *e)
                 wait = 2;
             batch_fill(e->b, e->src,
                        wait < 0 ? 0 : wait > 100 ? 100 : (int)wait, false);
+            e->idle = batch_size(e->b) == 0;
         }
         if (batch_size(e->b) > 0 && process(e, false) < 0)
             continue; /* blocked; the batch is kept */

@@ -1,13 +1,19 @@
 #include "pacing.h"
 
 int64_t pacing_due_ms(int64_t next_ms, int64_t pending, int64_t first_ms,
-                      int64_t first_lag_ms, int64_t interval_ms, double ck_ms)
+                      int64_t first_lag_ms, int64_t interval_ms, double ck_ms,
+                      bool idle)
 {
     int64_t due = next_ms;
     if (pending > 0) {
         int64_t lag = first_lag_ms;
         int64_t by = first_ms + interval_ms - (int64_t)ck_ms -
                      (lag > 0 && lag < interval_ms ? lag : 0);
+        if (idle && lag >= interval_ms) {
+            int64_t soon = next_ms - interval_ms + interval_ms / 4;
+            if (soon < by)
+                by = soon;
+        }
         if (by < due)
             due = by;
     }

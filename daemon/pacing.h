@@ -19,15 +19,20 @@
  *   first_lag_ms   how long after it was produced it was applied
  *   interval_ms    checkpoint.interval_ms
  *   ck_ms          the time recent checkpoints took (pacing_average)
+ *   idle           the last wait for messages found none
  * Without pending events: next_ms.  With some: sooner when needed, so
  * that the first of them is in Redis about interval_ms after it was
  * produced (the time checkpoints take is subtracted).  An event read late
  * already (a backlog, first_lag_ms >= interval_ms) counts from when it was
- * read: rushing would only make checkpoints smaller and more numerous.
+ * read: rushing would only make checkpoints smaller and more numerous
+ * while more of the backlog comes.  Once none comes (idle), waiting gains
+ * nothing: such events are due a quarter of interval_ms after the last
+ * checkpoint started (next_ms - interval_ms), which keeps checkpoints to
+ * four per interval at most.
  */
 int64_t pacing_due_ms(int64_t next_ms, int64_t pending, int64_t first_ms,
                       int64_t first_lag_ms, int64_t interval_ms,
-                      double ck_ms);
+                      double ck_ms, bool idle);
 
 /*
  * The recent checkpoints' duration, an exponential average: the first

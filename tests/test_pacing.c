@@ -5,24 +5,38 @@
 
 Test(pacing, without_pending_events_the_interval_rules)
 {
-    cr_assert_eq(pacing_due_ms(5000, 0, 100, 50, 1000, 30.0), 5000);
+    cr_assert_eq(pacing_due_ms(5000, 0, 100, 50, 1000, 30.0, false), 5000);
 }
 
 Test(pacing, the_first_pending_event_is_in_redis_an_interval_after_it_was_produced)
 {
     /* Applied at 4000, produced 200 ms before; checkpoints take 30 ms:
      * due at 4000 + 1000 - 30 - 200. */
-    cr_assert_eq(pacing_due_ms(9000, 3, 4000, 200, 1000, 30.0), 4770);
+    cr_assert_eq(pacing_due_ms(9000, 3, 4000, 200, 1000, 30.0, false), 4770);
     /* Never later than the interval after the last checkpoint. */
-    cr_assert_eq(pacing_due_ms(4500, 3, 4000, 200, 1000, 30.0), 4500);
+    cr_assert_eq(pacing_due_ms(4500, 3, 4000, 200, 1000, 30.0, false), 4500);
 }
 
 Test(pacing, an_event_read_late_counts_from_when_it_was_read)
 {
     /* Produced 5 s before it was read (a backlog): no rush. */
-    cr_assert_eq(pacing_due_ms(9000, 1, 4000, 5000, 1000, 30.0), 4970);
+    cr_assert_eq(pacing_due_ms(9000, 1, 4000, 5000, 1000, 30.0, false), 4970);
     /* A producer clock ahead of ours (negative lag) does not delay it. */
-    cr_assert_eq(pacing_due_ms(9000, 1, 4000, -300, 1000, 0.0), 5000);
+    cr_assert_eq(pacing_due_ms(9000, 1, 4000, -300, 1000, 0.0, false), 5000);
+}
+
+Test(pacing, a_backlog_read_to_its_end_is_due_soon_after_the_last_checkpoint)
+{
+    /* The last checkpoint started at 8000 (next 9000); an event read at
+     * 8100, produced 5 s before; nothing more comes: due at 8000 + 250,
+     * not 8100 + 1000 - 30. */
+    cr_assert_eq(pacing_due_ms(9000, 1, 8100, 5000, 1000, 30.0, true), 8250);
+    /* Idle matters only for a backlog: a live event keeps its time. */
+    cr_assert_eq(pacing_due_ms(9000, 1, 8100, 200, 1000, 30.0, true), 8870);
+    /* An earlier due time stays. */
+    cr_assert_eq(pacing_due_ms(9000, 1, 7000, 5000, 1000, 30.0, true), 7970);
+    /* And without pending events idle changes nothing. */
+    cr_assert_eq(pacing_due_ms(9000, 0, 8100, 5000, 1000, 30.0, true), 9000);
 }
 
 Test(pacing, average_of_checkpoint_durations)

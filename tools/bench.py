@@ -240,6 +240,10 @@ def gauge(samples, name):
     return samples.get(name)
 
 
+# engaged's status.c refreshes its gauges every GAUGES_EVERY_MS (1 s).
+GAUGE_PERIOD_S = 1.2
+
+
 def settled_scrape(http_port, target, timeout=10):
     """/metrics once the latency histogram holds target events.  engaged
     observes a checkpoint's events only after EXEC has returned, so the
@@ -252,6 +256,14 @@ def settled_scrape(http_port, target, timeout=10):
         hist = histogram(samples)
         now = time.time()
         if hist is None or hist[-1][1] >= target or now > deadline:
+            # The gauges (engaged_creators, engaged_state_bytes) are set
+            # once a second: scraped at once they may lag the last
+            # checkpoint by that much, so they come from one more scrape.
+            time.sleep(GAUGE_PERIOD_S)
+            later = scrape(http_port)
+            for k, v in later.items():
+                if k.startswith(("engaged_creators", "engaged_state_bytes")):
+                    samples[k] = v
             return samples
         # Refused events may never be observed: a count that has stopped
         # moving for a second is final.
