@@ -64,6 +64,8 @@ struct engine {
     int64_t first_pending_ms;    /* when the first of those was applied */
     int64_t first_pending_lag;   /* and how long after it was produced */
     bool idle;                   /* the last wait for messages found none */
+    engine_reload_fn on_reload;  /* and its argument: engine_on_reload() */
+    void *on_reload_arg;
     double ck_ms_avg;            /* recent checkpoints' send-to-answer time */
     payload_part *ck_parts;      /* the payload's partitions, kept in doubt */
     size_t nck_parts;
@@ -717,8 +719,16 @@ static void reload(engine *e)
         state_remap_tiers(e->st, map, ntiers);
     log_set_level(e->cfg->log_level);
     config_free(n);
+    if (e->on_reload != NULL)
+        e->on_reload(e->on_reload_arg, e->cfg);
     log_notice("configuration reloaded config=%s", e->cfg->path);
     notify_ready();
+}
+
+void engine_on_reload(engine *e, engine_reload_fn fn, void *arg)
+{
+    e->on_reload = fn;
+    e->on_reload_arg = arg;
 }
 
 /* --- the loop --------------------------------------------------------------- */

@@ -46,6 +46,14 @@ int engine_run(engine *e);
 void engine_free(engine *e);
 
 /*
+ * fn(arg, cfg) runs on engine_run()'s thread after each reload that took
+ * effect, with the running configuration (valid during the call only):
+ * how the HTTP server learns new tiers.  One hook; fn NULL removes it.
+ */
+typedef void (*engine_reload_fn)(void *arg, const config *cfg);
+void engine_on_reload(engine *e, engine_reload_fn fn, void *arg);
+
+/*
  * Asks every engine_run() of the process to stop, as SIGTERM does.
  * Async-signal-safe; any thread.
  */

@@ -464,6 +464,12 @@ unsigned http_port(const http *h)
     return h->port;
 }
 
+void http_reconfigure(http *h, const config *cfg)
+{
+    if (h != NULL && h->api != NULL)
+        reader_reconfigure(h->api, cfg);
+}
+
 void http_stop(http *h)
 {
     if (h == NULL)

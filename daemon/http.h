@@ -59,6 +59,13 @@ http *http_start(const char *listen, metrics *m, const config *api,
 /* The TCP port the server listens on (the chosen one after port 0). */
 unsigned http_port(const http *h);
 
+/*
+ * A reloaded configuration: the read API answers with cfg's tiers and
+ * windows from now on (the token and the limits stay those of the start).
+ * h NULL, or a server without /v1, is fine.  Any thread.
+ */
+void http_reconfigure(http *h, const config *cfg);
+
 /* Stops the server, waits for its thread, frees it.  NULL is fine. */
 void http_stop(http *h);
 

@@ -36,6 +36,12 @@ static void usage(FILE *out)
             "Runs in the foreground until SIGTERM or SIGINT.\n");
 }
 
+/* After a reload: the read API answers with the new tiers. */
+static void on_reload(void *arg, const config *cfg)
+{
+    http_reconfigure(arg, cfg);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -109,6 +115,7 @@ int main(int argc, char **argv)
         metrics_free(m);
         return 1;
     }
+    engine_on_reload(e, on_reload, h);
     int rc = engine_run(e);
     http_stop(h);
     engine_free(e);

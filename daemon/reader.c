@@ -62,6 +62,13 @@ reader *reader_new(const config *cfg, char *errstr, size_t errstr_size)
     return r;
 }
 
+void reader_reconfigure(reader *r, const config *cfg)
+{
+    pthread_mutex_lock(&r->lock);
+    api_view_init(&r->view, cfg);
+    pthread_mutex_unlock(&r->lock);
+}
+
 void reader_free(reader *r)
 {
     if (r == NULL)
@@ -119,6 +126,7 @@ static void key(buf *out, const reader *r, const char *kind, const char *id,
  * read back in order. */
 typedef struct exchange {
     reader *r;
+    api_view view;        /* the reader's, copied at the start */
     redisContext *c;
     size_t sent;          /* commands appended, replies not yet read */
     bool failed;          /* out of memory appending */
@@ -348,7 +356,7 @@ static unsigned campaign(exchange *x, const api_request *req, buf *out)
         for (size_t i = 0; ok && i < ntop; i++)
             cv[i] = creators[i];
         if (ok)
-            status = api_success_body(out, api_campaign(&r->view, req, hash,
+            status = api_success_body(out, api_campaign(&x->view, req, hash,
                                                         day0, dv, ndays, top,
                                                         cv)) == 0
                          ? 200
@@ -360,7 +368,7 @@ static unsigned campaign(exchange *x, const api_request *req, buf *out)
                 freeReplyObject(creators[i]);
         free(creators);
     } else {
-        status = api_success_body(out, api_campaign(&r->view, req, hash, day0,
+        status = api_success_body(out, api_campaign(&x->view, req, hash, day0,
                                                     dv, ndays, top, cv)) == 0
                      ? 200
                      : 1;
@@ -398,7 +406,7 @@ static unsigned creator(exchange *x, const api_request *req, buf *out)
     if (snap == NULL)
         return oom ? 1 : 0;
     bool found;
-    json_t *data = api_creator(&r->view, req, snap->element[0],
+    json_t *data = api_creator(&x->view, req, snap->element[0],
                                snap->element[1], snap->element[2],
                                snap->element[3], &found);
     unsigned status;
@@ -415,7 +423,7 @@ static unsigned creator(exchange *x, const api_request *req, buf *out)
 static unsigned tiers(exchange *x, buf *out)
 {
     reader *r = x->r;
-    const api_view *v = &r->view;
+    const api_view *v = &x->view;
     buf k = BUF_INIT;
     multi(x);
     for (size_t i = 0; i <= v->ntiers; i++) {
@@ -470,6 +478,9 @@ static unsigned alerts(exchange *x, const api_request *req, buf *out)
 unsigned reader_answer(reader *r, const api_request *req, buf *out)
 {
     exchange x = {.r = r};
+    pthread_mutex_lock(&r->lock);
+    x.view = r->view;
+    pthread_mutex_unlock(&r->lock);
     x.c = take(r, x.errstr, sizeof x.errstr);
     unsigned status = 0;
     if (x.c != NULL) {

@@ -37,6 +37,13 @@ typedef struct reader reader;
  */
 reader *reader_new(const config *cfg, char *errstr, size_t errstr_size);
 
+/*
+ * Takes the tiers and windows of cfg (a reloaded configuration) for the
+ * answers that start afterwards; an answer under way keeps the ones it
+ * started with.  Any thread.
+ */
+void reader_reconfigure(reader *r, const config *cfg);
+
 /* Closes the connections and frees r.  NULL is fine. */
 void reader_free(reader *r);
 

@@ -654,6 +654,45 @@ Test(readapi, errors_are_json_and_hostile_requests_do_no_harm, .timeout = 120)
     world_down();
 }
 
+static int64_t min_followers_of(int port, const char *tier)
+{
+    answer a = get(port, "/v1/tiers");
+    json_t *data = data_of(&a, "tiers", "TiersAnswer");
+    int64_t v = jget(tier_of(json_object_get(data, "tiers"), tier),
+                     "min_followers");
+    json_decref(data);
+    answer_free(&a);
+    return v;
+}
+
+/* [tiers] changes live on SIGHUP: /v1/tiers shows the new minimums. */
+Test(readapi, a_reload_moves_the_tier_minimums_it_shows, .timeout = 120)
+{
+    world_up(NULL);
+    send_story();
+    int port;
+    harness_daemon *d = daemon_with_http(&port, NULL);
+    world_wait_caught_up(60000);
+    cr_assert_eq(min_followers_of(port, "micro"), 10000);
+    char conf[8192];
+    snprintf(conf, sizeof conf,
+             "%s[http]\nlisten = 127.0.0.1:%d\n"
+             "[tiers]\nhysteresis = 0.05\nnano = 0\nmicro = 5000\n"
+             "mid = 60000\nmacro = 500000\nmega = 1000000\n",
+             W.config, port);
+    cr_assert_eq(harness_write_file(harness_daemon_config_path(d), conf,
+                                    strlen(conf)), 0);
+    cr_assert_eq(harness_daemon_signal(d, SIGHUP), 0);
+    cr_assert_eq(harness_daemon_wait_log(d, "configuration reloaded", 10000),
+                 0);
+    cr_assert_eq(min_followers_of(port, "micro"), 5000);
+    cr_assert_eq(min_followers_of(port, "mid"), 60000);
+    cr_assert_eq(min_followers_of(port, "nano"), 0);
+    validate_kept();
+    harness_daemon_stop(d);
+    world_down();
+}
+
 Test(readapi, a_token_guards_v1_and_only_v1, .timeout = 120)
 {
     world_up(NULL);

@@ -174,7 +174,7 @@ mega=$(redis-cli -p "$port" eval "
     until cur == '0'
     return ''" 0)
 if [ -n "$mega" ]; then
-    say "one mega creator: HGETALL $mega (24h and 7d fields)"
+    say "one mega creator: HGETALL $mega (24h and 7d fields; a sum of 0 is not stored)"
     redis-cli -p "$port" hgetall "$mega" | paste - - |
         grep -E '^(tier|followers|last_event_ms|[a-z_]+_(24h|7d))\b' |
         awk '{ printf "    %-24s %s\n", $1, $2 }'
