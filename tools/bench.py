@@ -579,6 +579,41 @@ def fmt(v, f, scale):
     return "n/a" if v is None else f.format(v * scale)
 
 
+def variants(specs, derived):
+    """NAME=FILE,... -> the medians of the variant's runs and of each run's
+    cost against the full run of the same index."""
+    out = {}
+    for spec in specs:
+        name, _, files = spec.partition("=")
+        runs = []
+        for path in [f for f in files.split(",") if f]:
+            with open(path) as f:
+                runs.append(derive(json.load(f)))
+        if not runs:
+            continue
+        pairs = list(zip(derived, runs))
+
+        def cost(key):
+            c = [1 - on[key] / off[key] for on, off in pairs
+                 if on.get(key) and off.get(key)]
+            return median(c) if c else None
+        out[name] = {
+            "runs": len(runs),
+            "off_events_per_s": median([r["engaged_events_per_s"]
+                                        for r in runs]),
+            "off_steady_events_per_s": median(
+                [r["engaged_steady_events_per_s"] for r in runs
+                 if r["engaged_steady_events_per_s"]] or [0]),
+            "off_cpu_us_per_event": median([r["cpu_us_per_event"]
+                                            for r in runs]),
+            "on_cpu_us_per_event": median([on["cpu_us_per_event"]
+                                           for on, _ in pairs]),
+            "cost_from_start": cost("engaged_events_per_s"),
+            "cost_from_first_event": cost("engaged_steady_events_per_s"),
+        }
+    return out
+
+
 def cmd_summary(a):
     runs = []
     for path in a.runs:
@@ -617,6 +652,7 @@ def cmd_summary(a):
     if a.check:
         with open(a.check) as f:
             result["check"] = json.load(f)
+    result["variants"] = variants(a.variant, derived)
     with open(a.out, "w") as f:
         json.dump(result, f, indent=1)
 
@@ -679,6 +715,25 @@ def cmd_summary(a):
         for name, v in api.items():
             print("  %-10s %9.0f %9.2f %9.2f %9d" % (
                 name, v["per_s"], v["p50_ms"], v["p99_ms"], v["bytes"]))
+    if result["variants"]:
+        print()
+        print("what a feature costs: each run's topic read again right after it"
+              " with the feature off")
+        print("(a fresh Redis and group; medians of the runs' own costs,"
+              " 1 - on / off):")
+        print("  %-14s %22s %22s %17s" % (
+            "off", "from start, events/s", "from 1st event, ev/s",
+            "CPU/event, us"))
+        for name, v in result["variants"].items():
+            print("  %-14s %11s %9s %11s %9s %8.2f %8.2f" % (
+                name, fmt(v["off_events_per_s"], "{:,.0f}", 1),
+                "(%+.1f%%)" % (-100 * v["cost_from_start"]),
+                fmt(v["off_steady_events_per_s"], "{:,.0f}", 1),
+                "(%+.1f%%)" % (-100 * v["cost_from_first_event"])
+                if v["cost_from_first_event"] is not None else "",
+                v["off_cpu_us_per_event"], v["on_cpu_us_per_event"]))
+        print("  (CPU/event: with the feature off, then on; a negative"
+              " percentage is the feature's cost)")
     if a.check:
         c = result["check"]
         print()
@@ -980,6 +1035,9 @@ def main():
     p.add_argument("--live-rate", type=float)
     p.add_argument("--config", help="JSON object of the bench's settings")
     p.add_argument("--check", help="the JSON file `check` wrote")
+    p.add_argument("--variant", action="append", default=[],
+                   help="NAME=FILE,FILE...: the throughput of each run again"
+                   " with a feature off, in the order of the runs")
     p.add_argument("runs", nargs="+")
     p.set_defaults(fn=cmd_summary)
 

@@ -33,6 +33,10 @@
 #
 # Environment (defaults in brackets):
 #   BENCH_EVENTS [1000000]  BENCH_RUNS [3]  BENCH_CREATORS [100000]
+#   BENCH_VARIANTS ["campaigns-off signals-off"]  after each run, engaged
+#                               reads the topic again with that feature off
+#                               (throughput only); the summary prints what
+#                               each feature costs.  "": none
 #   BENCH_CAMPAIGN_POSTS [0.3]  engaged-gen --campaign-posts: with 0.3 about
 #                               30% of the events count for a campaign
 #   BENCH_PARTITIONS [32]   BENCH_ZIPF [1.1]
@@ -57,6 +61,7 @@ CREATORS=${BENCH_CREATORS:-100000}
 PARTITIONS=${BENCH_PARTITIONS:-32}
 ZIPF=${BENCH_ZIPF:-1.1}
 CAMPAIGN_POSTS=${BENCH_CAMPAIGN_POSTS:-0.3}
+VARIANTS=${BENCH_VARIANTS-campaigns-off signals-off}
 LIVE_EVENTS=${BENCH_LIVE_EVENTS:-100000}
 LIVE_RATE=${BENCH_LIVE_RATE:-20000}
 INTERVAL_MS=${BENCH_INTERVAL_MS:-1000}
@@ -134,6 +139,41 @@ fail_log() {
     exit 1
 }
 
+# write_conf FILE GROUP EXTRA: engaged's configuration for this run.
+write_conf() {
+    cat > "$1" <<CONF
+[kafka]
+bootstrap.servers = $addr
+group.id = $2
+
+[redis]
+port = $port
+
+[http]
+listen = 127.0.0.1:$http_port
+
+[checkpoint]
+interval_ms = $INTERVAL_MS
+
+[log]
+level = notice
+
+$3
+CONF
+}
+
+# The variants: the same topic read again by a fresh engaged (a new group,
+# Redis emptied) with a feature off, right after the full run, so that each
+# run compares like with like on the machine of that moment.
+variant_conf() {
+    case "$1" in
+    campaigns-off) printf '[campaigns]\nenabled = false\n' ;;
+    signals-off) printf '[spike]\nenabled = false\n[saturation]\nenabled = false\n[follower_jump]\nenabled = false\n' ;;
+    *) echo "bench: unknown variant $1" >&2; exit 1 ;;
+    esac
+}
+declare -A variant_files=()
+
 check_status=0
 run_files=()
 for run in $(seq 1 "$RUNS"); do
@@ -200,24 +240,7 @@ for run in $(seq 1 "$RUNS"); do
     kcat_group_s=$(elapsed "$t0" "$t1")
 
     http_port=$(free_port)
-    cat > "$work/engaged.conf" <<CONF
-[kafka]
-bootstrap.servers = $addr
-
-[redis]
-port = $port
-
-[http]
-listen = 127.0.0.1:$http_port
-
-[checkpoint]
-interval_ms = $INTERVAL_MS
-
-[log]
-level = notice
-
-${BENCH_CONF_EXTRA:-}
-CONF
+    write_conf "$work/engaged.conf" engaged "${BENCH_CONF_EXTRA:-}"
     redis-cli -p "$port" config resetstat > /dev/null
 
     say "engaged: consuming the topic until its offsets in Redis reach $EVENTS"
@@ -265,8 +288,32 @@ CONF
             "$work/events.ndjson" "$work/live.ndjson" || check_status=1
     fi
     kill_engaged
+    for v in $VARIANTS; do
+        say "variant $v: the same topic again, with a fresh Redis and group"
+        redis-cli -p "$port" flushall > /dev/null
+        redis-cli -p "$port" config resetstat > /dev/null
+        write_conf "$work/engaged-$v.conf" "bench-$v-$run" \
+            "${BENCH_CONF_EXTRA:-}
+$(variant_conf "$v")"
+        t0=$(now_s)
+        "$BUILD/engaged" -c "$work/engaged-$v.conf" 2> "$work/engaged.log" &
+        engaged_pid=$!
+        $BENCHPY measure --port "$port" --pid "$engaged_pid" --http-port "$http_port" \
+            --key "eng:offsets:bench-$v-$run" \
+            --target "$EVENTS" --timeout "$TIMEOUT" --t0 "$t0" --kcat-s "$kcat_s" \
+            --kcat-group-s "$kcat_group_s" \
+            --redis-pid "$redis_pid" --broker-pid "$broker_pid" \
+            --out "$work/run-$run-$v.json" || fail_log "variant $v failed"
+        kill_engaged
+        variant_files[$v]="${variant_files[$v]:-}${variant_files[$v]:+,}$work/run-$run-$v.json"
+    done
     stop_servers
     run_files+=("$work/run-$run.json")
+done
+
+variant_args=()
+for v in $VARIANTS; do
+    variant_args+=(--variant "$v=${variant_files[$v]}")
 done
 
 check_args=()
@@ -279,7 +326,7 @@ $BENCHPY summary --out "$OUT" --interval-ms "$INTERVAL_MS" --live-rate "$LIVE_RA
                \"checkpoint_interval_ms\": $INTERVAL_MS, \"runs\": $RUNS,
                \"check_sample\": $SAMPLE,
                \"conf_extra\": $(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "${BENCH_CONF_EXTRA:-}")}" \
-    "${check_args[@]}" "${run_files[@]}"
+    "${check_args[@]}" "${variant_args[@]}" "${run_files[@]}"
 
 if [ -f "$work/perf.data" ]; then
     echo
