@@ -581,17 +581,22 @@ def fmt(v, f, scale):
 
 def variants(specs, derived):
     """NAME=FILE,... -> the medians of the variant's runs and of each run's
-    cost against the full run of the same index."""
-    out = {}
+    cost against the all-on read of the same run (else the full run)."""
+    read = {}
     for spec in specs:
         name, _, files = spec.partition("=")
         runs = []
         for path in [f for f in files.split(",") if f]:
             with open(path) as f:
                 runs.append(derive(json.load(f)))
-        if not runs:
-            continue
-        pairs = list(zip(derived, runs))
+        if runs:
+            read[name] = runs
+    # The reference: the same second read with everything on, when there
+    # is one (a second read is slower than the run's first).
+    ref = read.pop("all-on", derived)
+    out = {}
+    for name, runs in read.items():
+        pairs = list(zip(ref, runs))
 
         def cost(key):
             c = [1 - on[key] / off[key] for on, off in pairs
@@ -717,10 +722,10 @@ def cmd_summary(a):
                 name, v["per_s"], v["p50_ms"], v["p99_ms"], v["bytes"]))
     if result["variants"]:
         print()
-        print("what a feature costs: each run's topic read again right after it"
-              " with the feature off")
-        print("(a fresh Redis and group; medians of the runs' own costs,"
-              " 1 - on / off):")
+        print("what a feature costs: each run's topic read again after it with"
+              " the feature off, and with all on")
+        print("(a fresh Redis and group each; medians of the runs' own costs,"
+              " 1 - all-on / off):")
         print("  %-14s %22s %22s %17s" % (
             "off", "from start, events/s", "from 1st event, ev/s",
             "CPU/event, us"))
