@@ -14,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define AM_BIN "/usr/bin/prometheus-alertmanager"
@@ -80,7 +78,7 @@ static long get(const amharness *h, const char *path, char **body)
 static int ready(void *arg)
 {
     amharness *h = arg;
-    if (waitpid(h->pid, NULL, WNOHANG) == h->pid) {
+    if (harness_reap(h->pid, 0, NULL) == 0) {
         h->pid = -1;
         return 1;   /* exited: stop waiting */
     }
@@ -100,30 +98,20 @@ static int spawn(amharness *h)
     /* Without TLS or auth, no web config: as before the options came. */
     bool webcfg = h->tls || h->user != NULL;
     snprintf(web, sizeof web, "--web.config.file=%s/web.yml", h->dir);
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    char *argv[] = {(char *)AM_BIN, listen, (char *)"--cluster.listen-address=",
+                    storage, cfgfile, webcfg ? web : NULL, NULL};
+    pid_t pid = harness_spawn(argv, fd);
+    close(fd);
     if (pid < 0)
         return -1;
-    if (pid == 0) {
-        /* A test that fails an assertion never reaches amharness_free:
-         * Alertmanager dies with the test process, not after it. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execl(AM_BIN, AM_BIN, listen, "--cluster.listen-address=", storage,
-              cfgfile, webcfg ? web : (char *)NULL, (char *)NULL);
-        _exit(127);
-    }
     h->pid = pid;
     if (harness_wait(ready, h, 20000) < 0 || h->pid < 0) {
         if (h->pid > 0) {
             kill(h->pid, SIGKILL);
-            waitpid(h->pid, NULL, 0);
+            harness_reap(h->pid, 10000, NULL);
             h->pid = -1;
         }
         fprintf(stderr, "amharness: Alertmanager did not start on port %d "
@@ -262,11 +250,9 @@ int amharness_stop(amharness *h)
 {
     if (h->pid <= 0)
         return 0;
-    kill(h->pid, SIGTERM);
-    int status;
-    pid_t r = waitpid(h->pid, &status, 0);
+    harness_terminate(h->pid, NULL);
     h->pid = -1;
-    return r < 0 ? -1 : 0;
+    return 0;
 }
 
 int amharness_restart(amharness *h)

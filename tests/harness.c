@@ -264,7 +264,7 @@ static void reg_cleanup(void)
  * librdkafka threads, and fork() copies only the calling one.
  * Returns the pid (registered for the at-exit kill), or -1 with errno set.
  */
-static pid_t spawn(char *const argv[], int outfd)
+pid_t harness_spawn(char *const argv[], int outfd)
 {
     int errpipe[2];
     if (pipe2(errpipe, O_CLOEXEC) == -1)
@@ -339,7 +339,7 @@ static pid_t spawn(char *const argv[], int outfd)
  * Polls waitpid(pid, WNOHANG) until the child exits or timeout_ms pass.
  * Returns 0 with *status (when not NULL) once reaped, -1 on timeout.
  */
-static int reap(pid_t pid, int timeout_ms, int *status)
+int harness_reap(pid_t pid, int timeout_ms, int *status)
 {
     int64_t deadline = now_ms() + timeout_ms;
     for (;;) {
@@ -360,14 +360,15 @@ static int reap(pid_t pid, int timeout_ms, int *status)
 }
 
 /* SIGTERM, up to 10 s, then SIGKILL.  Returns 0 when it exited on TERM. */
-static int terminate(pid_t pid, int *status)
+int harness_terminate(pid_t pid, int *status)
 {
-    if (kill(pid, SIGTERM) == 0 && reap(pid, STOP_TIMEOUT_MS, status) == 0)
+    if (kill(pid, SIGTERM) == 0 &&
+        harness_reap(pid, STOP_TIMEOUT_MS, status) == 0)
         return 0;
     fail("pid %d ignored SIGTERM for %d ms: SIGKILL", (int)pid,
          STOP_TIMEOUT_MS);
     kill(pid, SIGKILL);
-    reap(pid, STOP_TIMEOUT_MS, status);
+    harness_reap(pid, STOP_TIMEOUT_MS, status);
     return -1;
 }
 
@@ -532,7 +533,7 @@ int harness_run(const char *cmd, char **output)
     }
     char *argv[] = {(char *)"/bin/sh", (char *)"-c", (char *)(uintptr_t)cmd,
                     NULL};
-    pid_t pid = spawn(argv, p[1]);
+    pid_t pid = harness_spawn(argv, p[1]);
     int e = errno;
     close(p[1]);
     if (pid == -1) {
@@ -606,7 +607,7 @@ static int redis_spawn(harness_redis *r)
         (char *)"--appendonly", (char *)"yes", (char *)"--appendfsync",
         (char *)"always", (char *)"--save", (char *)"", (char *)"--daemonize",
         (char *)"no", (char *)"--logfile", logfile, NULL};
-    pid_t pid = spawn(argv, fd);
+    pid_t pid = harness_spawn(argv, fd);
     int e = errno;
     close(fd);
     free(logfile);
@@ -772,7 +773,7 @@ int harness_redis_kill(harness_redis *r)
         r->ctx = NULL;
     }
     kill(r->pid, SIGKILL);
-    reap(r->pid, STOP_TIMEOUT_MS, NULL);
+    harness_reap(r->pid, STOP_TIMEOUT_MS, NULL);
     r->pid = 0;
     return 0;
 }
@@ -784,7 +785,7 @@ int harness_redis_restart(harness_redis *r)
         r->ctx = NULL;
     }
     if (r->pid > 0) {
-        terminate(r->pid, NULL);
+        harness_terminate(r->pid, NULL);
         r->pid = 0;
     }
     if (redis_spawn(r) == -1)
@@ -797,7 +798,7 @@ int harness_redis_restart(harness_redis *r)
     redis_dump_logs(r);
     if (r->pid > 0) {
         kill(r->pid, SIGKILL);
-        reap(r->pid, STOP_TIMEOUT_MS, NULL);
+        harness_reap(r->pid, STOP_TIMEOUT_MS, NULL);
         r->pid = 0;
     }
     return -1;
@@ -810,7 +811,7 @@ void harness_redis_stop(harness_redis *r)
     if (r->ctx)
         redisFree(r->ctx);
     if (r->pid > 0)
-        terminate(r->pid, NULL);
+        harness_terminate(r->pid, NULL);
     harness_rmtree(r->dir);
     free(r->dir);
     free(r);
@@ -1581,7 +1582,7 @@ harness_daemon *harness_daemon_start_args(const char *config_text,
         daemon_free(d);
         return NULL;
     }
-    d->pid = spawn(argv, fd);
+    d->pid = harness_spawn(argv, fd);
     int e = errno;
     close(fd);
     free(argv);
@@ -1619,7 +1620,7 @@ int harness_daemon_signal(harness_daemon *d, int sig)
 
 int harness_daemon_wait(harness_daemon *d, int timeout_ms, int *status)
 {
-    if (!d->exited && reap(d->pid, timeout_ms, &d->status) == 0)
+    if (!d->exited && harness_reap(d->pid, timeout_ms, &d->status) == 0)
         d->exited = true;
     if (d->exited && status)
         *status = d->status;
@@ -1754,7 +1755,7 @@ void harness_daemon_stop(harness_daemon *d)
     if (!d)
         return;
     if (!d->exited) {
-        terminate(d->pid, &d->status);
+        harness_terminate(d->pid, &d->status);
         d->exited = true;
     }
     daemon_free(d);

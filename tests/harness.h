@@ -98,6 +98,26 @@ int harness_free_port(void);
  */
 int harness_run(const char *cmd, char **output);
 
+/*
+ * Starts argv (PATH searched) as a child of the harness: stdin from
+ * /dev/null, stdout and stderr to outfd, PR_SET_PDEATHSIG, and on the list
+ * the at-exit handler kills.  For servers the harness has no starter of
+ * its own for (tests/amharness.c's Alertmanager).
+ * Returns the pid, or -1 with errno set when it could not be executed.
+ */
+pid_t harness_spawn(char *const argv[], int outfd);
+
+/*
+ * Reaps child pid (from harness_spawn) once it has exited, polling for up
+ * to timeout_ms (0: look once).  Returns 0 with *status (when not NULL)
+ * when it is gone, -1 while it runs.
+ */
+int harness_reap(pid_t pid, int timeout_ms, int *status);
+
+/* SIGTERM, up to 10 s, then SIGKILL; reaped.  Returns 0 when it exited on
+ * SIGTERM. */
+int harness_terminate(pid_t pid, int *status);
+
 /* ------------------------------------------------------------------ */
 /* Redis                                                               */
 /* ------------------------------------------------------------------ */
