@@ -119,6 +119,18 @@ static void teardown(void)
 
 TestSuite(payload, .init = setup, .fini = teardown);
 
+/* Builds pl's payload for one partition and parses its commands (*n). */
+static command *build(payload *pl, const payload_part *part, size_t *n)
+{
+    char err[256];
+    cr_assert_eq(payload_build(pl, st, ob, part, 1, err, sizeof err), 0,
+                 "%s", err);
+    size_t len;
+    *n = payload_commands(pl);
+    const char *data = payload_data(pl, &len);
+    return parse(data, len, *n);
+}
+
 Test(payload, new_creators_their_tiers_and_offsets)
 {
     apply("a", EVENT_FOLLOWERS, EVENT_LIKE, 0, 20000, T0);
@@ -205,10 +217,8 @@ Test(payload, a_written_creator_sends_what_changed_and_its_delta)
     payload_part part = {"events", 3, slot, 7, 3, 120, T0 + 5000, false};
     char err[256];
     payload *pl = payload_new(cfg, err, sizeof err);
-    cr_assert_eq(payload_build(pl, st, ob, &part, 1, err, sizeof err), 0);
-    size_t len, n = payload_commands(pl);
-    const char *data = payload_data(pl, &len);
-    command *c = parse(data, len, n);
+    size_t n;
+    command *c = build(pl, &part, &n);
     command *cr = &c[1];
     cr_assert_str_eq(field(cr, 13, "shares_1h"), "4");
     cr_assert_str_eq(field(cr, 13, "engagements_1h"), "7");
@@ -271,10 +281,8 @@ Test(payload, sums_that_are_zero_are_not_stored)
     payload_part part = {"events", 3, slot, 7, 2, 100, T0 + 2000, false};
     char err[256];
     payload *pl = payload_new(cfg, err, sizeof err);
-    cr_assert_eq(payload_build(pl, st, ob, &part, 1, err, sizeof err), 0);
-    size_t len, n = payload_commands(pl);
-    const char *data = payload_data(pl, &len);
-    command *c = parse(data, len, n);
+    size_t n;
+    command *c = build(pl, &part, &n);
     record r = record_at(&c[1], 9);
     /* tier, followers, last_event_ms, decay_state; likes, clicks and
      * engagements in each of the 3 windows; er per window. */
@@ -292,10 +300,7 @@ Test(payload, sums_that_are_zero_are_not_stored)
     apply("b", EVENT_ENGAGEMENT, EVENT_SHARE, 1, -1, T0 + 2 * 3600000);
     payload_part later = {"events", 3, slot, 7, 3, 101, T0 + 2 * 3600000,
                           false};
-    cr_assert_eq(payload_build(pl, st, ob, &later, 1, err, sizeof err), 0);
-    n = payload_commands(pl);
-    data = payload_data(pl, &len);
-    c = parse(data, len, n);
+    c = build(pl, &later, &n);
     r = record_at(&c[1], find(&c[1], 9, "a"));
     cr_assert_eq(r.nd, 3, "likes_1h, clicks_1h, engagements_1h: %zu", r.nd);
     cr_assert(deleted(&r, "likes_1h") && deleted(&r, "clicks_1h") &&

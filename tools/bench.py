@@ -607,8 +607,7 @@ def variants(specs, derived):
             "off_events_per_s": median([r["engaged_events_per_s"]
                                         for r in runs]),
             "off_steady_events_per_s": median(
-                [r["engaged_steady_events_per_s"] for r in runs
-                 if r["engaged_steady_events_per_s"]] or [0]),
+                [r["engaged_steady_events_per_s"] for r in runs]),
             "off_cpu_us_per_event": median([r["cpu_us_per_event"]
                                             for r in runs]),
             "on_cpu_us_per_event": median([on["cpu_us_per_event"]
@@ -732,7 +731,8 @@ def cmd_summary(a):
         for name, v in result["variants"].items():
             print("  %-14s %11s %9s %11s %9s %8.2f %8.2f" % (
                 name, fmt(v["off_events_per_s"], "{:,.0f}", 1),
-                "(%+.1f%%)" % (-100 * v["cost_from_start"]),
+                "(%+.1f%%)" % (-100 * v["cost_from_start"])
+                if v["cost_from_start"] is not None else "",
                 fmt(v["off_steady_events_per_s"], "{:,.0f}", 1),
                 "(%+.1f%%)" % (-100 * v["cost_from_first_event"])
                 if v["cost_from_first_event"] is not None else "",
