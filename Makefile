@@ -172,6 +172,7 @@ TEST_FILTER ?= !(long_*)/*
 test: $(BUILD)/.deps
 	$(MAKE) --no-print-directory all $(BUILD)/engaged-tests
 	ENGAGED_BIN=$(CURDIR)/$(BUILD)/engaged ENGAGED_ROOT=$(CURDIR) \
+	  ENGAGED_GEN=$(CURDIR)/$(BUILD)/engaged-gen \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  $(BUILD)/engaged-tests --jobs 2 --filter '$(TEST_FILTER)' $(TEST_ARGS)
 

@@ -335,6 +335,24 @@ pid_t harness_spawn(char *const argv[], int outfd)
     return pid;
 }
 
+const char *harness_gen_path(void)
+{
+    static char path[4096];
+    const char *env = getenv("ENGAGED_GEN");
+    const char *root = getenv("ENGAGED_ROOT");
+    if (env && *env)
+        snprintf(path, sizeof path, "%s", env);
+    else
+        snprintf(path, sizeof path, "%s/build/engaged-gen",
+                 root && *root ? root : ".");
+    if (access(path, X_OK) != 0) {
+        fail("no engaged-gen at %s: run `make build/engaged-gen`, or set "
+             "ENGAGED_GEN or ENGAGED_ROOT", path);
+        return NULL;
+    }
+    return path;
+}
+
 /*
  * Polls waitpid(pid, WNOHANG) until the child exits or timeout_ms pass.
  * Returns 0 with *status (when not NULL) once reaped, -1 on timeout.

@@ -108,6 +108,13 @@ int harness_run(const char *cmd, char **output);
 pid_t harness_spawn(char *const argv[], int outfd);
 
 /*
+ * The event generator: $ENGAGED_GEN, else $ENGAGED_ROOT/build/engaged-gen
+ * (make test sets ENGAGED_GEN to its own build's).  Returns the path (a
+ * static buffer), or NULL with a line on stderr when it is not executable.
+ */
+const char *harness_gen_path(void);
+
+/*
  * Reaps child pid (from harness_spawn) once it has exited, polling for up
  * to timeout_ms (0: look once).  Returns 0 with *status (when not NULL)
  * when it is gone, -1 while it runs.

@@ -55,12 +55,13 @@ Test(alertmanager, the_daemon_posts_its_alerts, .timeout = 240)
              "brand.coca-cola = beverages\n"
              "[alertmanager]\nurl = %s\n", amharness_url(amd));
     world_up(extra);
-    const char *root = getenv("ENGAGED_ROOT");
+    const char *gen = harness_gen_path();
+    cr_assert_not_null(gen);
     char cmd[2048], *out = NULL;
     snprintf(cmd, sizeof cmd,
-             "%s/build/engaged-gen -b %s -t " TOPIC " --stories -n 20000 "
+             "%s -b %s -t " TOPIC " --stories -n 20000 "
              "-c 800 --days 30 --seed 42 --start 2026-10-01T00:00:00Z -q",
-             root ? root : ".", harness_kafka_bootstrap(W.kafka));
+             gen, harness_kafka_bootstrap(W.kafka));
     cr_assert_eq(harness_run(cmd, &out), 0, "engaged-gen failed: %s", out);
     free(out);
     char conf[8192];

@@ -20,12 +20,13 @@
 /* Runs the generator with the stories; returns how many events it sent. */
 static int64_t produce_stories(void)
 {
-    const char *root = getenv("ENGAGED_ROOT");
+    const char *gen = harness_gen_path();
+    cr_assert_not_null(gen);
     char cmd[2048], *out = NULL;
     snprintf(cmd, sizeof cmd,
-             "%s/build/engaged-gen -b %s -t " TOPIC " --stories -n 20000 "
+             "%s -b %s -t " TOPIC " --stories -n 20000 "
              "-c 800 --days 30 --seed 42 --start 2026-10-01T00:00:00Z -q",
-             root ? root : ".", harness_kafka_bootstrap(W.kafka));
+             gen, harness_kafka_bootstrap(W.kafka));
     cr_assert_eq(harness_run(cmd, &out), 0, "engaged-gen failed: %s", out);
     long long n = 0;
     const char *p = strstr(out, "produced ");

@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
+
 #define HOUR_MS 3600000LL
 #define DAY_MS (24 * HOUR_MS)
 #define START_MS 1793491200000LL    /* the default --start, 2026-11-01 */
@@ -57,18 +59,8 @@
 
 static const char *gen_path(void)
 {
-    static char path[4096];
-    const char *env = getenv("ENGAGED_GEN");
-    if (env && *env) {
-        snprintf(path, sizeof path, "%s", env);
-    } else {
-        const char *root = getenv("ENGAGED_ROOT");
-        snprintf(path, sizeof path, "%s/build/engaged-gen",
-                 root && *root ? root : ".");
-    }
-    cr_assert(access(path, X_OK) == 0,
-              "no engaged-gen at %s: run `make build/engaged-gen`, or set "
-              "ENGAGED_GEN or ENGAGED_ROOT", path);
+    const char *path = harness_gen_path();
+    cr_assert_not_null(path);
     return path;
 }
 

@@ -589,28 +589,11 @@ static int keyed_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* $ENGAGED_GEN, else $ENGAGED_ROOT/build/engaged-gen, else build/... */
-static char *gen_path(void)
-{
-    const char *g = getenv("ENGAGED_GEN");
-    if (g && *g)
-        return strdup(g);
-    const char *root = getenv("ENGAGED_ROOT");
-    char *p;
-    if (asprintf(&p, "%s%sbuild/engaged-gen", root ? root : "",
-                 root ? "/" : "") < 0)
-        return NULL;
-    return p;
-}
 
 Test(harness, consumes_what_another_client_produced, .timeout = 120)
 {
-    char *gen = gen_path();
+    const char *gen = harness_gen_path();
     cr_assert_not_null(gen);
-    if (access(gen, X_OK) != 0) {
-        free(gen);
-        cr_skip_test("engaged-gen not built");
-    }
     const char *topics[] = {"engagement.events"};
     harness_kafka *k = harness_kafka_start(1, 4, topics, 1);
     cr_assert_not_null(k);
@@ -665,5 +648,4 @@ Test(harness, consumes_what_another_client_produced, .timeout = 120)
     harness_rmtree(dir);
     free(dir);
     harness_kafka_stop(k);
-    free(gen);
 }
