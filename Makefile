@@ -167,13 +167,16 @@ $(BUILD)/.deps: Makefile | $(BUILD)/obj
 	touch $@
 
 # make test runs every suite but the long ones (suites named long_*), which
-# make test-long runs: the big fault and scale-out runs, valgrind.
+# make test-long runs: the big fault and scale-out runs, valgrind.  The
+# output is kept in $(BUILD)/test.log, and a failed run prints its
+# failures again at the end (tools/run-tests.sh).
 TEST_FILTER ?= !(long_*)/*
 test: $(BUILD)/.deps
 	$(MAKE) --no-print-directory all $(BUILD)/engaged-tests
 	ENGAGED_BIN=$(CURDIR)/$(BUILD)/engaged ENGAGED_ROOT=$(CURDIR) \
 	  ENGAGED_GEN=$(CURDIR)/$(BUILD)/engaged-gen \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	  tools/run-tests.sh $(BUILD)/test.log \
 	  $(BUILD)/engaged-tests --jobs 2 --filter '$(TEST_FILTER)' $(TEST_ARGS)
 
 test-long:

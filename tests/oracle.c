@@ -432,30 +432,67 @@ static void report(mismatch *m, const char *key, const char *field,
         m->used += (size_t)n;
 }
 
-static void expect(mismatch *m, redisContext *rc, const char *key,
-                   const char *field, const char *want)
+/* A hash as HGETALL returned it (NULL, or an error reply, for a failed
+ * read: reported once by fetch()). */
+static const char *field_of(const redisReply *h, const char *field)
 {
-    redisReply *r = redisCommand(rc, "HGET %s %s", key, field);
-    const char *got = r && r->type == REDIS_REPLY_STRING ? r->str : NULL;
-    if (want == NULL ? got != NULL : got == NULL || strcmp(want, got) != 0)
-        report(m, key, field, want ? want : "(absent)", got);
-    freeReplyObject(r);
+    if (h == NULL || h->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    for (size_t i = 0; i + 1 < h->elements; i += 2)
+        if (h->element[i]->type == REDIS_REPLY_STRING &&
+            strcmp(h->element[i]->str, field) == 0)
+            return h->element[i + 1]->type == REDIS_REPLY_STRING
+                       ? h->element[i + 1]->str
+                       : NULL;
+    return NULL;
 }
 
-static void expect_int(mismatch *m, redisContext *rc, const char *key,
+/* A reply that is not a hash: one mismatch, named. */
+static void check_hash(mismatch *m, const char *key, const redisReply *h)
+{
+    if (h == NULL)
+        report(m, key, "HGETALL", "a hash", "no reply (connection lost)");
+    else if (h->type != REDIS_REPLY_ARRAY)
+        report(m, key, "HGETALL", "a hash",
+               h->type == REDIS_REPLY_ERROR ? h->str : "another type");
+}
+
+/* The next reply of a pipeline; NULL when the connection failed. */
+static redisReply *next_reply(redisContext *rc)
+{
+    void *r = NULL;
+    return redisGetReply(rc, &r) == REDIS_OK ? r : NULL;
+}
+
+/* key's hash, read once (one round trip); the caller frees it. */
+static redisReply *fetch(mismatch *m, redisContext *rc, const char *key)
+{
+    redisReply *h = redisCommand(rc, "HGETALL %s", key);
+    check_hash(m, key, h);
+    return h;
+}
+
+static void expect(mismatch *m, const redisReply *h, const char *key,
+                   const char *field, const char *want)
+{
+    const char *got = field_of(h, field);
+    if (want == NULL ? got != NULL : got == NULL || strcmp(want, got) != 0)
+        report(m, key, field, want ? want : "(absent)", got);
+}
+
+static void expect_int(mismatch *m, const redisReply *h, const char *key,
                        const char *field, int64_t v)
 {
     char s[32];
     snprintf(s, sizeof s, "%" PRId64, v);
-    expect(m, rc, key, field, s);
+    expect(m, h, key, field, s);
 }
 
 /* er is compared as a number: within 1e-9 relative. */
-static void expect_ratio(mismatch *m, redisContext *rc, const char *key,
+static void expect_ratio(mismatch *m, const redisReply *h, const char *key,
                          const char *field, int64_t a, int64_t b)
 {
-    redisReply *r = redisCommand(rc, "HGET %s %s", key, field);
-    const char *got = r && r->type == REDIS_REPLY_STRING ? r->str : NULL;
+    const char *got = field_of(h, field);
     if (b <= 0) {
         if (got != NULL)
             report(m, key, field, "(absent)", got);
@@ -467,7 +504,40 @@ static void expect_ratio(mismatch *m, redisContext *rc, const char *key,
             fabs(strtod(got, NULL) - want) > 1e-9 * fmax(want, 1e-12))
             report(m, key, field, w, got);
     }
-    freeReplyObject(r);
+}
+
+/* One creator's hash against the truth; its tier's sums grow by it. */
+static void check_creator(const oracle *o, const ocreator *c,
+                          const redisReply *h, const char *key, mismatch *m,
+                          int64_t *t)
+{
+    char f[64];
+    check_hash(m, key, h);
+    expect(m, h, key, "tier", c->tier < 0 ? "unknown" : tier_name[c->tier]);
+    if (c->followers >= 0)
+        expect_int(m, h, key, "followers", c->followers);
+    else
+        expect(m, h, key, "followers", NULL);
+    expect_int(m, h, key, "last_event_ms", c->last_ts);
+    t[0]++;
+    t[1] += c->followers > 0 ? c->followers : 0;
+    for (size_t w = 0; w < o->nwin; w++) {
+        int64_t v[10];
+        char lw[24];
+        values(o, c, w, v);
+        label(o->windows[w], lw, sizeof lw);
+        for (int k = 0; k < 10; k++) {
+            snprintf(f, sizeof f, "%s_%s", metric[k], lw);
+            /* A creator's sum of 0 is not stored. */
+            if (v[k] == 0)
+                expect(m, h, key, f, NULL);
+            else
+                expect_int(m, h, key, f, v[k]);
+            t[2 + w * 10 + k] += v[k];
+        }
+        snprintf(f, sizeof f, "er_%s", lw);
+        expect_ratio(m, h, key, f, v[7], c->followers);
+    }
 }
 
 int oracle_check_redis(const oracle *o, redisContext *rc, const char *prefix,
@@ -477,35 +547,20 @@ int oracle_check_redis(const oracle *o, redisContext *rc, const char *prefix,
     why[0] = 0;
     int64_t tier[NT + 1][2 + 8 * 10];
     memset(tier, 0, sizeof tier);
-    for (size_t i = 0; i < o->n; i++) {
-        const ocreator *c = &o->c[i];
-        char key[256], f[64];
-        snprintf(key, sizeof key, "%screator:%s", prefix, c->id);
-        expect(&m, rc, key, "tier", c->tier < 0 ? "unknown" : tier_name[c->tier]);
-        if (c->followers >= 0)
-            expect_int(&m, rc, key, "followers", c->followers);
-        else
-            expect(&m, rc, key, "followers", NULL);
-        expect_int(&m, rc, key, "last_event_ms", c->last_ts);
-        int64_t *t = tier[c->tier + 1];
-        t[0]++;
-        t[1] += c->followers > 0 ? c->followers : 0;
-        for (size_t w = 0; w < o->nwin; w++) {
-            int64_t v[10];
-            char lw[24];
-            values(o, c, w, v);
-            label(o->windows[w], lw, sizeof lw);
-            for (int k = 0; k < 10; k++) {
-                snprintf(f, sizeof f, "%s_%s", metric[k], lw);
-                /* A creator's sum of 0 is not stored. */
-                if (v[k] == 0)
-                    expect(&m, rc, key, f, NULL);
-                else
-                    expect_int(&m, rc, key, f, v[k]);
-                t[2 + w * 10 + k] += v[k];
-            }
-            snprintf(f, sizeof f, "er_%s", lw);
-            expect_ratio(&m, rc, key, f, v[7], c->followers);
+    /* The creators' hashes, HGETALL pipelined a chunk at a time: tens of
+     * thousands of creators are read in seconds. */
+    enum { CHUNK = 512 };
+    for (size_t i0 = 0; i0 < o->n; i0 += CHUNK) {
+        size_t n = o->n - i0 < CHUNK ? o->n - i0 : CHUNK;
+        for (size_t i = i0; i < i0 + n; i++)
+            redisAppendCommand(rc, "HGETALL %screator:%s", prefix, o->c[i].id);
+        for (size_t i = i0; i < i0 + n; i++) {
+            const ocreator *c = &o->c[i];
+            char key[256];
+            snprintf(key, sizeof key, "%screator:%s", prefix, c->id);
+            redisReply *r = next_reply(rc);
+            check_creator(o, c, r, key, &m, tier[c->tier + 1]);
+            freeReplyObject(r);
         }
     }
     for (int t = 0; t <= NT; t++) {
@@ -521,18 +576,20 @@ int oracle_check_redis(const oracle *o, redisContext *rc, const char *prefix,
             freeReplyObject(r);
             continue;
         }
-        expect_int(&m, rc, key, "creators", row[0]);
-        expect_int(&m, rc, key, "followers", row[1]);
+        redisReply *h = fetch(&m, rc, key);
+        expect_int(&m, h, key, "creators", row[0]);
+        expect_int(&m, h, key, "followers", row[1]);
         for (size_t w = 0; w < o->nwin; w++) {
             char lw[24];
             label(o->windows[w], lw, sizeof lw);
             for (int k = 0; k < 10; k++) {
                 snprintf(f, sizeof f, "%s_%s", metric[k], lw);
-                expect_int(&m, rc, key, f, row[2 + w * 10 + k]);
+                expect_int(&m, h, key, f, row[2 + w * 10 + k]);
             }
             snprintf(f, sizeof f, "er_%s", lw);
-            expect_ratio(&m, rc, key, f, row[2 + w * 10 + 7], row[1]);
+            expect_ratio(&m, h, key, f, row[2 + w * 10 + 7], row[1]);
         }
+        freeReplyObject(h);
     }
     return m.count;
 }
@@ -558,29 +615,52 @@ void oracle_tier(const oracle *o, int tier, int64_t *creators,
 }
 
 /* A count: its value, or absent (or "0") when it is 0. */
-static void expect_count(mismatch *m, redisContext *rc, const char *key,
+static void expect_count(mismatch *m, const redisReply *h, const char *key,
                          const char *field, int64_t v)
 {
     if (v != 0) {
-        expect_int(m, rc, key, field, v);
+        expect_int(m, h, key, field, v);
         return;
     }
-    redisReply *r = redisCommand(rc, "HGET %s %s", key, field);
-    if (r && r->type == REDIS_REPLY_STRING && strcmp(r->str, "0") != 0)
-        report(m, key, field, "0 or absent", r->str);
-    freeReplyObject(r);
+    const char *got = field_of(h, field);
+    if (got != NULL && strcmp(got, "0") != 0)
+        report(m, key, field, "0 or absent", got);
+}
+
+/* A ZSCORE reply r against v. */
+static void check_score(mismatch *m, const redisReply *r, const char *key,
+                        const char *member, int64_t v)
+{
+    char want[32];
+    snprintf(want, sizeof want, "%" PRId64, v);
+    if (!r || r->type != REDIS_REPLY_STRING || strtod(r->str, NULL) != (double)v)
+        report(m, key, member, want,
+               r && r->type == REDIS_REPLY_STRING ? r->str : NULL);
 }
 
 static void expect_score(mismatch *m, redisContext *rc, const char *key,
                          const char *member, int64_t v)
 {
     redisReply *r = redisCommand(rc, "ZSCORE %s %s", key, member);
-    char want[32];
-    snprintf(want, sizeof want, "%" PRId64, v);
-    if (!r || r->type != REDIS_REPLY_STRING || strtod(r->str, NULL) != (double)v)
-        report(m, key, member, want,
-               r && r->type == REDIS_REPLY_STRING ? r->str : NULL);
+    check_score(m, r, key, member, v);
     freeReplyObject(r);
+}
+
+/* Each member's score in a campaign's creators, pipelined. */
+static void expect_members(mismatch *m, redisContext *rc, const char *key,
+                           const ocamp *k)
+{
+    enum { CHUNK = 512 };
+    for (size_t j0 = 0; j0 < k->nm; j0 += CHUNK) {
+        size_t n = k->nm - j0 < CHUNK ? k->nm - j0 : CHUNK;
+        for (size_t j = j0; j < j0 + n; j++)
+            redisAppendCommand(rc, "ZSCORE %s %s", key, k->m[j].id);
+        for (size_t j = j0; j < j0 + n; j++) {
+            redisReply *r = next_reply(rc);
+            check_score(m, r, key, k->m[j].id, k->m[j].engagements);
+            freeReplyObject(r);
+        }
+    }
 }
 
 /* YYYY-MM-DD of a day since the epoch (proleptic Gregorian, H. Hinnant's
@@ -609,40 +689,44 @@ int oracle_check_campaigns(const oracle *o, redisContext *rc,
         const ocamp *k = &o->camps[i];
         char key[512], f[96];
         snprintf(key, sizeof key, "%scampaign:%s", prefix, k->id);
+        redisReply *h = fetch(&m, rc, key);
         int64_t tot[NCM] = {0}, creators = 0, reach = 0;
         for (int t = 0; t <= NT; t++) {
             const char *tn = t == 0 ? "unknown" : tier_name[t - 1];
             for (int x = 0; x < NCM; x++) {
                 tot[x] += k->sum[t][x];
                 snprintf(f, sizeof f, "%s.%s", tn, cmetric[x]);
-                expect_count(&m, rc, key, f, k->sum[t][x]);
+                expect_count(&m, h, key, f, k->sum[t][x]);
             }
             creators += k->creators[t];
             reach += k->reach[t];
             snprintf(f, sizeof f, "%s.creators", tn);
-            expect_count(&m, rc, key, f, k->creators[t]);
+            expect_count(&m, h, key, f, k->creators[t]);
             snprintf(f, sizeof f, "%s.reach", tn);
-            expect_count(&m, rc, key, f, k->reach[t]);
+            expect_count(&m, h, key, f, k->reach[t]);
             snprintf(f, sizeof f, "%s.er", tn);
-            expect_ratio(&m, rc, key, f, k->sum[t][9], k->reach[t]);
+            expect_ratio(&m, h, key, f, k->sum[t][9], k->reach[t]);
             snprintf(f, sizeof f, "%s.conversion_rate", tn);
-            expect_ratio(&m, rc, key, f, k->sum[t][8], k->sum[t][7]);
+            expect_ratio(&m, h, key, f, k->sum[t][8], k->sum[t][7]);
         }
         for (int x = 0; x < NCM; x++)
-            expect_count(&m, rc, key, cmetric[x], tot[x]);
-        expect_count(&m, rc, key, "creators", creators);
-        expect_count(&m, rc, key, "reach", reach);
-        expect_ratio(&m, rc, key, "er", tot[9], reach);
-        expect_ratio(&m, rc, key, "conversion_rate", tot[8], tot[7]);
-        expect_int(&m, rc, key, "first_ms", k->first);
-        expect_int(&m, rc, key, "last_ms", k->last);
+            expect_count(&m, h, key, cmetric[x], tot[x]);
+        expect_count(&m, h, key, "creators", creators);
+        expect_count(&m, h, key, "reach", reach);
+        expect_ratio(&m, h, key, "er", tot[9], reach);
+        expect_ratio(&m, h, key, "conversion_rate", tot[8], tot[7]);
+        expect_int(&m, h, key, "first_ms", k->first);
+        expect_int(&m, h, key, "last_ms", k->last);
+        freeReplyObject(h);
         for (size_t j = 0; j < k->nd; j++) {
             char date[64], dkey[512];
             date_of(k->d[j].day, date, sizeof date);
             snprintf(dkey, sizeof dkey, "%scampaign_day:%s:%s", prefix, k->id,
                      date);
+            redisReply *dh = fetch(&m, rc, dkey);
             for (int x = 0; x < NCM; x++)
-                expect_count(&m, rc, dkey, cmetric[x], k->d[j].sum[x]);
+                expect_count(&m, dh, dkey, cmetric[x], k->d[j].sum[x]);
+            freeReplyObject(dh);
         }
         char zkey[512];
         snprintf(zkey, sizeof zkey, "%scampaign_creators:%s", prefix, k->id);
@@ -655,8 +739,7 @@ int oracle_check_campaigns(const oracle *o, redisContext *rc,
             report(&m, zkey, "ZCARD", want, got);
         }
         freeReplyObject(r);
-        for (size_t j = 0; j < k->nm; j++)
-            expect_score(&m, rc, zkey, k->m[j].id, k->m[j].engagements);
+        expect_members(&m, rc, zkey, k);
         snprintf(zkey, sizeof zkey, "%scampaigns", prefix);
         expect_score(&m, rc, zkey, k->id, k->last);
     }
