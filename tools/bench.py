@@ -474,6 +474,8 @@ def derive(run):
         "cpu_s": cpu,
         "cpu_us_per_event": 1e6 * cpu / n,
         "cpu_redis_s": run.get("cpu_redis_s"),
+        "redis_cpu_us_per_event": 1e6 * run["cpu_redis_s"] / n
+            if run.get("cpu_redis_s") is not None else None,
         "cpu_broker_s": run.get("cpu_broker_s"),
         "cpu_others_s": run.get("cpu_others_s"),
         "vmhwm_bytes": run["vmhwm_bytes"],
@@ -598,9 +600,16 @@ def variants(specs, derived):
     for name, runs in read.items():
         pairs = list(zip(ref, runs))
 
+        def costs(key):
+            return [1 - on[key] / off[key] if on.get(key) and off.get(key)
+                    else None for on, off in pairs]
+
         def cost(key):
-            c = [1 - on[key] / off[key] for on, off in pairs
-                 if on.get(key) and off.get(key)]
+            c = [x for x in costs(key) if x is not None]
+            return median(c) if c else None
+
+        def cpu(key, which):
+            c = [r.get(key) for r in which if r.get(key) is not None]
             return median(c) if c else None
         out[name] = {
             "runs": len(runs),
@@ -612,8 +621,12 @@ def variants(specs, derived):
                                             for r in runs]),
             "on_cpu_us_per_event": median([on["cpu_us_per_event"]
                                            for on, _ in pairs]),
+            "off_redis_cpu_us_per_event": cpu("redis_cpu_us_per_event", runs),
+            "on_redis_cpu_us_per_event": cpu("redis_cpu_us_per_event",
+                                             [on for on, _ in pairs]),
             "cost_from_start": cost("engaged_events_per_s"),
             "cost_from_first_event": cost("engaged_steady_events_per_s"),
+            "costs_from_first_event": costs("engaged_steady_events_per_s"),
         }
     return out
 
@@ -725,20 +738,28 @@ def cmd_summary(a):
               " the feature off, and with all on")
         print("(a fresh Redis and group each; medians of the runs' own costs,"
               " 1 - all-on / off):")
-        print("  %-14s %22s %22s %17s" % (
+        print("  %-14s %22s %22s %17s %17s" % (
             "off", "from start, events/s", "from 1st event, ev/s",
-            "CPU/event, us"))
+            "CPU/event, us", "Redis CPU/ev, us"))
         for name, v in result["variants"].items():
-            print("  %-14s %11s %9s %11s %9s %8.2f %8.2f" % (
+            print("  %-14s %11s %9s %11s %9s %8.2f %8.2f %8s %8s" % (
                 name, fmt(v["off_events_per_s"], "{:,.0f}", 1),
                 "(%+.1f%%)" % (-100 * v["cost_from_start"])
                 if v["cost_from_start"] is not None else "",
                 fmt(v["off_steady_events_per_s"], "{:,.0f}", 1),
                 "(%+.1f%%)" % (-100 * v["cost_from_first_event"])
                 if v["cost_from_first_event"] is not None else "",
-                v["off_cpu_us_per_event"], v["on_cpu_us_per_event"]))
-        print("  (CPU/event: with the feature off, then on; a negative"
-              " percentage is the feature's cost)")
+                v["off_cpu_us_per_event"], v["on_cpu_us_per_event"],
+                fmt(v["off_redis_cpu_us_per_event"], "{:.2f}", 1),
+                fmt(v["on_redis_cpu_us_per_event"], "{:.2f}", 1)))
+        print("  (CPU/event: engaged's, then redis-server's, each with the"
+              " feature off, then on;")
+        print("  a negative percentage is the feature's cost)")
+        for name, v in result["variants"].items():
+            print("  %s, each run's cost from the first event: %s" % (
+                name, ", ".join("%+.1f%%" % (-100 * c) if c is not None
+                                else "n/a"
+                                for c in v["costs_from_first_event"])))
     if a.check:
         c = result["check"]
         print()
