@@ -506,6 +506,19 @@ static void expect_ratio(mismatch *m, const redisReply *h, const char *key,
     }
 }
 
+/* A count: its value, or absent (or "0") when it is 0. */
+static void expect_count(mismatch *m, const redisReply *h, const char *key,
+                         const char *field, int64_t v)
+{
+    if (v != 0) {
+        expect_int(m, h, key, field, v);
+        return;
+    }
+    const char *got = field_of(h, field);
+    if (got != NULL && strcmp(got, "0") != 0)
+        report(m, key, field, "0 or absent", got);
+}
+
 /* One creator's hash against the truth; its tier's sums grow by it. */
 static void check_creator(const oracle *o, const ocreator *c,
                           const redisReply *h, const char *key, mismatch *m,
@@ -568,15 +581,13 @@ int oracle_check_redis(const oracle *o, redisContext *rc, const char *prefix,
         snprintf(key, sizeof key, "%stier:%s", prefix,
                  t == 0 ? "unknown" : tier_name[t - 1]);
         const int64_t *row = tier[t];
+        redisReply *h = fetch(&m, rc, key);
         if (row[0] == 0) {
             /* A tier nobody is in now: absent, or all zero. */
-            redisReply *r = redisCommand(rc, "HGET %s creators", key);
-            if (r && r->type == REDIS_REPLY_STRING && strcmp(r->str, "0") != 0)
-                report(&m, key, "creators", "0", r->str);
-            freeReplyObject(r);
+            expect_count(&m, h, key, "creators", 0);
+            freeReplyObject(h);
             continue;
         }
-        redisReply *h = fetch(&m, rc, key);
         expect_int(&m, h, key, "creators", row[0]);
         expect_int(&m, h, key, "followers", row[1]);
         for (size_t w = 0; w < o->nwin; w++) {
@@ -612,19 +623,6 @@ void oracle_tier(const oracle *o, int tier, int64_t *creators,
             engagements[w] += v[7];
         }
     }
-}
-
-/* A count: its value, or absent (or "0") when it is 0. */
-static void expect_count(mismatch *m, const redisReply *h, const char *key,
-                         const char *field, int64_t v)
-{
-    if (v != 0) {
-        expect_int(m, h, key, field, v);
-        return;
-    }
-    const char *got = field_of(h, field);
-    if (got != NULL && strcmp(got, "0") != 0)
-        report(m, key, field, "0 or absent", got);
 }
 
 /* A ZSCORE reply r against v. */

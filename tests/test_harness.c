@@ -589,7 +589,6 @@ static int keyed_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-
 Test(harness, consumes_what_another_client_produced, .timeout = 120)
 {
     const char *gen = harness_gen_path();

@@ -605,12 +605,7 @@ def variants(specs, derived):
                     else None for on, off in pairs]
 
         def cost(key):
-            c = [x for x in costs(key) if x is not None]
-            return median(c) if c else None
-
-        def cpu(key, which):
-            c = [r.get(key) for r in which if r.get(key) is not None]
-            return median(c) if c else None
+            return median(costs(key))
         out[name] = {
             "runs": len(runs),
             "off_events_per_s": median([r["engaged_events_per_s"]
@@ -621,9 +616,10 @@ def variants(specs, derived):
                                             for r in runs]),
             "on_cpu_us_per_event": median([on["cpu_us_per_event"]
                                            for on, _ in pairs]),
-            "off_redis_cpu_us_per_event": cpu("redis_cpu_us_per_event", runs),
-            "on_redis_cpu_us_per_event": cpu("redis_cpu_us_per_event",
-                                             [on for on, _ in pairs]),
+            "off_redis_cpu_us_per_event": median(
+                [r["redis_cpu_us_per_event"] for r in runs]),
+            "on_redis_cpu_us_per_event": median(
+                [on["redis_cpu_us_per_event"] for on, _ in pairs]),
             "cost_from_start": cost("engaged_events_per_s"),
             "cost_from_first_event": cost("engaged_steady_events_per_s"),
             "costs_from_first_event": costs("engaged_steady_events_per_s"),
