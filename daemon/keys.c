@@ -34,6 +34,14 @@ void keys_share(buf *out, const config *cfg, const char *topic,
     buf_append_int(out, partition);
 }
 
+void keys_creator(buf *out, const config *cfg, const char *id, size_t len)
+{
+    buf_reset(out);
+    buf_append_str(out, cfg->redis_prefix);
+    buf_append_str(out, "creator:");
+    buf_append(out, id, len);
+}
+
 void keys_state(buf *out, const config *cfg, const char *id, size_t len)
 {
     buf_reset(out);

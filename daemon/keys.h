@@ -25,6 +25,9 @@ void keys_wake(buf *out, const config *cfg, const char *topic,
 void keys_share(buf *out, const config *cfg, const char *topic,
                 int32_t partition);
 
+/* out = "<prefix>creator:<id>", a creator's hash. */
+void keys_creator(buf *out, const config *cfg, const char *id, size_t len);
+
 /* out = "<prefix>state:<id>", a creator's state blob. */
 void keys_state(buf *out, const config *cfg, const char *id, size_t len);
 

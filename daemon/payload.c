@@ -44,24 +44,34 @@ static const char lua_fence[] =
     "local PARTARGS = 3\n" LUA_FENCE_CHECK "return {'OK'}\n";
 
 /* ARGV: p g np (tp expect new)*np
- *       then per creator: id tp wake blob nfields ndel field value ...
- *       deleted_field ...; wake is '+inf' for none, '=' for unchanged.
- *       Every creator with a blob stays in its partition's index, so that
- *       a claim can learn which creators Redis holds. */
+ *       nc, then per creator: key nfields ndel field value ... deleted ...
+ *       then (state_key blob)*nc
+ *       then nz, per wake index: key n (wake id)*n
+ * Keys come whole from engaged.  A creator's hash takes a call of its own;
+ * the blobs go in one MSET and the wake times in one ZADD per partition,
+ * since each call from Lua costs about as much as the work it does (a
+ * third of Redis's CPU per creator, measured: docs/performance.md).  A
+ * creator whose wake time the index already has is not in the ZADDs.
+ * Every creator with a blob stays in its partition's index, so that a
+ * claim can learn which creators Redis holds. */
 static const char lua_creators[] =
     "local PARTARGS = 3\n" LUA_FENCE_CHECK
-    "while i <= #ARGV do\n"
-    "  local id, tp, wake, blob = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]\n"
-    "  local nf, nd = tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])\n"
-    "  i = i + 6\n"
-    "  local key = p .. 'creator:' .. id\n"
+    "local nc = tonumber(ARGV[i]) i = i + 1\n"
+    "for c = 1, nc do\n"
+    "  local key, nf, nd = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])\n"
+    "  i = i + 3\n"
     "  redis.call('HSET', key, unpack(ARGV, i, i + 2 * nf - 1))\n"
     "  i = i + 2 * nf\n"
     "  if nd > 0 then redis.call('HDEL', key, unpack(ARGV, i, i + nd - 1)) end\n"
     "  i = i + nd\n"
-    "  redis.call('SET', p .. 'state:' .. id, blob)\n"
-    "  local wk = p .. 'wake:' .. g .. ':' .. tp\n"
-    "  if wake ~= '=' then redis.call('ZADD', wk, wake, id) end\n"
+    "end\n"
+    "if nc > 0 then redis.call('MSET', unpack(ARGV, i, i + 2 * nc - 1)) end\n"
+    "i = i + 2 * nc\n"
+    "local nz = tonumber(ARGV[i]) i = i + 1\n"
+    "for z = 1, nz do\n"
+    "  local n = tonumber(ARGV[i + 1])\n"
+    "  redis.call('ZADD', ARGV[i], unpack(ARGV, i + 2, i + 1 + 2 * n))\n"
+    "  i = i + 2 + 2 * n\n"
     "end\n"
     "return {'OK'}\n";
 
@@ -265,6 +275,15 @@ static const char lua_finish[] =
     "end\n"
     "return {'OK'}\n";
 
+/* A wake time for a creators script's ZADDs: part (index in the parts),
+ * then seq keep the creators' order within a partition. */
+typedef struct payload_wake {
+    size_t part, seq;
+    int64_t wake;            /* STATE_NO_WAKE: +inf */
+    const char *id;          /* the state's, valid through the build */
+    size_t idlen;
+} payload_wake;
+
 struct payload {
     const config *cfg;
     char wlabel[CONFIG_MAX_WINDOWS][24];
@@ -280,6 +299,15 @@ struct payload {
     resp_cmd scratch;        /* the command being built */
     buf tmp;
     campaign_merge *merge;   /* the campaign sums of one checkpoint */
+    /* The creators of the parts written, in the dirty list's order; and
+     * the creators script being built: its blobs and wake times, which
+     * follow its creators' records (lua_creators). */
+    const state_creator **sel;
+    const payload_part **sel_part;
+    size_t sel_cap;
+    resp_cmd blobs;
+    payload_wake *wakes;
+    size_t nwakes, wakes_cap;
     /* The share deltas (share.h) of the last build: per part, share_rows
      * rows of share_cols, row 0 "unknown" then tier t at row t + 1, named
      * in tname as the tiers were at that build. */
@@ -325,6 +353,10 @@ void payload_free(payload *pl)
     resp_free(&pl->scratch);
     buf_free(&pl->tmp);
     campaign_merge_free(pl->merge);
+    free(pl->sel);
+    free(pl->sel_part);
+    resp_free(&pl->blobs);
+    free(pl->wakes);
     free(pl->share);
     free(pl);
 }
@@ -454,9 +486,40 @@ static const payload_part *part_of(const payload_part *parts,
     return NULL;
 }
 
-/* Appends one creator's record to a creators script. */
+/* Appends pl->tmp to c as an argument; a failure fails the payload. */
+static void tmp_arg(payload *pl, resp_cmd *c)
+{
+    if (buf_failed(&pl->tmp))
+        pl->data.failed = true;
+    resp_arg(c, pl->tmp.data, pl->tmp.len);
+}
+
+/* Keeps a creator's wake time for its script's ZADDs. */
+static void wake_add(payload *pl, size_t part, int64_t wake, const char *id,
+                     size_t idlen)
+{
+    if (pl->nwakes == pl->wakes_cap) {
+        size_t cap = pl->wakes_cap ? pl->wakes_cap * 2 : CREATORS_PER_SCRIPT;
+        payload_wake *w = realloc(pl->wakes, cap * sizeof *w);
+        if (w == NULL) {
+            pl->data.failed = true;
+            return;
+        }
+        pl->wakes = w;
+        pl->wakes_cap = cap;
+    }
+    pl->wakes[pl->nwakes] = (payload_wake){part, pl->nwakes, wake, id, idlen};
+    pl->nwakes++;
+}
+
+/*
+ * Appends one creator's record to a creators script (c): its hash's key,
+ * fields and deletions; its blob goes to pl->blobs and its wake time, when
+ * the index does not have it yet, to pl->wakes.  part: p's index in the
+ * parts.
+ */
 static void creator_args(payload *pl, resp_cmd *c, const state *st,
-                         const state_creator *cr, const payload_part *p)
+                         const state_creator *cr, size_t part)
 {
     const config *cfg = pl->cfg;
     size_t idlen;
@@ -468,19 +531,16 @@ static void creator_args(payload *pl, resp_cmd *c, const state *st,
     const int64_t *wvalues;
     bool was = state_creator_written(st, cr, &wtier, &wfollowers, &wvalues);
 
-    resp_arg(c, id, idlen);
-    keys_partition(&pl->tmp, p->topic, p->partition);
-    resp_arg(c, pl->tmp.data, pl->tmp.len);
-    int64_t wake = state_creator_wake(cr), wwake;
-    if (state_creator_written_wake(cr, &wwake) && wwake == wake)
-        resp_str(c, "="); /* the index has it already */
-    else if (wake == STATE_NO_WAKE)
-        resp_str(c, "+inf");
-    else
-        resp_int(c, wake);
+    keys_creator(&pl->tmp, cfg, id, idlen);
+    tmp_arg(pl, c);
+    keys_state(&pl->tmp, cfg, id, idlen);
+    tmp_arg(pl, &pl->blobs);
     buf_reset(&pl->tmp);
     state_creator_encode(st, cr, &pl->tmp);
-    resp_arg(c, pl->tmp.data, pl->tmp.len);
+    tmp_arg(pl, &pl->blobs);
+    int64_t wake = state_creator_wake(cr), wwake;
+    if (!state_creator_written_wake(cr, &wwake) || wwake != wake)
+        wake_add(pl, part, wake, id, idlen);
     bool er = followers > 0;
     double ratio = state_creator_decay_ratio(cr);
     bool has_ratio = !isnan(ratio);
@@ -554,6 +614,82 @@ static void creator_args(payload *pl, resp_cmd *c, const state *st,
         resp_str(c, pl->ername[w]);
     if (del_ratio)
         resp_str(c, "decay_ratio");
+}
+
+/*
+ * pl->sel and pl->sel_part: st's dirty creators that belong to one of the
+ * parts (the caller may leave partitions out: never write blind), and
+ * pl->ncreators their count.  Returns -1 when out of memory.
+ */
+static int select_creators(payload *pl, const state *st,
+                           const payload_part *parts, size_t nparts)
+{
+    size_t ndirty = state_dirty_count(st);
+    if (ndirty > pl->sel_cap) {
+        const state_creator **s = realloc(pl->sel, ndirty * sizeof *s);
+        if (s != NULL)
+            pl->sel = s;
+        const payload_part **p = realloc(pl->sel_part, ndirty * sizeof *p);
+        if (p != NULL)
+            pl->sel_part = p;
+        if (s == NULL || p == NULL)
+            return -1;
+        pl->sel_cap = ndirty;
+    }
+    pl->ncreators = 0;
+    for (size_t i = 0; i < ndirty; i++) {
+        const state_creator *cr = state_dirty_get(st, i);
+        const payload_part *p = part_of(parts, nparts, state_creator_slot(cr));
+        if (p == NULL)
+            continue;
+        pl->sel[pl->ncreators] = cr;
+        pl->sel_part[pl->ncreators++] = p;
+    }
+    return 0;
+}
+
+static int wake_cmp(const void *a, const void *b)
+{
+    const payload_wake *x = a, *y = b;
+    if (x->part != y->part)
+        return x->part < y->part ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Ends a creators script: its blobs (one MSET), then its wake times, one
+ * ZADD per partition. */
+static void creators_end(payload *pl, resp_cmd *c, const payload_part *parts)
+{
+    const char *a = pl->blobs.data.data;
+    for (size_t k = 0; k < pl->blobs.n; k++) {
+        resp_arg(c, a, pl->blobs.lens[k]);
+        a += pl->blobs.lens[k];
+    }
+    if (resp_failed(&pl->blobs))
+        pl->data.failed = true;
+    qsort(pl->wakes, pl->nwakes, sizeof *pl->wakes, wake_cmp);
+    size_t nz = 0;
+    for (size_t k = 0; k < pl->nwakes; k++)
+        nz += k == 0 || pl->wakes[k].part != pl->wakes[k - 1].part;
+    resp_int(c, (int64_t)nz);
+    for (size_t k = 0, end; k < pl->nwakes; k = end) {
+        const payload_part *p = &parts[pl->wakes[k].part];
+        for (end = k + 1;
+             end < pl->nwakes && pl->wakes[end].part == pl->wakes[k].part;
+             end++)
+            ;
+        keys_wake(&pl->tmp, pl->cfg, p->topic, p->partition);
+        tmp_arg(pl, c);
+        resp_int(c, (int64_t)(end - k));
+        for (size_t j = k; j < end; j++) {
+            const payload_wake *w = &pl->wakes[j];
+            if (w->wake == STATE_NO_WAKE)
+                resp_str(c, "+inf");
+            else
+                resp_int(c, w->wake);
+            resp_arg(c, w->id, w->idlen);
+        }
+    }
 }
 
 static void precheck_emit(payload *pl)
@@ -771,29 +907,32 @@ int payload_build(payload *pl, const state *st, const outbox *ob,
     emit(pl);
 
     resp_cmd *script = NULL;
-    size_t in_script = 0;
-    size_t ndirty = state_dirty_count(st);
-    for (size_t i = 0; i < ndirty; i++) {
-        const state_creator *cr = state_dirty_get(st, i);
-        const payload_part *p = part_of(parts, nparts, state_creator_slot(cr));
-        if (p == NULL)
-            continue; /* the caller forgot a partition: never write blind */
-        if (script == NULL || in_script == CREATORS_PER_SCRIPT) {
-            if (script != NULL)
-                emit(pl);
+    if (select_creators(pl, st, parts, nparts) < 0) {
+        tally_free(&delta);
+        free(cur);
+        snprintf(errstr, errstr_size, "out of memory building a checkpoint");
+        return -1;
+    }
+    for (size_t i = 0; i < pl->ncreators; i++) {
+        if (i % CREATORS_PER_SCRIPT == 0) {
+            size_t left = pl->ncreators - i;
             script = script_cmd(pl, lua_creators, parts, nparts, false);
-            in_script = 0;
+            resp_int(script, (int64_t)(left < CREATORS_PER_SCRIPT
+                                           ? left
+                                           : CREATORS_PER_SCRIPT));
+            resp_reset(&pl->blobs);
+            pl->nwakes = 0;
         }
-        creator_args(pl, script, st, cr, p);
-        in_script++;
-        pl->ncreators++;
+        const state_creator *cr = pl->sel[i];
+        const payload_part *p = pl->sel_part[i];
+        size_t pi = (size_t)(p - parts);
+        creator_args(pl, script, st, cr, pi);
 
         int wtier;
         int64_t wfollowers;
         const int64_t *wvalues;
         /* The same deltas move the tier hashes and the partition's share
          * of them (share.h). */
-        size_t pi = (size_t)(p - parts);
         if (state_creator_written(st, cr, &wtier, &wfollowers, &wvalues)) {
             tally_add(&delta, tier_row(wtier), -1, wfollowers, wvalues);
             share_delta(pl, pi, tier_row(wtier), -1, wfollowers, wvalues);
@@ -806,10 +945,11 @@ int payload_build(payload *pl, const state *st, const outbox *ob,
         size_t row = tier_row(state_creator_tier(cr));
         tally_add(&delta, row, 1, followers, cur);
         share_delta(pl, pi, row, 1, followers, cur);
+        if ((i + 1) % CREATORS_PER_SCRIPT == 0 || i + 1 == pl->ncreators) {
+            creators_end(pl, script, parts);
+            emit(pl);
+        }
     }
-
-    if (script != NULL)
-        emit(pl);
     if (pl->exists.n > 1)
         precheck_emit(pl);
     if (pl->nprecheck > 0) {

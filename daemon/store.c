@@ -324,10 +324,7 @@ static int rebuild_slice(store *s, const share *sh, const redisReply *ids,
             continue;
         resp_cmd c = RESP_CMD_INIT;
         resp_str(&c, "HMGET");
-        buf_reset(&s->tmp);
-        buf_append_str(&s->tmp, s->cfg->redis_prefix);
-        buf_append_str(&s->tmp, "creator:");
-        buf_append(&s->tmp, id->str, id->len);
+        keys_creator(&s->tmp, s->cfg, id->str, id->len);
         resp_arg(&c, s->tmp.data, s->tmp.len);
         resp_str(&c, "tier");
         resp_str(&c, "followers");

@@ -4,7 +4,7 @@
 
 #include "keys.h"
 
-Test(keys, partitions_wake_indexes_shares_and_state_blobs)
+Test(keys, partitions_wake_indexes_shares_state_blobs_and_creator_hashes)
 {
     config *cfg = config_default(NULL);
     buf b = BUF_INIT;
@@ -22,6 +22,9 @@ Test(keys, partitions_wake_indexes_shares_and_state_blobs)
     keys_state(&b, cfg, "a:b", 3);
     cr_assert_eq(b.len, strlen("eng:state:a:b"));
     cr_assert_eq(memcmp(b.data, "eng:state:a:b", b.len), 0);
+    keys_creator(&b, cfg, "a:b", 3);
+    cr_assert_eq(b.len, strlen("eng:creator:a:b"));
+    cr_assert_eq(memcmp(b.data, "eng:creator:a:b", b.len), 0);
     buf_free(&b);
     config_free(cfg);
 }

@@ -37,7 +37,9 @@ static command *parse(const char *p, size_t len, size_t n)
             size_t l = strtoul(p + 1, &e, 10);
             cr_assert_eq(memcmp(e, "\r\n", 2), 0);
             p = e + 2;
-            cmds[i].argv[k] = strndup(p, l);
+            cmds[i].argv[k] = malloc(l + 1); /* blobs hold NULs */
+            memcpy(cmds[i].argv[k], p, l);
+            cmds[i].argv[k][l] = 0;
             cmds[i].lens[k] = l;
             p += l;
             cr_assert_eq(memcmp(p, "\r\n", 2), 0);
@@ -81,8 +83,9 @@ static state *st;
 static outbox *ob;
 static int slot;
 
-static void apply(const char *id, event_type type, event_action a,
-                  int64_t count, int64_t followers, int64_t ts)
+/* Applies one event to creator id of partition slot sl. */
+static void apply_in(int sl, const char *id, event_type type, event_action a,
+                     int64_t count, int64_t followers, int64_t ts)
 {
     event ev;
     memset(&ev, 0, sizeof ev);
@@ -95,10 +98,16 @@ static void apply(const char *id, event_type type, event_action a,
     memcpy(ev.creator_id, id, ev.creator_id_len);
     state_creator *c = state_creator_find(st, id, strlen(id));
     if (c == NULL)
-        c = state_creator_new(st, slot, id, strlen(id));
+        c = state_creator_new(st, sl, id, strlen(id));
     char detail[256];
-    cr_assert_eq(state_apply(st, slot, c, &ev, detail, sizeof detail),
+    cr_assert_eq(state_apply(st, sl, c, &ev, detail, sizeof detail),
                  EVENT_OK, "%s", detail);
+}
+
+static void apply(const char *id, event_type type, event_action a,
+                  int64_t count, int64_t followers, int64_t ts)
+{
+    apply_in(slot, id, type, a, count, followers, ts);
 }
 
 static void setup(void)
@@ -159,15 +168,15 @@ Test(payload, new_creators_their_tiers_and_offsets)
     cr_assert_str_eq(cr->argv[6], "events:3");
     cr_assert_str_eq(cr->argv[7], "7:2");
     cr_assert_str_eq(cr->argv[8], "7:3");
-    cr_assert_str_eq(cr->argv[9], "a");
-    cr_assert_str_eq(cr->argv[10], "events:3");
+    cr_assert_str_eq(cr->argv[9], "2", "two creators");
+    cr_assert_str_eq(cr->argv[10], "eng:creator:a");
     cr_assert_str_eq(field(cr, 13, "tier"), "micro");
     cr_assert_str_eq(field(cr, 13, "followers"), "20000");
     cr_assert_str_eq(field(cr, 13, "likes_1h"), "3");
     cr_assert_str_eq(field(cr, 13, "engagements_7d"), "3");
     /* er = 3 / 20000 */
     cr_assert_str_eq(field(cr, 13, "er_24h"), "0.00015");
-    long b = find(cr, 13, "b");
+    long b = find(cr, 13, "eng:creator:b");
     cr_assert_gt(b, 0);
     cr_assert_str_eq(field(cr, (size_t)b, "tier"), "unknown");
     cr_assert_str_eq(field(cr, (size_t)b, "comments_24h"), "2");
@@ -237,8 +246,8 @@ Test(payload, a_written_creator_sends_what_changed_and_its_delta)
     payload_free(pl);
 }
 
-/* One creator's record in a creators script, from its id at argv[at]:
- * nfields (field value) pairs, then ndel deleted fields. */
+/* One creator's record in a creators script, from its hash's key at
+ * argv[at]: nfields (field value) pairs, then ndel deleted fields. */
 typedef struct record {
     size_t nf, nd;
     char **pairs, **dels;
@@ -248,11 +257,11 @@ static record record_at(const command *c, long at)
 {
     cr_assert_geq(at, 0);
     record r;
-    r.nf = strtoul(c->argv[at + 4], NULL, 10);
-    r.nd = strtoul(c->argv[at + 5], NULL, 10);
-    r.pairs = &c->argv[at + 6];
+    r.nf = strtoul(c->argv[at + 1], NULL, 10);
+    r.nd = strtoul(c->argv[at + 2], NULL, 10);
+    r.pairs = &c->argv[at + 3];
     r.dels = r.pairs + 2 * r.nf;
-    cr_assert_leq((size_t)at + 6 + 2 * r.nf + r.nd, c->argc);
+    cr_assert_leq((size_t)at + 3 + 2 * r.nf + r.nd, c->argc);
     return r;
 }
 
@@ -283,7 +292,7 @@ Test(payload, sums_that_are_zero_are_not_stored)
     payload *pl = payload_new(cfg, err, sizeof err);
     size_t n;
     command *c = build(pl, &part, &n);
-    record r = record_at(&c[1], 9);
+    record r = record_at(&c[1], 10);
     /* tier, followers, last_event_ms, decay_state; likes, clicks and
      * engagements in each of the 3 windows; er per window. */
     cr_assert_eq(r.nf, 4 + 3 * 3 + 3, "fields sent: %zu", r.nf);
@@ -301,14 +310,14 @@ Test(payload, sums_that_are_zero_are_not_stored)
     payload_part later = {"events", 3, slot, 7, 3, 101, T0 + 2 * 3600000,
                           false};
     c = build(pl, &later, &n);
-    r = record_at(&c[1], find(&c[1], 9, "a"));
+    r = record_at(&c[1], find(&c[1], 10, "eng:creator:a"));
     cr_assert_eq(r.nd, 3, "likes_1h, clicks_1h, engagements_1h: %zu", r.nd);
     cr_assert(deleted(&r, "likes_1h") && deleted(&r, "clicks_1h") &&
               deleted(&r, "engagements_1h"));
     cr_assert_null(pair(&r, "likes_1h"));
     cr_assert_null(pair(&r, "likes_24h"), "unchanged: not sent");
     cr_assert_str_eq(pair(&r, "er_1h"), "0", "er stays while followers do");
-    record rb = record_at(&c[1], find(&c[1], 9, "b"));
+    record rb = record_at(&c[1], find(&c[1], 10, "eng:creator:b"));
     cr_assert_eq(rb.nd, 0);
     cr_assert_str_eq(pair(&rb, "shares_1h"), "1");
     cr_assert_null(pair(&rb, "likes_1h"));
@@ -403,6 +412,123 @@ Test(payload, each_partition_gets_its_own_share_of_the_tier_deltas)
     /* Then the alerts: maxlen and none. */
     cr_assert_str_eq(fin->argv[p1 + 10], "0");
     cr_assert_eq(fin->argc, (size_t)p1 + 11);
+    free_cmds(c, n);
+    payload_free(pl);
+}
+
+/* The score a creators script's ZADD gives creator id: its wake time. */
+static void expect_wake(const command *c, long at, const char *id)
+{
+    const state_creator *cr = state_creator_find(st, id, strlen(id));
+    cr_assert_not_null(cr);
+    char w[32];
+    if (state_creator_wake(cr) == STATE_NO_WAKE)
+        snprintf(w, sizeof w, "+inf");
+    else
+        snprintf(w, sizeof w, "%lld", (long long)state_creator_wake(cr));
+    cr_assert_str_eq(c->argv[at], w, "%s's wake", id);
+    cr_assert_str_eq(c->argv[at + 1], id);
+}
+
+/* The blob a creators script's MSET gives creator id: its encoding. */
+static void expect_blob(const command *c, long at, const char *id)
+{
+    const state_creator *cr = state_creator_find(st, id, strlen(id));
+    buf b = BUF_INIT;
+    state_creator_encode(st, cr, &b);
+    char key[64];
+    snprintf(key, sizeof key, "eng:state:%s", id);
+    cr_assert_str_eq(c->argv[at], key);
+    cr_assert_eq(c->lens[at + 1], b.len, "%s's blob", id);
+    cr_assert_eq(memcmp(c->argv[at + 1], b.data, b.len), 0, "%s's blob", id);
+    buf_free(&b);
+}
+
+Test(payload, blobs_in_one_mset_and_wakes_in_one_zadd_per_partition)
+{
+    int other = state_partition_add(st, "events", 5, STATE_NO_WATERMARK);
+    apply("a", EVENT_ENGAGEMENT, EVENT_LIKE, 3, -1, T0);
+    apply_in(other, "b", EVENT_ENGAGEMENT, EVENT_LIKE, 1, -1, T0 + 1000);
+    apply("c", EVENT_ENGAGEMENT, EVENT_SHARE, 2, -1, T0 + 2000);
+    payload_part parts[2] = {{"events", 3, slot, 7, 3, 120, T0 + 2000, false},
+                             {"events", 5, other, 2, 0, 9, T0 + 1000, false}};
+    char err[256];
+    payload *pl = payload_new(cfg, err, sizeof err);
+    cr_assert_eq(payload_build(pl, st, ob, parts, 2, err, sizeof err), 0);
+    size_t len, n = payload_commands(pl);
+    const char *data = payload_data(pl, &len);
+    command *c = parse(data, len, n);
+    cr_assert_eq(n, 4, "MULTI, the creators, the finish, EXEC");
+    command *cr = &c[1];
+    /* After the fences (2 parts x 3): the count, then the records. */
+    cr_assert_str_eq(cr->argv[12], "3");
+    long ka = find(cr, 13, "eng:creator:a"), kb = find(cr, 13, "eng:creator:b"),
+         kc = find(cr, 13, "eng:creator:c");
+    cr_assert(ka == 13 && kb > ka && kc > kb, "records in the dirty order");
+    record rc = record_at(cr, kc);
+    long m = kc + 3 + 2 * (long)rc.nf + (long)rc.nd;
+    /* One MSET's pairs, in the records' order. */
+    expect_blob(cr, m, "a");
+    expect_blob(cr, m + 2, "b");
+    expect_blob(cr, m + 4, "c");
+    /* Two ZADDs: events:3 (a then c), events:5 (b). */
+    long z = m + 6;
+    cr_assert_str_eq(cr->argv[z], "2");
+    cr_assert_str_eq(cr->argv[z + 1], "eng:wake:engaged:events:3");
+    cr_assert_str_eq(cr->argv[z + 2], "2");
+    expect_wake(cr, z + 3, "a");
+    expect_wake(cr, z + 5, "c");
+    cr_assert_str_eq(cr->argv[z + 7], "eng:wake:engaged:events:5");
+    cr_assert_str_eq(cr->argv[z + 8], "1");
+    expect_wake(cr, z + 9, "b");
+    cr_assert_eq(cr->argc, (size_t)z + 11);
+    free_cmds(c, n);
+    state_checkpoint_done(st);
+
+    /* a again, in a bucket that expires later than its first: its wake,
+     * the first bucket's expiry, is the one the index has. */
+    apply("a", EVENT_ENGAGEMENT, EVENT_LIKE, 1, -1, T0 + 5 * 60000);
+    parts[0].seq++;
+    cr_assert_eq(payload_build(pl, st, ob, parts, 1, err, sizeof err), 0);
+    n = payload_commands(pl);
+    data = payload_data(pl, &len);
+    c = parse(data, len, n);
+    cr = &c[1];
+    cr_assert_str_eq(cr->argv[9], "1");
+    cr_assert_str_eq(cr->argv[10], "eng:creator:a");
+    record ra = record_at(cr, 10);
+    m = 10 + 3 + 2 * (long)ra.nf + (long)ra.nd;
+    expect_blob(cr, m, "a");
+    cr_assert_str_eq(cr->argv[m + 2], "0", "no ZADD: the wake is unchanged");
+    cr_assert_eq(cr->argc, (size_t)m + 3);
+    free_cmds(c, n);
+    payload_free(pl);
+}
+
+Test(payload, creators_go_500_to_a_script)
+{
+    char id[16];
+    for (int i = 0; i < 501; i++) {
+        snprintf(id, sizeof id, "c%d", i);
+        apply(id, EVENT_ENGAGEMENT, EVENT_VIEW, 1, -1, T0 + i);
+    }
+    payload_part part = {"events", 3, slot, 7, 2, 501, T0 + 500, false};
+    char err[256];
+    payload *pl = payload_new(cfg, err, sizeof err);
+    size_t n;
+    command *c = build(pl, &part, &n);
+    cr_assert_eq(n, 5, "MULTI, 2 creators scripts, the finish, EXEC");
+    cr_assert_eq(payload_creators(pl), 501);
+    cr_assert_str_eq(c[1].argv[9], "500");
+    cr_assert_str_eq(c[2].argv[9], "1");
+    cr_assert_str_eq(c[2].argv[10], "eng:creator:c500");
+    /* Each script's ZADD holds its own creators. */
+    long z1 = find(&c[1], 10, "eng:wake:engaged:events:3");
+    cr_assert_str_eq(c[1].argv[z1 + 1], "500");
+    cr_assert_eq(c[1].argc, (size_t)z1 + 2 + 1000);
+    long z2 = find(&c[2], 10, "eng:wake:engaged:events:3");
+    cr_assert_str_eq(c[2].argv[z2 + 1], "1");
+    expect_wake(&c[2], z2 + 2, "c500");
     free_cmds(c, n);
     payload_free(pl);
 }
