@@ -39,6 +39,8 @@ struct checkpoint {
     redisReply *answer;      /* EXEC's reply, or NULL with werr */
     char werr[512];
     int64_t answered_ms;     /* wall clock when the answer came */
+    checkpoint_answered_fn *on_answer;   /* and its argument; under mu */
+    void *on_answer_arg;
 };
 
 static void *writer_main(void *arg);
@@ -239,6 +241,15 @@ failed:
     snprintf(ck->werr, sizeof ck->werr, "%s", err);
 }
 
+void checkpoint_on_answer(checkpoint *ck, checkpoint_answered_fn *fn,
+                          void *arg)
+{
+    pthread_mutex_lock(&ck->mu);
+    ck->on_answer = fn;
+    ck->on_answer_arg = arg;
+    pthread_mutex_unlock(&ck->mu);
+}
+
 static void *writer_main(void *arg)
 {
     checkpoint *ck = arg;
@@ -255,6 +266,8 @@ static void *writer_main(void *arg)
         ck->answered_ms = at;
         ck->done = true;
         pthread_cond_broadcast(&ck->cv);
+        if (ck->on_answer != NULL)
+            ck->on_answer(ck->on_answer_arg);
     }
     pthread_mutex_unlock(&ck->mu);
     return NULL;

@@ -105,6 +105,16 @@ checkpoint_result checkpoint_wait(checkpoint *ck, int timeout_ms,
                                   int64_t *answered_ms, char *errstr,
                                   size_t errstr_size);
 
+/*
+ * fn(arg) is called on the writer thread as each answer comes, once
+ * checkpoint_wait() can take it: to wake a main thread that waits for
+ * something else (source_wake).  fn must be safe on any thread and must
+ * not call into ck; NULL for none.  Main thread.
+ */
+typedef void checkpoint_answered_fn(void *arg);
+void checkpoint_on_answer(checkpoint *ck, checkpoint_answered_fn *fn,
+                          void *arg);
+
 /* True while a payload is in flight or in doubt (see checkpoint_send). */
 bool checkpoint_in_doubt(const checkpoint *ck);
 

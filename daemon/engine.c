@@ -805,13 +805,16 @@ int engine_run(engine *e)
         if (hold_back(e))
             continue;
         if (batch_size(e->b) == 0) {
-            int64_t wait = checkpoint_due_ms(e) - now;
-            /* A checkpoint due while the last one is still in flight: look
-             * for its answer every few ms rather than spin. */
+            int wait = pacing_wait_ms(checkpoint_due_ms(e), now,
+                                      e->events_since_ckpt,
+                                      e->first_pending_lag,
+                                      e->cfg->checkpoint_interval_ms, e->idle);
+            /* A checkpoint due while the last one is still in flight: wait
+             * for its answer (the writer ends the wait, wake_source) rather
+             * than spin. */
             if (wait < 2 && checkpoint_busy(e->ck))
                 wait = 2;
-            batch_fill(e->b, e->src,
-                       wait < 0 ? 0 : wait > 100 ? 100 : (int)wait, false);
+            batch_fill(e->b, e->src, wait, false);
             e->idle = batch_size(e->b) == 0;
         }
         if (batch_size(e->b) > 0 && process(e, false) < 0)
@@ -854,6 +857,13 @@ int engine_run(engine *e)
 
 /* --- construction ----------------------------------------------------------- */
 
+/* The writer has an answer: a wait for messages ends, so that it is taken
+ * (and the next checkpoint started) at once. */
+static void wake_source(void *arg)
+{
+    source_wake(arg);
+}
+
 engine *engine_new(config *cfg, metrics *m, char *errstr, size_t errstr_size)
 {
     engine *e = calloc(1, sizeof *e);
@@ -893,6 +903,7 @@ engine *engine_new(config *cfg, metrics *m, char *errstr, size_t errstr_size)
         (e->stat = status_new(cfg, m, e->ps, e->st, e->src, errstr,
                               errstr_size)) == NULL)
         goto fail;
+    checkpoint_on_answer(e->ck, wake_source, e->src);
     if (cfg->am_url[0] != '\0' &&
         (e->am = alertmanager_new(cfg, m, errstr, errstr_size)) == NULL)
         goto fail;
@@ -908,6 +919,8 @@ void engine_free(engine *e)
         return;
     alertmanager_free(e->am);
     batch_free(e->b);
+    if (e->ck != NULL)
+        checkpoint_on_answer(e->ck, NULL, NULL); /* the source goes first */
     source_free(e->src);
     sink_free(e->snk);
     checkpoint_free(e->ck);

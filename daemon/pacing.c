@@ -10,7 +10,7 @@ int64_t pacing_due_ms(int64_t next_ms, int64_t pending, int64_t first_ms,
         int64_t by = first_ms + interval_ms - (int64_t)ck_ms -
                      (lag > 0 && lag < interval_ms ? lag : 0);
         if (idle && lag >= interval_ms) {
-            int64_t soon = next_ms - interval_ms + interval_ms / 4;
+            int64_t soon = next_ms - interval_ms + interval_ms / 10;
             if (soon < by)
                 by = soon;
         }
@@ -18,6 +18,16 @@ int64_t pacing_due_ms(int64_t next_ms, int64_t pending, int64_t first_ms,
             due = by;
     }
     return due;
+}
+
+int pacing_wait_ms(int64_t due_ms, int64_t now_ms, int64_t pending,
+                   int64_t first_lag_ms, int64_t interval_ms, bool idle)
+{
+    int64_t max = PACING_WAIT_MAX_MS;
+    if (pending > 0 && first_lag_ms >= interval_ms && !idle)
+        max = PACING_PROBE_MS;
+    int64_t wait = due_ms - now_ms;
+    return wait < 0 ? 0 : wait > max ? (int)max : (int)wait;
 }
 
 double pacing_average(double avg_ms, double sample_ms)

@@ -26,13 +26,28 @@
  * already (a backlog, first_lag_ms >= interval_ms) counts from when it was
  * read: rushing would only make checkpoints smaller and more numerous
  * while more of the backlog comes.  Once none comes (idle), waiting gains
- * nothing: such events are due a quarter of interval_ms after the last
+ * nothing: such events are due a tenth of interval_ms after the last
  * checkpoint started (next_ms - interval_ms), which keeps checkpoints to
- * four per interval at most.
+ * ten per interval at most (a backlog's checkpoints take longer than that:
+ * the last one starts as soon as the one before it is answered).
  */
 int64_t pacing_due_ms(int64_t next_ms, int64_t pending, int64_t first_ms,
                       int64_t first_lag_ms, int64_t interval_ms,
                       double ck_ms, bool idle);
+
+/*
+ * How long the loop may wait for messages (ms, 0 to PACING_WAIT_MAX_MS)
+ * when the next checkpoint is due at due_ms, now now_ms: until then, and
+ * PACING_WAIT_MAX_MS at most so that signals and the watchdog are served.
+ * In a backlog (pending events read late, first_lag_ms >= interval_ms)
+ * not idle yet, PACING_PROBE_MS at most: its end is told by a wait that
+ * finds nothing, and makes its last checkpoint due (pacing_due_ms); a
+ * fetch from a broker that has more comes back well within that.
+ */
+#define PACING_WAIT_MAX_MS 100
+#define PACING_PROBE_MS 10
+int pacing_wait_ms(int64_t due_ms, int64_t now_ms, int64_t pending,
+                   int64_t first_lag_ms, int64_t interval_ms, bool idle);
 
 /*
  * The recent checkpoints' duration, an exponential average: the first

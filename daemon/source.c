@@ -288,6 +288,12 @@ rd_kafka_message_t *source_poll(source *s, int timeout_ms)
     return m;
 }
 
+void source_wake(source *s)
+{
+    if (s->cq != NULL)
+        rd_kafka_queue_yield(s->cq);
+}
+
 uint64_t source_nudges(const source *s)
 {
     return atomic_load_explicit(&s->nudges, memory_order_relaxed);

@@ -28,15 +28,29 @@ Test(pacing, an_event_read_late_counts_from_when_it_was_read)
 Test(pacing, a_backlog_read_to_its_end_is_due_soon_after_the_last_checkpoint)
 {
     /* The last checkpoint started at 8000 (next 9000); an event read at
-     * 8100, produced 5 s before; nothing more comes: due at 8000 + 250,
+     * 8100, produced 5 s before; nothing more comes: due at 8000 + 100,
      * not 8100 + 1000 - 30. */
-    cr_assert_eq(pacing_due_ms(9000, 1, 8100, 5000, 1000, 30.0, true), 8250);
+    cr_assert_eq(pacing_due_ms(9000, 1, 8100, 5000, 1000, 30.0, true), 8100);
     /* Idle matters only for a backlog: a live event keeps its time. */
     cr_assert_eq(pacing_due_ms(9000, 1, 8100, 200, 1000, 30.0, true), 8870);
     /* An earlier due time stays. */
     cr_assert_eq(pacing_due_ms(9000, 1, 7000, 5000, 1000, 30.0, true), 7970);
     /* And without pending events idle changes nothing. */
     cr_assert_eq(pacing_due_ms(9000, 0, 8100, 5000, 1000, 30.0, true), 9000);
+}
+
+Test(pacing, a_backlog_waits_briefly_for_messages_until_it_is_idle)
+{
+    /* Due at 9000, now 8000: 100 ms at most. */
+    cr_assert_eq(pacing_wait_ms(9000, 8000, 0, 0, 1000, false), 100);
+    cr_assert_eq(pacing_wait_ms(8040, 8000, 0, 0, 1000, false), 40);
+    cr_assert_eq(pacing_wait_ms(7000, 8000, 5, 0, 1000, false), 0);
+    /* Events read 5 s late pending: 10 ms, to tell the backlog's end. */
+    cr_assert_eq(pacing_wait_ms(9000, 8000, 5, 5000, 1000, false), 10);
+    cr_assert_eq(pacing_wait_ms(8004, 8000, 5, 5000, 1000, false), 4);
+    /* Once a wait found nothing, or with live events, the usual 100 ms. */
+    cr_assert_eq(pacing_wait_ms(9000, 8000, 5, 5000, 1000, true), 100);
+    cr_assert_eq(pacing_wait_ms(9000, 8000, 5, 300, 1000, false), 100);
 }
 
 Test(pacing, average_of_checkpoint_durations)
