@@ -45,6 +45,15 @@ void buf_append(buf *b, const void *data, size_t len)
     b->len += len;
 }
 
+char *buf_extend(buf *b, size_t len)
+{
+    if (!grow(b, len))
+        return NULL;
+    char *p = b->data + b->len;
+    b->len += len;
+    return p;
+}
+
 void buf_append_str(buf *b, const char *s)
 {
     buf_append(b, s, strlen(s));

@@ -33,6 +33,10 @@ void buf_append_varint(buf *b, int64_t v);
 /* Decimal text of v. */
 void buf_append_int(buf *b, int64_t v);
 
+/* Makes room for len more bytes at the end and counts them in: returns
+ * where to write them, or NULL once an allocation failed (sticky). */
+char *buf_extend(buf *b, size_t len);
+
 /* Writes the decimal text of v and a NUL into out; returns its length. */
 size_t buf_format_int(int64_t v, char out[24]);
 bool buf_failed(const buf *b);

@@ -49,19 +49,54 @@ bool resp_failed(const resp_cmd *c)
     return buf_failed(&c->data);
 }
 
-void resp_encode(const resp_cmd *c, buf *out)
+/* Decimal digits of v. */
+static size_t digits(size_t v)
+{
+    size_t n = 1;
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+    return n;
+}
+
+/* Writes "<mark><v>\r\n" at p; returns the end. */
+static char *header(char *p, char mark, size_t v)
 {
     char num[24];
-    buf_append_byte(out, '*');
-    buf_append(out, num, buf_format_int((int64_t)c->n, num));
-    buf_append(out, "\r\n", 2);
-    size_t off = 0;
+    size_t n = buf_format_int((int64_t)v, num);
+    *p++ = mark;
+    memcpy(p, num, n);
+    p += n;
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
+}
+
+void resp_encode(const resp_cmd *c, buf *out)
+{
+    /* A command that lost an argument is not encoded: its lengths would
+     * run past its bytes. */
+    if (buf_failed(&c->data)) {
+        out->failed = true;
+        return;
+    }
+    /* Sized first, then written in place: a checkpoint's scripts have
+     * tens of thousands of arguments. */
+    size_t total = 3 + digits(c->n);
+    for (size_t i = 0; i < c->n; i++)
+        total += 5 + digits(c->lens[i]) + c->lens[i];
+    char *p = buf_extend(out, total);
+    if (p == NULL)
+        return;
+    p = header(p, '*', c->n);
+    const char *a = c->data.data;
     for (size_t i = 0; i < c->n; i++) {
-        buf_append_byte(out, '$');
-        buf_append(out, num, buf_format_int((int64_t)c->lens[i], num));
-        buf_append(out, "\r\n", 2);
-        buf_append(out, c->data.data + off, c->lens[i]);
-        buf_append(out, "\r\n", 2);
-        off += c->lens[i];
+        p = header(p, '$', c->lens[i]);
+        memcpy(p, a, c->lens[i]);
+        p += c->lens[i];
+        a += c->lens[i];
+        *p++ = '\r';
+        *p++ = '\n';
     }
 }

@@ -43,7 +43,9 @@ void resp_int(resp_cmd *c, int64_t v);
 /* Whether an allocation failed since the last reset. */
 bool resp_failed(const resp_cmd *c);
 
-/* Appends the command to out as RESP ("*n\r\n" then "$len\r\narg\r\n"). */
+/* Appends the command to out as RESP ("*n\r\n" then "$len\r\narg\r\n"),
+ * with one allocation at most.  A failed command (resp_failed) fails out
+ * and appends nothing. */
 void resp_encode(const resp_cmd *c, buf *out);
 
 #endif

@@ -109,3 +109,24 @@ Test(buf, a_failed_allocation_is_sticky_until_reset)
     cr_assert_eq(b.len, 3);
     buf_free(&b);
 }
+
+Test(buf, extend_makes_room_and_counts_it)
+{
+    buf b = BUF_INIT;
+    buf_append_str(&b, "ab");
+    char *p = buf_extend(&b, 1000);
+    cr_assert_not_null(p);
+    cr_assert_eq(p, b.data + 2);
+    cr_assert_eq(b.len, 1002);
+    memset(p, 'x', 1000);
+    buf_append_str(&b, "c");
+    cr_assert_eq(b.len, 1003);
+    cr_assert_eq(b.data[1001], 'x');
+    cr_assert_eq(b.data[1002], 'c');
+    failalloc_arm(1, true);
+    cr_assert_null(buf_extend(&b, 1u << 20));
+    failalloc_disarm();
+    cr_assert(buf_failed(&b));
+    cr_assert_eq(b.len, 1003, "nothing counted");
+    buf_free(&b);
+}

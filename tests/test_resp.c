@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "failalloc.h"
 #include "resp.h"
 
 Test(resp, a_command_is_an_array_of_bulk_strings)
@@ -37,6 +38,28 @@ Test(resp, many_arguments_grow_the_command)
     resp_encode(&c, &out);
     /* "*1000\r\n", then 10 x "$1\r\nD\r\n" (7), 90 x 8, 900 x 9 bytes. */
     cr_assert_eq(out.len, 7 + 10 * 7 + 90 * 8 + 900 * 9);
+    buf_free(&out);
+    resp_free(&c);
+}
+
+Test(resp, a_failed_command_fails_what_it_is_encoded_into)
+{
+    /* The argument does not fit the command's first 256 bytes: its
+     * length is kept, its bytes are not. */
+    resp_cmd c = RESP_CMD_INIT;
+    resp_str(&c, "SET");
+    char big[300];
+    memset(big, 'v', sizeof big);
+    failalloc_arm(1, true);
+    resp_arg(&c, big, sizeof big);
+    failalloc_disarm();
+    resp_str(&c, "x");
+    cr_assert(resp_failed(&c));
+    buf out = BUF_INIT;
+    buf_append_str(&out, "before");
+    resp_encode(&c, &out);
+    cr_assert(buf_failed(&out));
+    cr_assert_eq(out.len, 6, "nothing appended");
     buf_free(&out);
     resp_free(&c);
 }
