@@ -285,9 +285,11 @@ Test(alerts, the_six_stories_alert_once_each_and_a_crash_changes_nothing,
     cr_assert_geq(strtod(ratio_s, NULL), 0.7);
     free(ratio_s);
 
-    /* Kafka has every one of them too (at least once). */
+    /* Kafka has every one of them too (at least once): the whole topic,
+     * read to its end (engaged delivered them before Redis recorded them,
+     * and has stopped). */
     size_t nk = 0;
-    harness_msg *k = harness_kafka_consume(W.kafka, ALERTS, na, 30000, &nk);
+    harness_msg *k = harness_kafka_consume(W.kafka, ALERTS, 0, 30000, &nk);
     cr_assert_geq(nk, na);
     for (size_t i = 0; i < na; i++) {
         bool seen = false;
@@ -321,7 +323,11 @@ Test(alerts, the_six_stories_alert_once_each_and_a_crash_changes_nothing,
     for (size_t i = 0; i < na; i++)
         cr_assert_str_eq(again[i], alerts[i],
                          "the replay decided the same alert, same id");
-    k = harness_kafka_consume(W.kafka, ALERTS_B, nb, 30000, &nk);
+    /* At least once: a crash between an alert's delivery and its
+     * checkpoint delivers it again, so the first nb messages need not hold
+     * every alert; read the topic to its end. */
+    k = harness_kafka_consume(W.kafka, ALERTS_B, 0, 30000, &nk);
+    cr_assert_geq(nk, nb);
     for (size_t i = 0; i < nb; i++) {
         bool seen = false;
         for (size_t j = 0; j < nk && !seen; j++)
