@@ -299,12 +299,8 @@ struct payload {
     resp_cmd scratch;        /* the command being built */
     buf tmp;
     campaign_merge *merge;   /* the campaign sums of one checkpoint */
-    /* The creators of the parts written, in the dirty list's order; and
-     * the creators script being built: its blobs and wake times, which
+    /* The creators script being built: its blobs and wake times, which
      * follow its creators' records (lua_creators). */
-    const state_creator **sel;
-    const payload_part **sel_part;
-    size_t sel_cap;
     resp_cmd blobs;
     payload_wake *wakes;
     size_t nwakes, wakes_cap;
@@ -353,8 +349,6 @@ void payload_free(payload *pl)
     resp_free(&pl->scratch);
     buf_free(&pl->tmp);
     campaign_merge_free(pl->merge);
-    free(pl->sel);
-    free(pl->sel_part);
     resp_free(&pl->blobs);
     free(pl->wakes);
     free(pl->share);
@@ -616,36 +610,16 @@ static void creator_args(payload *pl, resp_cmd *c, const state *st,
         resp_str(c, "decay_ratio");
 }
 
-/*
- * pl->sel and pl->sel_part: st's dirty creators that belong to one of the
- * parts (the caller may leave partitions out: never write blind), and
- * pl->ncreators their count.  Returns -1 when out of memory.
- */
-static int select_creators(payload *pl, const state *st,
-                           const payload_part *parts, size_t nparts)
+/* st's dirty creators that belong to one of the parts (the caller may
+ * leave partitions out: never write blind). */
+static size_t count_creators(const state *st, const payload_part *parts,
+                             size_t nparts)
 {
-    size_t ndirty = state_dirty_count(st);
-    if (ndirty > pl->sel_cap) {
-        const state_creator **s = realloc(pl->sel, ndirty * sizeof *s);
-        if (s != NULL)
-            pl->sel = s;
-        const payload_part **p = realloc(pl->sel_part, ndirty * sizeof *p);
-        if (p != NULL)
-            pl->sel_part = p;
-        if (s == NULL || p == NULL)
-            return -1;
-        pl->sel_cap = ndirty;
-    }
-    pl->ncreators = 0;
-    for (size_t i = 0; i < ndirty; i++) {
-        const state_creator *cr = state_dirty_get(st, i);
-        const payload_part *p = part_of(parts, nparts, state_creator_slot(cr));
-        if (p == NULL)
-            continue;
-        pl->sel[pl->ncreators] = cr;
-        pl->sel_part[pl->ncreators++] = p;
-    }
-    return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < state_dirty_count(st); i++)
+        n += part_of(parts, nparts,
+                     state_creator_slot(state_dirty_get(st, i))) != NULL;
+    return n;
 }
 
 static int wake_cmp(const void *a, const void *b)
@@ -660,13 +634,7 @@ static int wake_cmp(const void *a, const void *b)
  * ZADD per partition. */
 static void creators_end(payload *pl, resp_cmd *c, const payload_part *parts)
 {
-    const char *a = pl->blobs.data.data;
-    for (size_t k = 0; k < pl->blobs.n; k++) {
-        resp_arg(c, a, pl->blobs.lens[k]);
-        a += pl->blobs.lens[k];
-    }
-    if (resp_failed(&pl->blobs))
-        pl->data.failed = true;
+    resp_append(c, &pl->blobs);
     qsort(pl->wakes, pl->nwakes, sizeof *pl->wakes, wake_cmp);
     size_t nz = 0;
     for (size_t k = 0; k < pl->nwakes; k++)
@@ -907,15 +875,14 @@ int payload_build(payload *pl, const state *st, const outbox *ob,
     emit(pl);
 
     resp_cmd *script = NULL;
-    if (select_creators(pl, st, parts, nparts) < 0) {
-        tally_free(&delta);
-        free(cur);
-        snprintf(errstr, errstr_size, "out of memory building a checkpoint");
-        return -1;
-    }
-    for (size_t i = 0; i < pl->ncreators; i++) {
+    size_t total = count_creators(st, parts, nparts);
+    for (size_t d = 0, i = 0; d < state_dirty_count(st); d++) {
+        const state_creator *cr = state_dirty_get(st, d);
+        const payload_part *p = part_of(parts, nparts, state_creator_slot(cr));
+        if (p == NULL)
+            continue;
         if (i % CREATORS_PER_SCRIPT == 0) {
-            size_t left = pl->ncreators - i;
+            size_t left = total - i;
             script = script_cmd(pl, lua_creators, parts, nparts, false);
             resp_int(script, (int64_t)(left < CREATORS_PER_SCRIPT
                                            ? left
@@ -923,8 +890,6 @@ int payload_build(payload *pl, const state *st, const outbox *ob,
             resp_reset(&pl->blobs);
             pl->nwakes = 0;
         }
-        const state_creator *cr = pl->sel[i];
-        const payload_part *p = pl->sel_part[i];
         size_t pi = (size_t)(p - parts);
         creator_args(pl, script, st, cr, pi);
 
@@ -945,11 +910,12 @@ int payload_build(payload *pl, const state *st, const outbox *ob,
         size_t row = tier_row(state_creator_tier(cr));
         tally_add(&delta, row, 1, followers, cur);
         share_delta(pl, pi, row, 1, followers, cur);
-        if ((i + 1) % CREATORS_PER_SCRIPT == 0 || i + 1 == pl->ncreators) {
+        if (++i % CREATORS_PER_SCRIPT == 0 || i == total) {
             creators_end(pl, script, parts);
             emit(pl);
         }
     }
+    pl->ncreators = total;
     if (pl->exists.n > 1)
         precheck_emit(pl);
     if (pl->nprecheck > 0) {

@@ -33,6 +33,30 @@ void resp_arg(resp_cmd *c, const void *p, size_t len)
     c->lens[c->n++] = len;
 }
 
+void resp_append(resp_cmd *c, const resp_cmd *src)
+{
+    if (buf_failed(&src->data)) {
+        c->data.failed = true;
+        return;
+    }
+    if (c->n + src->n > c->cap) {
+        size_t cap = c->cap ? c->cap : 64;
+        while (cap < c->n + src->n)
+            cap *= 2;
+        size_t *l = realloc(c->lens, cap * sizeof *l);
+        if (l == NULL) {
+            c->data.failed = true;
+            return;
+        }
+        c->lens = l;
+        c->cap = cap;
+    }
+    buf_append(&c->data, src->data.data, src->data.len);
+    if (src->n > 0)
+        memcpy(c->lens + c->n, src->lens, src->n * sizeof *src->lens);
+    c->n += src->n;
+}
+
 void resp_str(resp_cmd *c, const char *s)
 {
     resp_arg(c, s, strlen(s));

@@ -40,6 +40,10 @@ void resp_str(resp_cmd *c, const char *s);
 /* Appends an integer argument, in decimal. */
 void resp_int(resp_cmd *c, int64_t v);
 
+/* Appends every argument of src to c, in order (src unchanged); a failed
+ * src fails c. */
+void resp_append(resp_cmd *c, const resp_cmd *src);
+
 /* Whether an allocation failed since the last reset. */
 bool resp_failed(const resp_cmd *c);
 

@@ -63,3 +63,24 @@ Test(resp, a_failed_command_fails_what_it_is_encoded_into)
     buf_free(&out);
     resp_free(&c);
 }
+
+Test(resp, append_takes_every_argument_of_another_command)
+{
+    resp_cmd c = RESP_CMD_INIT, src = RESP_CMD_INIT;
+    resp_str(&c, "MSET");
+    for (int i = 0; i < 100; i++) /* past the first 64 lengths */
+        resp_int(&src, i);
+    resp_arg(&src, "k\0y", 3);
+    resp_append(&c, &src);
+    resp_append(&c, &src);
+    cr_assert_eq(c.n, 203);
+    cr_assert_eq(src.n, 101, "src unchanged");
+    buf out = BUF_INIT;
+    resp_encode(&c, &out);
+    /* "*203\r\n$4\r\nMSET\r\n", then twice: 10 x 7, 90 x 8, "$3\r\nk\0y\r\n". */
+    cr_assert_eq(out.len, 6 + 10 + 2 * (10 * 7 + 90 * 8 + 9));
+    cr_assert_eq(memcmp(out.data + out.len - 9, "$3\r\nk\0y\r\n", 9), 0);
+    buf_free(&out);
+    resp_free(&c);
+    resp_free(&src);
+}
