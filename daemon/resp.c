@@ -17,18 +17,28 @@ void resp_reset(resp_cmd *c)
     c->n = 0;
 }
 
+/* Room for `more` lengths; false (c failed) when out of memory. */
+static bool reserve(resp_cmd *c, size_t more)
+{
+    if (c->n + more <= c->cap)
+        return true;
+    size_t cap = c->cap ? c->cap : 64;
+    while (cap < c->n + more)
+        cap *= 2;
+    size_t *l = realloc(c->lens, cap * sizeof *l);
+    if (l == NULL) {
+        c->data.failed = true;
+        return false;
+    }
+    c->lens = l;
+    c->cap = cap;
+    return true;
+}
+
 void resp_arg(resp_cmd *c, const void *p, size_t len)
 {
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        size_t *l = realloc(c->lens, cap * sizeof *l);
-        if (l == NULL) {
-            c->data.failed = true;
-            return;
-        }
-        c->lens = l;
-        c->cap = cap;
-    }
+    if (!reserve(c, 1))
+        return;
     buf_append(&c->data, p, len);
     c->lens[c->n++] = len;
 }
@@ -39,18 +49,8 @@ void resp_append(resp_cmd *c, const resp_cmd *src)
         c->data.failed = true;
         return;
     }
-    if (c->n + src->n > c->cap) {
-        size_t cap = c->cap ? c->cap : 64;
-        while (cap < c->n + src->n)
-            cap *= 2;
-        size_t *l = realloc(c->lens, cap * sizeof *l);
-        if (l == NULL) {
-            c->data.failed = true;
-            return;
-        }
-        c->lens = l;
-        c->cap = cap;
-    }
+    if (!reserve(c, src->n))
+        return;
     buf_append(&c->data, src->data.data, src->data.len);
     if (src->n > 0)
         memcpy(c->lens + c->n, src->lens, src->n * sizeof *src->lens);
