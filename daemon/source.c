@@ -163,15 +163,19 @@ source *source_new(const config *cfg, const char *bootstrap,
         "queued.min.messages", "10000",
         "queued.max.messages.kbytes", "2048",
         /* That cap is checked before a fetch, and one fetch brings up to
-         * fetch.max.bytes more, counted compressed: with the defaults
-         * (1 MB per partition, 50 MB in all) and zstd batches, tens of
-         * thousands of messages sat queued, a large part of the peak
-         * memory.  256 KB a fetch, 64 KB a partition bound it, at the same
-         * throughput (docs/performance.md).  A larger message still comes
-         * whole (the first batch of a partition is always returned).  librdkafka wants
-         * fetch.max.bytes >= message.max.bytes: see source_new(). */
-        "fetch.max.bytes", "262144",
-        "max.partition.fetch.bytes", "65536",
+         * fetch.max.bytes more, counted compressed: librdkafka's defaults
+         * (1 MB per partition, 50 MB in all) queued tens of thousands of
+         * messages, a large part of the peak memory.  A partition's share
+         * must still hold a whole producer batch: a broker cuts the slice
+         * at max.partition.fetch.bytes, and the consumer drops the cut
+         * batch at its end (only the first partition of a response comes
+         * whole).  On Apache Kafka, with 160 KB zstd batches and 64 KB a
+         * partition, each fetch brought one batch: the broker spent twice
+         * the CPU serving them and engaged waited for the round trips
+         * (docs/kafka.md).  1 MB a fetch, 256 KB a partition.  librdkafka
+         * wants fetch.max.bytes >= message.max.bytes: see source_new(). */
+        "fetch.max.bytes", "1048576",
+        "max.partition.fetch.bytes", "262144",
         "message.max.bytes", "262144",
         /* An idle fetch returns at once when data arrives on a real broker;
          * the mock waits it out, so keep it short for latency. */
@@ -195,7 +199,7 @@ source *source_new(const config *cfg, const char *bootstrap,
     /* message.max.bytes set in the file for the producer applies here
      * too: fetch.max.bytes follows it rather than refuse to start. */
     size_t maxmsg = conf_size(conf, "message.max.bytes", 262144);
-    if (conf_size(conf, "fetch.max.bytes", 262144) < maxmsg) {
+    if (conf_size(conf, "fetch.max.bytes", 1048576) < maxmsg) {
         char v[32];
         snprintf(v, sizeof v, "%zu", maxmsg);
         char err[256];
