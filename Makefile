@@ -223,6 +223,16 @@ bench-scale: $(BUILD)/.deps $(if $(filter kafka,$(BROKER)),deps-kafka)
 	$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) OPT='-O2 -DNDEBUG' all
 	tools/bench_scale.py --build $(BENCH_BUILD) --broker $(or $(BROKER),mock) $(BENCH_SCALE_ARGS)
 
+# make bench-ab [BROKER=kafka] BENCH_AB_ARGS='--pairs 10 --fresh --bin-b
+# PATH --conf-b "[kafka]\nfetch.max.bytes = 524288"': two builds or settings
+# of engaged in interleaved pairs on one broker and one Redis, for changes
+# smaller than the machine's run-to-run swing (tools/bench_ab.py --help).
+BENCH_AB_ARGS ?= --pairs 10
+.PHONY: bench-ab
+bench-ab: $(BUILD)/.deps $(if $(filter kafka,$(BROKER)),deps-kafka)
+	$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) OPT='-O2 -DNDEBUG' all
+	tools/bench_ab.py --build $(BENCH_BUILD) --broker $(or $(BROKER),mock) $(BENCH_AB_ARGS)
+
 # make bench-parse [BENCH_PARSE_EVENTS=200000]: event_parse (the one-pass
 # scanner, jansson for what it declines) against jansson alone
 # (event_parse_slow), in process on engaged-gen's stream: ns/event and
