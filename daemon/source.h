@@ -82,10 +82,6 @@ void source_close(source *s);
 void source_free(source *s);
 
 /*
- * How many times the fetcher was nudged: the prefetch queue fell below half
- * its cap after being above it.  Any thread.
- */
-/*
  * Makes a source_poll() waiting on another thread return at once (NULL
  * when no message came), or the next one that would wait, if none waits
  * now.  For the checkpoint's writer: an answer is looked at when it comes,
@@ -93,6 +89,10 @@ void source_free(source *s);
  */
 void source_wake(source *s);
 
+/*
+ * How many times the fetcher was nudged: the prefetch queue fell below half
+ * its cap after being above it.  Any thread.
+ */
 uint64_t source_nudges(const source *s);
 
 /* Consumer lag of a partition from the last fetch, or -1 when unknown. */
