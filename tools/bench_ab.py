@@ -34,35 +34,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
-from bench_scale import KAFKA_SH, PARTITIONS, free_port, redis_up, wait_for  # noqa: E402
-
-
-def start_broker(a, work):
-    """Starts the broker and creates the topics; returns (addr, pid, the
-    process when this script owns it, None for kafka.sh's)."""
-    boot = os.path.join(work, "bootstrap")
-    log = open(os.path.join(work, "broker.log"), "a")
-    topics = [("engagement.events", PARTITIONS), ("engagement.dlq", 4),
-              ("engagement.alerts", 4)]
-    if a.broker == "kafka":
-        kafka_dir = os.path.join(work, "kafka")
-        env = dict(os.environ, ENGAGED_KAFKA_OWNER=str(os.getpid()))
-        subprocess.run([KAFKA_SH, "start", kafka_dir], check=True,
-                       stdout=log, stderr=log, env=env)
-        for name, parts in topics:
-            subprocess.run([KAFKA_SH, "create-topic", kafka_dir, name,
-                            str(parts)], check=True, stdout=log, stderr=log)
-        shutil.copy(os.path.join(kafka_dir, "bootstrap"), boot)
-        with open(os.path.join(kafka_dir, "pid")) as f:
-            pid = int(f.read())
-        return open(boot).read().strip(), pid, None
-    args = [os.path.join(a.build, "engaged-broker"), "-f", boot]
-    for name, parts in topics:
-        args += ["-t", "%s:%d" % (name, parts)]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log)
-    wait_for(lambda: os.path.exists(boot) and os.path.getsize(boot) > 0,
-             "the broker writing its address")
-    return open(boot).read().strip(), proc.pid, proc
+from bench_scale import KAFKA_SH, free_port, redis_up, start_broker, wait_for  # noqa: E402
 
 
 def warm(addr, group):
@@ -137,11 +109,11 @@ def main():
          "--save", "", "--appendonly", "no", "--dir", work,
          "--logfile", os.path.join(work, "redis.log")])
     a.redis_pid = redis.pid
-    broker = None
+    procs, stops = [], []
     runs = {"A": [], "B": []}
     try:
         wait_for(lambda: redis_up(port), "redis-server answering")
-        addr, broker_pid, broker = start_broker(a, work)
+        addr, broker_pid = start_broker(a.broker, a.build, work, procs, stops)
         start_ms = (int(time.time()) // 3600 - 24) * 3600000
         subprocess.run([os.path.join(a.build, "engaged-gen"), "-b", addr,
                         "-n", str(a.events), "-c", "100000", "--zipf", "1.1",
@@ -169,12 +141,12 @@ def main():
                           variant, i, res["s"], res["cpu"], res["redis"],
                           res["broker"], res["hwm_mib"]), file=sys.stderr)
     finally:
-        if broker is not None:
-            broker.terminate()
-            broker.wait()
-        if a.broker == "kafka":
-            subprocess.run([KAFKA_SH, "stop", os.path.join(work, "kafka")],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for proc in procs:
+            proc.terminate()
+            proc.wait()
+        for d in stops:
+            subprocess.run([KAFKA_SH, "stop", d], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
         redis.terminate()
         redis.wait()
         if a.keep:

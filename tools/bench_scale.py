@@ -58,6 +58,43 @@ def redis_up(port):
         return False
 
 
+def start_broker(broker, build, work, procs, stops):
+    """Starts a broker in work with engagement.events (PARTITIONS
+    partitions), engagement.dlq and engagement.alerts: engaged-broker
+    (librdkafka's mock), or with broker "kafka" Apache Kafka from
+    tools/kafka.sh.  As soon as it runs, its process is appended to procs
+    (to terminate) or its directory to stops (for kafka.sh stop), so that
+    the caller ends it whatever fails next.  Returns (bootstrap address,
+    the broker's pid)."""
+    boot = os.path.join(work, "bootstrap")
+    topics = [("engagement.events", PARTITIONS), ("engagement.dlq", 4),
+              ("engagement.alerts", 4)]
+    with open(os.path.join(work, "broker.log"), "a") as log:
+        if broker == "kafka":
+            kafka_dir = os.path.join(work, "kafka")
+            env = dict(os.environ, ENGAGED_KAFKA_OWNER=str(os.getpid()))
+            subprocess.run([KAFKA_SH, "start", kafka_dir], check=True,
+                           stdout=log, stderr=log, env=env)
+            stops.append(kafka_dir)
+            for name, parts in topics:
+                subprocess.run([KAFKA_SH, "create-topic", kafka_dir, name,
+                                str(parts)], check=True, stdout=log, stderr=log)
+            shutil.copy(os.path.join(kafka_dir, "bootstrap"), boot)
+            with open(os.path.join(kafka_dir, "pid")) as f:
+                pid = int(f.read())
+        else:
+            args = [os.path.join(build, "engaged-broker"), "-f", boot]
+            for name, parts in topics:
+                args += ["-t", "%s:%d" % (name, parts)]
+            procs.append(subprocess.Popen(args, stdout=subprocess.DEVNULL,
+                                          stderr=log))
+            pid = procs[-1].pid
+    wait_for(lambda: os.path.exists(boot) and os.path.getsize(boot) > 0,
+             "the broker writing its address")
+    with open(boot) as f:
+        return f.read().strip(), pid
+
+
 def one_run(a, work, ninst, ndjson):
     """Runs ninst instances over a fresh broker and Redis; returns a dict."""
     shutil.rmtree(work, ignore_errors=True)
@@ -70,31 +107,7 @@ def one_run(a, work, ninst, ndjson):
              "--save", "", "--appendonly", "no", "--dir", work,
              "--logfile", os.path.join(work, "redis.log")]))
         wait_for(lambda: redis_up(port), "redis-server answering")
-        boot = os.path.join(work, "bootstrap")
-        topics = [("engagement.events", PARTITIONS), ("engagement.dlq", 4),
-                  ("engagement.alerts", 4)]
-        if a.broker == "kafka":
-            kafka_dir = os.path.join(work, "kafka")
-            log = open(os.path.join(work, "broker.log"), "w")
-            env = dict(os.environ, ENGAGED_KAFKA_OWNER=str(os.getpid()))
-            subprocess.run([KAFKA_SH, "start", kafka_dir], check=True,
-                           stdout=log, stderr=log, env=env)
-            stops.append(kafka_dir)
-            for name, parts in topics:
-                subprocess.run([KAFKA_SH, "create-topic", kafka_dir, name,
-                                str(parts)], check=True, stdout=log, stderr=log)
-            shutil.copy(os.path.join(kafka_dir, "bootstrap"), boot)
-        else:
-            args = [os.path.join(a.build, "engaged-broker"), "-f", boot]
-            for name, parts in topics:
-                args += ["-t", "%s:%d" % (name, parts)]
-            procs.append(subprocess.Popen(
-                args, stdout=subprocess.DEVNULL,
-                stderr=open(os.path.join(work, "broker.log"), "w")))
-        wait_for(lambda: os.path.exists(boot) and os.path.getsize(boot) > 0,
-                 "the broker writing its address")
-        with open(boot) as f:
-            addr = f.read().strip()
+        addr, _ = start_broker(a.broker, a.build, work, procs, stops)
         if a.broker == "kafka":
             # A fresh broker creates __consumer_offsets for its first group,
             # about 1 s that a running cluster never pays (docs/kafka.md):
